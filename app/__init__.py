@@ -1,0 +1,1 @@
+"""Seratus: the first-100-days work plan tracker."""

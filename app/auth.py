@@ -1,0 +1,167 @@
+"""Who is asking: the session cookie (pages) or a bearer token (API), and CSRF checks.
+
+Page routes depend on `CurrentUser`; for every state-changing method that dependency also
+checks the CSRF token (form field `csrf_token` or header `X-CSRF-Token`), so no mutating page
+route can forget it. The API takes bearer tokens only, which browsers never send on their own,
+so it needs no CSRF token.
+"""
+
+import secrets
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request, Response
+from fastapi.security import OAuth2PasswordBearer
+
+from app.config import Settings, SettingsDep
+from app.db import SessionDep
+from app.errors import Forbidden, NotAuthenticated
+from app.models import LoginSession, SessionKind, User
+from app.services import accounts
+
+SESSION_COOKIE = "seratus_session"
+LOGIN_CSRF_COOKIE = "seratus_login_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSRF_MESSAGE = (
+    "Formulir ini sudah kedaluwarsa atau tidak sah (token keamanan tidak cocok). "
+    "Muat ulang halaman lalu coba lagi."
+)
+
+
+@dataclass
+class Auth:
+    user: User
+    login_session: LoginSession
+
+    @property
+    def csrf_token(self) -> str:
+        return self.login_session.csrf_token
+
+
+async def submitted_csrf_token(request: Request) -> str:
+    """The CSRF token sent with a state-changing request (header first, then form field)."""
+    if request.method in SAFE_METHODS:
+        return ""
+    header = request.headers.get(CSRF_HEADER)
+    if header:
+        return header
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        form = await request.form()
+        value = form.get("csrf_token")
+        return value if isinstance(value, str) else ""
+    return ""
+
+
+def get_auth(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    sent_csrf: Annotated[str, Depends(submitted_csrf_token)],
+) -> Auth:
+    token = request.cookies.get(SESSION_COOKIE, "")
+    found = accounts.resolve_session(
+        session, token=token, kind=SessionKind.web, settings=settings
+    )
+    if found is None:
+        raise NotAuthenticated("Silakan masuk terlebih dahulu.")
+    user, login = found
+    if request.method not in SAFE_METHODS and not secrets.compare_digest(
+        sent_csrf.encode(), login.csrf_token.encode()
+    ):
+        raise Forbidden(CSRF_MESSAGE)
+    # For templates: the navigation shows the user; every form carries the CSRF token.
+    request.state.user = user
+    request.state.csrf_token = login.csrf_token
+    return Auth(user=user, login_session=login)
+
+
+PageAuth = Annotated[Auth, Depends(get_auth)]
+
+
+def get_page_user(auth: PageAuth) -> User:
+    return auth.user
+
+
+CurrentUser = Annotated[User, Depends(get_page_user)]
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def get_api_auth(
+    session: SessionDep,
+    settings: SettingsDep,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+) -> Auth:
+    if not token:
+        raise NotAuthenticated("Token tidak ada. Minta token di POST /api/v1/auth/token.")
+    found = accounts.resolve_session(
+        session, token=token, kind=SessionKind.api, settings=settings
+    )
+    if found is None:
+        raise NotAuthenticated("Token tidak sah atau sudah kedaluwarsa.")
+    return Auth(user=found[0], login_session=found[1])
+
+
+ApiAuth = Annotated[Auth, Depends(get_api_auth)]
+
+
+def get_api_user(auth: ApiAuth) -> User:
+    return auth.user
+
+
+ApiUser = Annotated[User, Depends(get_api_user)]
+
+
+def is_https(request: Request, settings: Settings) -> bool:
+    if settings.cookie_secure == "always":
+        return True
+    if settings.cookie_secure == "never":
+        return False
+    forwarded = request.headers.get("x-forwarded-proto", "")
+    return request.url.scheme == "https" or forwarded.split(",")[0].strip() == "https"
+
+
+def set_session_cookie(
+    response: Response, *, token: str, request: Request, settings: Settings
+) -> None:
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=settings.session_max_hours * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=is_https(request, settings),
+        path="/",
+    )
+
+
+def clear_session_cookie(response: Response) -> None:
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
+
+
+def login_csrf_token(request: Request) -> str:
+    """The double-submit token for the login form (there is no session yet)."""
+    existing = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    return existing if 20 <= len(existing) <= 100 else secrets.token_urlsafe(32)
+
+
+def set_login_csrf_cookie(
+    response: Response, *, token: str, request: Request, settings: Settings
+) -> None:
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        max_age=3600,
+        httponly=True,
+        samesite="lax",
+        secure=is_https(request, settings),
+        path="/login",
+    )
+
+
+def check_login_csrf(request: Request, submitted: str) -> None:
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not expected or not secrets.compare_digest(submitted.encode(), expected.encode()):
+        raise Forbidden(CSRF_MESSAGE)

@@ -1,0 +1,43 @@
+"""Settings from SERATUS_* environment variables."""
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SERATUS_", env_file=None, extra="ignore")
+
+    # SQLite file under ./data by default; postgresql+psycopg://… for production.
+    database_url: str = f"sqlite:///{BASE_DIR / 'data' / 'seratus.db'}"
+    # Minutes of inactivity after which a browser session expires.
+    session_idle_minutes: int = 120
+    # Absolute lifetime of a browser session or API token, in hours.
+    session_max_hours: int = 24 * 7
+    api_token_hours: int = 12
+    # "auto": the session cookie is Secure when the request came over https.
+    cookie_secure: str = "auto"
+    # Failed logins per username within the window before further tries are refused.
+    login_max_failures: int = 5
+    login_lockout_minutes: int = 15
+    # Cards rendered per column before "load more" (the rest arrive when scrolled into view).
+    board_page_size: int = 40
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    log_level: str = "info"
+    # Checked at start-up; tests create the schema themselves and may switch this off.
+    require_migrated: bool = True
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]

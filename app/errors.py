@@ -1,0 +1,39 @@
+"""Domain errors raised by services; app.main renders them as HTML, htmx fragments or JSON."""
+
+
+class DomainError(Exception):
+    status_code = 400
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class NotFound(DomainError):
+    status_code = 404
+
+
+class Forbidden(DomainError):
+    status_code = 403
+
+
+class Conflict(DomainError):
+    """The client's version of a task is stale; `current` is the task as it is now."""
+
+    status_code = 409
+
+    def __init__(self, message: str, *, current: object | None = None) -> None:
+        super().__init__(message)
+        self.current = current
+
+
+class RuleViolation(DomainError):
+    """Input that is well-formed but breaks a rule (a reason is required, a date is outside
+    the plan, …); `field` names the offending field."""
+
+    status_code = 422
+
+
+class NotAuthenticated(DomainError):
+    status_code = 401

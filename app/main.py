@@ -1,0 +1,143 @@
+"""create_app(): lifespan (refuses an unmigrated database), static files, routers, errors."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.config import BASE_DIR, Settings, get_settings
+from app.db import make_engine
+from app.errors import Conflict, DomainError, NotAuthenticated
+from app.htmx import is_htmx
+from app.models import TaskPublic
+from app.routes import admin, api, auth, board, health, pages, tasks
+from app.schema import ensure_migrated
+from app.templating import render
+
+log = logging.getLogger("seratus")
+
+HTTP_MESSAGES = {
+    400: "Permintaan tidak dapat diproses.",
+    401: "Silakan masuk terlebih dahulu.",
+    403: "Anda tidak berwenang melakukan tindakan ini.",
+    404: "Halaman atau data yang Anda cari tidak ditemukan.",
+    405: "Metode permintaan ini tidak didukung.",
+    409: "Data telah diubah oleh pengguna lain.",
+    413: "Berkas atau isian terlalu besar.",
+    422: "Isian tidak valid.",
+    500: "Terjadi kesalahan pada server. Tim teknis telah dicatat; silakan coba lagi.",
+}
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    engine = engine or make_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.require_migrated:
+            ensure_migrated(engine)
+        yield
+
+    app = FastAPI(
+        title="Seratus API",
+        version="1.0",
+        summary="Rencana kerja 100 hari: tugas, papan Kanban, riwayat.",
+        description=(
+            "JSON API v1 of Seratus. Obtain a bearer token with `POST /api/v1/auth/token` "
+            "(OAuth2 password form: `username`, `password`), then send "
+            "`Authorization: Bearer <token>`. The same role rules apply as in the web "
+            "interface: `team` may do everything, `unit` may move and update tasks led by "
+            "its own unit (never into `done`), `executive` may read and leave directives. "
+            "Errors answer with a JSON `detail` (and `field` for the offending field); a "
+            "stale `version` answers 409 with the task's `current` state."
+        ),
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.engine = engine
+    app.state.settings = settings
+    # Routes read settings through SettingsDep; this app's settings win over the environment's.
+    app.dependency_overrides[get_settings] = lambda: settings
+
+    app.mount("/static", StaticFiles(directory=str(BASE_DIR / "app" / "static")), name="static")
+    for module in (health, auth, pages, board, tasks, admin, api):
+        app.include_router(module.router)
+    _install_error_handlers(app)
+    return app
+
+
+def _error_response(request: Request, status: int, message: str, **extra: Any) -> Response:
+    if _is_api(request):
+        body: dict[str, Any] = {"detail": message}
+        body.update({k: v for k, v in extra.items() if v is not None})
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        return JSONResponse(body, status_code=status, headers=headers)
+    if is_htmx(request):
+        return render(
+            request, "errors/_message.html", {"message": message, "status": status},
+            status_code=status,
+        )
+    return render(
+        request, "errors/error.html", {"message": message, "status": status}, status_code=status
+    )
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(NotAuthenticated)
+    async def not_authenticated(request: Request, exc: NotAuthenticated) -> Response:
+        if _is_api(request):
+            return _error_response(request, 401, exc.message)
+        target = request.url.path
+        if request.url.query:
+            target += "?" + request.url.query
+        login = f"/login?next={quote(target, safe='')}" if request.method == "GET" else "/login"
+        if is_htmx(request):
+            return Response(status_code=401, headers={"HX-Redirect": login})
+        return RedirectResponse(login, status_code=303)
+
+    @app.exception_handler(Conflict)
+    async def conflict(request: Request, exc: Conflict) -> Response:
+        current = exc.current.model_dump(mode="json") if isinstance(exc.current, TaskPublic) else None
+        return _error_response(request, 409, exc.message, current=current)
+
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, exc: DomainError) -> Response:
+        return _error_response(request, exc.status_code, exc.message, field=exc.field)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        errors = exc.errors()
+        if _is_api(request):
+            detail = [
+                {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type")}
+                for e in errors
+            ]
+            return JSONResponse({"detail": detail}, status_code=422)
+        fields = ", ".join(str(e.get("loc", ("?",))[-1]) for e in errors)
+        return _error_response(request, 422, f"Isian tidak valid: {fields}.")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        message = exc.detail if isinstance(exc.detail, str) and _is_api(request) else None
+        return _error_response(
+            request, exc.status_code, message or HTTP_MESSAGES.get(exc.status_code, str(exc.detail))
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return _error_response(request, 500, HTTP_MESSAGES[500])

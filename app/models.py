@@ -1,0 +1,432 @@
+"""All tables, their enums and the API schemas (Base / table / Create / Update / Public)."""
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import field_validator
+from sqlmodel import Field, SQLModel
+
+from app.db import UTCDateTime, utcnow
+
+# Stable constraint names, so migrations can name what they alter on every database.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+TITLE_MAX = 200
+TEXT_MAX = 5000
+SHORT_MAX = 120
+NOTE_MAX = 2000
+
+
+class Role(StrEnum):
+    team = "team"
+    unit = "unit"
+    executive = "executive"
+
+
+class UnitKind(StrEnum):
+    agency = "agency"
+    district = "district"
+
+
+class ProgramKind(StrEnum):
+    priority = "priority"
+    movement = "movement"
+    pro_people = "pro_people"
+
+
+class TaskStatus(StrEnum):
+    todo = "todo"
+    in_progress = "in_progress"
+    blocked = "blocked"
+    review = "review"
+    done = "done"
+    cancelled = "cancelled"
+
+
+BOARD_STATUSES: tuple[TaskStatus, ...] = (
+    TaskStatus.todo,
+    TaskStatus.in_progress,
+    TaskStatus.blocked,
+    TaskStatus.review,
+    TaskStatus.done,
+)
+
+
+class EventKind(StrEnum):
+    created = "created"
+    moved = "moved"
+    edited = "edited"
+    assigned = "assigned"
+    progress = "progress"
+    comment = "comment"
+    directive = "directive"
+    evidence = "evidence"
+    verified = "verified"
+    rejected = "rejected"
+    cancelled = "cancelled"
+
+
+class DayMode(StrEnum):
+    calendar = "calendar"
+    working = "working"
+
+
+class HolidayKind(StrEnum):
+    libur = "libur"
+    cuti_bersama = "cuti_bersama"
+
+
+class SessionKind(StrEnum):
+    web = "web"
+    api = "api"
+
+
+def _enum(enum: type[StrEnum], column: str) -> sa.Enum:
+    # VARCHAR + CHECK rather than a native PostgreSQL enum: adding a value stays a cheap migration.
+    return sa.Enum(
+        enum,
+        native_enum=False,
+        create_constraint=True,
+        length=20,
+        values_callable=lambda members: [m.value for m in members],
+        # Names the CHECK constraint: one per column, even where two columns share an enum.
+        name=column,
+    )
+
+
+# --- plan and calendar -----------------------------------------------------------------
+
+
+class Plan(SQLModel, table=True):
+    __tablename__ = "plan"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=SHORT_MAX)
+    start_date: date
+    length_days: int = Field(default=100)
+    day_mode: DayMode = Field(default=DayMode.calendar, sa_type=_enum(DayMode, "day_mode"))
+    timezone: str = Field(default="Asia/Jakarta", max_length=64)
+    baseline_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    is_current: bool = Field(default=False)
+    # Next number for task codes (T-001 …) handed out in this plan.
+    next_task_number: int = Field(default=1)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Holiday(SQLModel, table=True):
+    __tablename__ = "holiday"
+
+    id: int | None = Field(default=None, primary_key=True)
+    holiday_date: date = Field(unique=True)
+    name: str = Field(max_length=SHORT_MAX)
+    kind: HolidayKind = Field(default=HolidayKind.libur, sa_type=_enum(HolidayKind, "kind"))
+
+
+# --- organisation ----------------------------------------------------------------------
+
+
+class Unit(SQLModel, table=True):
+    __tablename__ = "unit"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, unique=True)
+    name: str = Field(max_length=SHORT_MAX)
+    short_name: str = Field(max_length=60)
+    kind: UnitKind = Field(sa_type=_enum(UnitKind, "kind"))
+    head_title: str = Field(default="", max_length=60)
+    head_name: str = Field(default="", max_length=SHORT_MAX)
+    # Kemendagri region code (16.07.xx) for districts.
+    region_code: str | None = Field(default=None, max_length=20)
+    is_active: bool = Field(default=True)
+
+
+class Program(SQLModel, table=True):
+    __tablename__ = "program"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, unique=True)
+    kind: ProgramKind = Field(sa_type=_enum(ProgramKind, "kind"))
+    short_name: str = Field(max_length=60)
+    name: str = Field(max_length=SHORT_MAX)
+    sort_order: int = Field(default=0)
+    is_active: bool = Field(default=True)
+
+
+# --- tasks -----------------------------------------------------------------------------
+
+
+class TaskSupportingUnit(SQLModel, table=True):
+    __tablename__ = "task_supporting_unit"
+
+    task_id: int = Field(foreign_key="task.id", primary_key=True, ondelete="CASCADE")
+    unit_id: int = Field(foreign_key="unit.id", primary_key=True, index=True)
+
+
+class TaskProgram(SQLModel, table=True):
+    __tablename__ = "task_program"
+
+    task_id: int = Field(foreign_key="task.id", primary_key=True, ondelete="CASCADE")
+    program_id: int = Field(foreign_key="program.id", primary_key=True, index=True)
+
+
+class Task(SQLModel, table=True):
+    __tablename__ = "task"
+    __table_args__ = (
+        sa.UniqueConstraint("plan_id", "code", name="uq_task_plan_id_code"),
+        sa.Index("ix_task_board", "plan_id", "status", "position"),
+        sa.CheckConstraint("weight >= 1", name="weight_positive"),
+        sa.CheckConstraint("progress_pct BETWEEN 0 AND 100", name="progress_range"),
+        sa.CheckConstraint("version >= 1", name="version_positive"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="plan.id")
+    code: str = Field(max_length=20)
+    title: str = Field(max_length=TITLE_MAX)
+    description: str = Field(default="", max_length=TEXT_MAX)
+    lead_unit_id: int = Field(foreign_key="unit.id", index=True)
+    district_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
+    village: str = Field(default="", max_length=SHORT_MAX)
+    status: TaskStatus = Field(default=TaskStatus.todo, sa_type=_enum(TaskStatus, "status"))
+    position: int = Field(default=1)
+    weight: int = Field(default=1)
+    due_date: date | None = None
+    target: str = Field(default="", max_length=SHORT_MAX)
+    realisation: str = Field(default="", max_length=SHORT_MAX)
+    progress_pct: int = Field(default=0)
+    blocked_reason: str = Field(default="", max_length=NOTE_MAX)
+    needs_decision: bool = Field(default=False)
+    version: int = Field(default=1)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class TaskEvent(SQLModel, table=True):
+    """Append-only history: one row per change of a task, never updated or deleted."""
+
+    __tablename__ = "task_event"
+    __table_args__ = (sa.Index("ix_task_event_plan_id_id", "plan_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    # Denormalised from the task so plan-wide feeds, the burndown and change stamps need no join.
+    plan_id: int = Field(foreign_key="plan.id")
+    task_id: int = Field(foreign_key="task.id", index=True)
+    actor_id: int | None = Field(default=None, foreign_key="user.id")
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    kind: EventKind = Field(sa_type=_enum(EventKind, "kind"))
+    from_status: TaskStatus | None = Field(default=None, sa_type=_enum(TaskStatus, "from_status"))
+    to_status: TaskStatus | None = Field(default=None, sa_type=_enum(TaskStatus, "to_status"))
+    # {"field": [old, new], …} for the fields this change touched.
+    changes: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    note: str = Field(default="", max_length=NOTE_MAX)
+
+
+# --- people ----------------------------------------------------------------------------
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "user"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "(role = 'unit') = (unit_id IS NOT NULL)", name="unit_role_has_unit"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=60, unique=True)
+    full_name: str = Field(max_length=SHORT_MAX)
+    role: Role = Field(sa_type=_enum(Role, "role"))
+    unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
+    password_hash: str = Field(max_length=255)
+    is_active: bool = Field(default=True)
+    failed_logins: int = Field(default=0)
+    locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class LoginSession(SQLModel, table=True):
+    """A browser session or an API token; only the SHA-256 of the secret is stored."""
+
+    __tablename__ = "login_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    token_hash: str = Field(max_length=64, unique=True)
+    kind: SessionKind = Field(default=SessionKind.web, sa_type=_enum(SessionKind, "kind"))
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    user_agent: str = Field(default="", max_length=255)
+
+
+# --- API schemas -----------------------------------------------------------------------
+
+
+class UnitPublic(SQLModel):
+    id: int
+    code: str
+    name: str
+    short_name: str
+    kind: UnitKind
+    head_title: str
+    head_name: str
+    region_code: str | None
+    is_active: bool
+
+
+class ProgramPublic(SQLModel):
+    id: int
+    code: str
+    kind: ProgramKind
+    short_name: str
+    name: str
+    is_active: bool
+
+
+class PlanPublic(SQLModel):
+    id: int
+    name: str
+    start_date: date
+    length_days: int
+    end_date: date
+    day_mode: DayMode
+    timezone: str
+    baseline_at: datetime | None
+    is_current: bool
+    today_day: int = Field(description="Plan day of today (0 or less: before day 1).")
+    today_label: str
+
+
+class UserPublic(SQLModel):
+    id: int
+    username: str
+    full_name: str
+    role: Role
+    unit_id: int | None
+    is_active: bool
+
+
+class TaskFields(SQLModel):
+    """Fields the team sets when creating or editing a task."""
+
+    title: str = Field(min_length=3, max_length=TITLE_MAX)
+    description: str = Field(default="", max_length=TEXT_MAX)
+    lead_unit_id: int
+    supporting_unit_ids: list[int] = Field(default_factory=list, max_length=40)
+    program_ids: list[int] = Field(default_factory=list, max_length=24)
+    district_id: int | None = None
+    village: str = Field(default="", max_length=SHORT_MAX)
+    due_date: date | None = None
+    weight: int = Field(default=1, ge=1, le=100)
+    target: str = Field(default="", max_length=SHORT_MAX)
+    needs_decision: bool = False
+
+    @field_validator("title", "description", "village", "target", mode="before")
+    @classmethod
+    def _strip(cls, value: Any) -> Any:
+        return value.strip() if isinstance(value, str) else value
+
+
+class TaskCreate(TaskFields):
+    pass
+
+
+class TaskUpdate(SQLModel):
+    """A partial edit: only the fields given change. `version` is the one the client saw."""
+
+    version: int = Field(ge=1)
+    title: str | None = Field(default=None, min_length=3, max_length=TITLE_MAX)
+    description: str | None = Field(default=None, max_length=TEXT_MAX)
+    lead_unit_id: int | None = None
+    supporting_unit_ids: list[int] | None = Field(default=None, max_length=40)
+    program_ids: list[int] | None = Field(default=None, max_length=24)
+    district_id: int | None = None
+    village: str | None = Field(default=None, max_length=SHORT_MAX)
+    due_date: date | None = None
+    weight: int | None = Field(default=None, ge=1, le=100)
+    target: str | None = Field(default=None, max_length=SHORT_MAX)
+    needs_decision: bool | None = None
+
+
+class ProgressUpdate(SQLModel):
+    version: int = Field(ge=1)
+    progress_pct: int = Field(ge=0, le=100)
+    realisation: str = Field(default="", max_length=SHORT_MAX)
+    note: str = Field(default="", max_length=NOTE_MAX)
+
+
+class TaskMove(SQLModel):
+    version: int = Field(ge=1)
+    status: TaskStatus
+    # Place the task right after this card of the target column; None puts it on top.
+    after_id: int | None = None
+    # Required when moving into `blocked`.
+    blocked_reason: str = Field(default="", max_length=NOTE_MAX)
+    note: str = Field(default="", max_length=NOTE_MAX)
+
+
+class NoteCreate(SQLModel):
+    note: str = Field(min_length=1, max_length=NOTE_MAX)
+
+
+class VersionedNote(SQLModel):
+    version: int = Field(ge=1)
+    note: str = Field(default="", max_length=NOTE_MAX)
+
+
+class TaskPublic(SQLModel):
+    id: int
+    plan_id: int
+    code: str
+    title: str
+    description: str
+    lead_unit_id: int
+    supporting_unit_ids: list[int]
+    program_ids: list[int]
+    district_id: int | None
+    village: str
+    status: TaskStatus
+    position: int
+    weight: int
+    due_date: date | None
+    target: str
+    realisation: str
+    progress_pct: int
+    blocked_reason: str
+    needs_decision: bool
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    done_at: datetime | None
+
+
+class TaskEventPublic(SQLModel):
+    id: int
+    task_id: int
+    actor_id: int | None
+    actor_name: str | None
+    at: datetime
+    kind: EventKind
+    from_status: TaskStatus | None
+    to_status: TaskStatus | None
+    changes: dict[str, Any]
+    note: str
+
+
+class TaskPage(SQLModel):
+    items: list[TaskPublic]
+    total: int
+    limit: int
+    offset: int

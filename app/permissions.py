@@ -1,0 +1,105 @@
+"""Who may do what: the role × action × unit rules of DESIGN §1, in one place.
+
+Every `ensure_*` raises `Forbidden` with a message an official can act on; every `can_*`
+answers the same question without raising, for templates that decide which controls to show.
+Services call the `ensure_*` functions on every path (page, fragment, API, import).
+"""
+
+from app.errors import Forbidden
+from app.models import Role, Task, TaskStatus, User
+
+# Statuses a unit may move its own tasks between (never into Selesai).
+UNIT_STATUSES = frozenset(
+    {TaskStatus.todo, TaskStatus.in_progress, TaskStatus.blocked, TaskStatus.review}
+)
+
+READ_ONLY_MESSAGE = "Akun pimpinan hanya dapat melihat dan memberikan arahan; tidak dapat mengubah tugas."
+TEAM_ONLY_MESSAGE = "Hanya Tim Transisi yang dapat melakukan tindakan ini."
+DONE_TEAM_ONLY_MESSAGE = (
+    "Hanya Tim Transisi yang dapat menandai tugas Selesai, setelah memverifikasi hasilnya."
+)
+
+
+def is_team(user: User) -> bool:
+    return user.role == Role.team
+
+
+def leads(user: User, task: Task) -> bool:
+    """The user belongs to the unit that leads (is penanggung jawab of) the task."""
+    return user.role == Role.unit and user.unit_id is not None and user.unit_id == task.lead_unit_id
+
+
+def _not_your_unit(task_code: str) -> Forbidden:
+    return Forbidden(
+        f"Tugas {task_code} dipegang perangkat daerah lain; hanya penanggung jawabnya "
+        "dan Tim Transisi yang dapat mengubahnya."
+    )
+
+
+def ensure_team(user: User) -> None:
+    """Plans, units, programs, users, holidays, creating/editing/cancelling tasks."""
+    if user.role == Role.executive:
+        raise Forbidden(READ_ONLY_MESSAGE)
+    if user.role != Role.team:
+        raise Forbidden(TEAM_ONLY_MESSAGE)
+
+
+def ensure_can_work_on(user: User, task: Task) -> None:
+    """Progress, realisation and notes: the team, or the lead unit."""
+    if is_team(user):
+        return
+    if user.role == Role.executive:
+        raise Forbidden(READ_ONLY_MESSAGE)
+    if not leads(user, task):
+        raise _not_your_unit(task.code)
+
+
+def ensure_can_move(user: User, task: Task, to_status: TaskStatus) -> None:
+    """Moves on the board (DESIGN §2, the statuses table)."""
+    if to_status == TaskStatus.cancelled:
+        ensure_team(user)
+        return
+    if to_status == TaskStatus.done or task.status == TaskStatus.done:
+        if user.role == Role.executive:
+            raise Forbidden(READ_ONLY_MESSAGE)
+        if not is_team(user):
+            raise Forbidden(DONE_TEAM_ONLY_MESSAGE)
+        return
+    ensure_can_work_on(user, task)
+    if not is_team(user) and (
+        task.status not in UNIT_STATUSES or to_status not in UNIT_STATUSES
+    ):
+        raise Forbidden(TEAM_ONLY_MESSAGE)
+
+
+def ensure_can_direct(user: User) -> None:
+    """The Bupati's directives (arahan): executives, and the team recording them."""
+    if user.role not in (Role.executive, Role.team):
+        raise Forbidden("Hanya pimpinan (Bupati, Wakil Bupati, Sekda) yang memberikan arahan.")
+
+
+def can_edit(user: User) -> bool:
+    return is_team(user)
+
+
+def can_work_on(user: User, task: Task) -> bool:
+    return is_team(user) or leads(user, task)
+
+
+def can_move(user: User, task: Task, to_status: TaskStatus) -> bool:
+    try:
+        ensure_can_move(user, task, to_status)
+    except Forbidden:
+        return False
+    return True
+
+
+def move_targets(user: User, task: Task) -> list[TaskStatus]:
+    """The columns this user may move this card into (for the "Pindahkan ke…" control)."""
+    from app.models import BOARD_STATUSES
+
+    return [s for s in BOARD_STATUSES if s != task.status and can_move(user, task, s)]
+
+
+def can_direct(user: User) -> bool:
+    return user.role in (Role.executive, Role.team)

@@ -1,0 +1,281 @@
+"""Users, passwords, login throttling and login sessions (browser sessions and API tokens).
+
+Sessions live in the database, so any app process can serve any request. Only the SHA-256 of
+a session secret is stored; the secret itself exists only in the user's cookie or token.
+"""
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pwdlib import PasswordHash
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session, col, select
+
+from app import permissions
+from app.config import Settings
+from app.db import utcnow
+from app.errors import NotAuthenticated, NotFound, RuleViolation
+from app.models import LoginSession, Role, SessionKind, Unit, User
+
+password_hash = PasswordHash.recommended()  # argon2id
+# Verified against when the username is unknown, so timing does not reveal which names exist.
+_DUMMY_HASH = password_hash.hash("seratus-dummy-password")
+
+USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,59}$")
+PASSWORD_MIN = 10
+LAST_SEEN_GRANULARITY = timedelta(seconds=60)
+WRONG_LOGIN = "Nama pengguna atau kata sandi salah."
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+# --- users -----------------------------------------------------------------------------
+
+
+def validate_password(password: str) -> None:
+    if len(password) < PASSWORD_MIN:
+        raise RuleViolation(
+            f"Kata sandi minimal {PASSWORD_MIN} karakter.", field="password"
+        )
+    if len(password) > 256:
+        raise RuleViolation("Kata sandi terlalu panjang.", field="password")
+
+
+def _check_user_fields(
+    session: Session, *, username: str, full_name: str, role: Role, unit_id: int | None
+) -> None:
+    if not USERNAME_RE.match(username):
+        raise RuleViolation(
+            "Nama pengguna 3–60 karakter: huruf kecil, angka, titik, garis bawah atau tanda hubung.",
+            field="username",
+        )
+    if not full_name.strip():
+        raise RuleViolation("Nama lengkap wajib diisi.", field="full_name")
+    if len(full_name) > 120:
+        raise RuleViolation("Nama lengkap terlalu panjang (maks. 120 karakter).", field="full_name")
+    if role == Role.unit:
+        if unit_id is None or session.get(Unit, unit_id) is None:
+            raise RuleViolation(
+                "Pengguna perangkat daerah/kecamatan harus terhubung ke satu unit.", field="unit_id"
+            )
+    elif unit_id is not None:
+        raise RuleViolation("Hanya pengguna perangkat daerah yang terhubung ke unit.", field="unit_id")
+
+
+def create_user(
+    session: Session,
+    *,
+    actor: User | None,
+    username: str,
+    full_name: str,
+    role: Role,
+    password: str,
+    unit_id: int | None = None,
+) -> User:
+    """A new account. `actor` None is the command line (an operator of the server)."""
+    if actor is not None:
+        permissions.ensure_team(actor)
+    username = username.strip().lower()
+    _check_user_fields(session, username=username, full_name=full_name, role=role, unit_id=unit_id)
+    validate_password(password)
+    if session.exec(select(User.id).where(User.username == username)).first() is not None:
+        raise RuleViolation(f"Nama pengguna '{username}' sudah dipakai.", field="username")
+    user = User(
+        username=username,
+        full_name=full_name.strip(),
+        role=role,
+        unit_id=unit_id if role == Role.unit else None,
+        password_hash=password_hash.hash(password),
+    )
+    session.add(user)
+    session.commit()
+    return user
+
+
+def update_user(
+    session: Session,
+    *,
+    actor: User,
+    user_id: int,
+    full_name: str,
+    role: Role,
+    unit_id: int | None,
+    is_active: bool,
+    new_password: str = "",
+) -> User:
+    """Edit an account (team only). Deactivating or a new password ends its sessions."""
+    permissions.ensure_team(actor)
+    user = get_user(session, user_id=user_id)
+    _check_user_fields(
+        session, username=user.username, full_name=full_name, role=role, unit_id=unit_id
+    )
+    if user.id == actor.id and (not is_active or role != Role.team):
+        raise RuleViolation(
+            "Anda tidak dapat menonaktifkan atau menurunkan peran akun Anda sendiri.", field="role"
+        )
+    revoke = False
+    if new_password:
+        validate_password(new_password)
+        user.password_hash = password_hash.hash(new_password)
+        user.failed_logins = 0
+        user.locked_until = None
+        revoke = True
+    if user.is_active and not is_active:
+        revoke = True
+    user.full_name = full_name.strip()
+    user.role = role
+    user.unit_id = unit_id if role == Role.unit else None
+    user.is_active = is_active
+    session.add(user)
+    if revoke:
+        _revoke_all(session, user_id=user_id)
+    session.commit()
+    return user
+
+
+def get_user(session: Session, *, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"Pengguna #{user_id} tidak ditemukan.")
+    return user
+
+
+def list_users(session: Session, *, actor: User) -> list[User]:
+    permissions.ensure_team(actor)
+    return list(session.exec(select(User).order_by(col(User.role), col(User.username))).all())
+
+
+# --- login -----------------------------------------------------------------------------
+
+
+def authenticate(
+    session: Session, *, username: str, password: str, settings: Settings
+) -> User:
+    """The user with these credentials; failures count towards a temporary lock-out.
+
+    The failure counter lives on the user row, so throttling holds across app processes.
+    Commits (a failure must be counted even though the login is refused).
+    """
+    now = utcnow()
+    user = session.exec(
+        select(User).where(User.username == username.strip().lower())
+    ).first()
+    if user is None:
+        password_hash.verify(password, _DUMMY_HASH)
+        raise NotAuthenticated(WRONG_LOGIN)
+    if user.locked_until is not None and user.locked_until > now:
+        minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
+        raise NotAuthenticated(
+            f"Terlalu banyak percobaan masuk yang gagal. Coba lagi dalam {minutes} menit."
+        )
+    valid, new_hash = password_hash.verify_and_update(password, user.password_hash)
+    if not valid or not user.is_active:
+        user.failed_logins += 1
+        if user.failed_logins >= settings.login_max_failures:
+            user.locked_until = now + timedelta(minutes=settings.login_lockout_minutes)
+            user.failed_logins = 0
+        session.add(user)
+        session.commit()
+        raise NotAuthenticated(WRONG_LOGIN)
+    if new_hash is not None:
+        user.password_hash = new_hash
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    session.add(user)
+    session.commit()
+    return user
+
+
+@dataclass
+class NewSession:
+    token: str
+    login_session: LoginSession
+
+
+def start_session(
+    session: Session,
+    *,
+    user: User,
+    kind: SessionKind,
+    settings: Settings,
+    user_agent: str = "",
+) -> NewSession:
+    """A fresh browser session or API token for `user`."""
+    now = utcnow()
+    token = secrets.token_urlsafe(32)
+    lifetime = (
+        timedelta(hours=settings.api_token_hours)
+        if kind == SessionKind.api
+        else timedelta(hours=settings.session_max_hours)
+    )
+    row = LoginSession(
+        user_id=user.id,  # type: ignore[arg-type]
+        token_hash=_digest(token),
+        kind=kind,
+        csrf_token=secrets.token_urlsafe(32),
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + lifetime,
+        user_agent=user_agent[:255],
+    )
+    session.add(row)
+    session.commit()
+    return NewSession(token=token, login_session=row)
+
+
+def resolve_session(
+    session: Session, *, token: str, kind: SessionKind, settings: Settings
+) -> tuple[User, LoginSession] | None:
+    """The user behind a session secret, or None when unknown, expired, idle or revoked."""
+    if not token or len(token) > 200:
+        return None
+    row = session.exec(
+        select(LoginSession, User)
+        .join(User, col(User.id) == LoginSession.user_id)
+        .where(LoginSession.token_hash == _digest(token), LoginSession.kind == kind)
+    ).first()
+    if row is None:
+        return None
+    login, user = row
+    now = utcnow()
+    if login.revoked_at is not None or login.expires_at <= now or not user.is_active:
+        return None
+    if kind == SessionKind.web and login.last_seen_at + timedelta(
+        minutes=settings.session_idle_minutes
+    ) <= now:
+        return None
+    if now - login.last_seen_at >= LAST_SEEN_GRANULARITY:
+        # Sliding idle expiry, written at most once a minute per session.
+        login.last_seen_at = now
+        session.add(login)
+        try:
+            session.commit()
+        except OperationalError:
+            # Best effort: a busy database must not fail the request over a timestamp.
+            session.rollback()
+    return user, login
+
+
+def revoke_session(session: Session, *, login_session_id: int) -> None:
+    row = session.get(LoginSession, login_session_id)
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = utcnow()
+        session.add(row)
+        session.commit()
+
+
+def _revoke_all(session: Session, *, user_id: int) -> None:
+    now: datetime = utcnow()
+    for row in session.exec(
+        select(LoginSession).where(
+            LoginSession.user_id == user_id, col(LoginSession.revoked_at).is_(None)
+        )
+    ).all():
+        row.revoked_at = now
+        session.add(row)

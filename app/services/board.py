@@ -1,0 +1,242 @@
+"""The Kanban board: columns with counts and weight sums, cards, and the change stamp.
+
+A board request costs a fixed number of queries whatever the number of tasks: the cards of
+every column come from one windowed query (the first `page_size` per column), their programs
+from one more, the counts and weight sums from one GROUP BY.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from app.models import (
+    BOARD_STATUSES,
+    Plan,
+    Program,
+    ProgramKind,
+    Task,
+    TaskEvent,
+    TaskProgram,
+    TaskStatus,
+    Unit,
+    User,
+)
+from app.permissions import move_targets
+from app.services.calendar import PlanCalendar
+from app.services.filters import TaskFilter
+from app.services.tasks import STATUS_LABELS
+
+
+@dataclass
+class ProgramTag:
+    id: int
+    short_name: str
+    kind: ProgramKind
+
+
+@dataclass
+class Card:
+    task: Task
+    lead_unit_name: str
+    district_name: str | None
+    programs: list[ProgramTag] = field(default_factory=list)
+    due_day: int | None = None
+    days_late: int = 0
+    move_targets: list[TaskStatus] = field(default_factory=list)
+
+    @property
+    def is_late(self) -> bool:
+        return self.days_late > 0
+
+
+@dataclass
+class Column:
+    status: TaskStatus
+    label: str
+    count: int
+    weight: int
+    cards: list[Card]
+
+    @property
+    def has_more(self) -> bool:
+        return len(self.cards) < self.count
+
+
+@dataclass
+class Board:
+    plan: Plan
+    columns: list[Column]
+    stamp: int
+
+    @property
+    def total(self) -> int:
+        return sum(c.count for c in self.columns)
+
+
+def board_stamp(session: Session, *, plan_id: int) -> int:
+    """Changes whenever any task of the plan changes: every change writes a task event."""
+    value = session.exec(
+        select(sa.func.max(TaskEvent.id)).where(TaskEvent.plan_id == plan_id)
+    ).one()
+    return int(value or 0)
+
+
+def _card_query(*conditions: object) -> sa.Select[tuple[Task, str, str | None]]:
+    """Tasks with their lead unit's short name and their district's name."""
+    lead = aliased(Unit)
+    district = aliased(Unit)
+    return (
+        select(Task, lead.short_name, district.name)
+        .join(lead, col(lead.id) == Task.lead_unit_id)
+        .join(district, col(district.id) == Task.district_id, isouter=True)
+        .where(*conditions)  # type: ignore[arg-type]
+    )
+
+
+def _programs_of(session: Session, task_ids: Sequence[int]) -> dict[int, list[ProgramTag]]:
+    tags: dict[int, list[ProgramTag]] = {tid: [] for tid in task_ids}
+    if not task_ids:
+        return tags
+    rows = session.exec(
+        select(TaskProgram.task_id, Program.id, Program.short_name, Program.kind)
+        .join(Program, col(Program.id) == TaskProgram.program_id)
+        .where(col(TaskProgram.task_id).in_(task_ids))
+        .order_by(col(Program.sort_order), col(Program.id))
+    ).all()
+    for task_id, program_id, short_name, kind in rows:
+        tags[task_id].append(ProgramTag(id=program_id, short_name=short_name, kind=kind))
+    return tags
+
+
+def _cards(
+    session: Session,
+    rows: Sequence[tuple[Task, str, str | None]],
+    *,
+    user: User,
+    calendar: PlanCalendar,
+    today: date,
+) -> list[Card]:
+    programs = _programs_of(session, [t.id for t, _, _ in rows if t.id is not None])
+    cards = []
+    for task, lead_name, district_name in rows:
+        due_day = calendar.day_number(task.due_date) if task.due_date else None
+        late = (
+            calendar.days_late(task.due_date, today)
+            if task.due_date and task.status not in (TaskStatus.done, TaskStatus.cancelled)
+            else 0
+        )
+        cards.append(
+            Card(
+                task=task,
+                lead_unit_name=lead_name,
+                district_name=district_name,
+                programs=programs.get(task.id or 0, []),
+                due_day=due_day,
+                days_late=late,
+                move_targets=move_targets(user, task),
+            )
+        )
+    return cards
+
+
+def column_counts(
+    session: Session, *, plan_id: int, filters: TaskFilter, today: date
+) -> dict[TaskStatus, tuple[int, int]]:
+    """{status: (task count, weight sum)} for the board's columns under `filters`."""
+    rows = session.exec(
+        select(Task.status, sa.func.count(), sa.func.coalesce(sa.func.sum(Task.weight), 0))
+        .where(
+            Task.plan_id == plan_id,
+            col(Task.status).in_(BOARD_STATUSES),
+            *filters.conditions(today=today),
+        )
+        .group_by(col(Task.status))
+    ).all()
+    counts = {s: (0, 0) for s in BOARD_STATUSES}
+    for status, count, weight in rows:
+        counts[TaskStatus(status)] = (int(count), int(weight))
+    return counts
+
+
+def build_board(
+    session: Session,
+    *,
+    plan: Plan,
+    user: User,
+    filters: TaskFilter,
+    calendar: PlanCalendar,
+    stamp: int,
+    page_size: int,
+) -> Board:
+    """All five columns: counts and weights, and the first `page_size` cards of each."""
+    today = calendar.today()
+    conditions = filters.conditions(today=today)
+    ranked = (
+        select(
+            col(Task.id).label("id"),
+            sa.func.row_number()
+            .over(partition_by=Task.status, order_by=(col(Task.position), col(Task.id)))
+            .label("rn"),
+        )
+        .where(Task.plan_id == plan.id, col(Task.status).in_(BOARD_STATUSES), *conditions)
+        .subquery()
+    )
+    rows = session.exec(
+        _card_query(ranked.c.rn <= page_size)
+        .join(ranked, ranked.c.id == Task.id)
+        .order_by(col(Task.status), col(Task.position), col(Task.id))
+    ).all()
+    cards = _cards(session, rows, user=user, calendar=calendar, today=today)
+    counts = column_counts(session, plan_id=plan.id, filters=filters, today=today)  # type: ignore[arg-type]
+    by_status: dict[TaskStatus, list[Card]] = {s: [] for s in BOARD_STATUSES}
+    for card in cards:
+        by_status[TaskStatus(card.task.status)].append(card)
+    columns = [
+        Column(
+            status=s,
+            label=STATUS_LABELS[s],
+            count=counts[s][0],
+            weight=counts[s][1],
+            cards=by_status[s],
+        )
+        for s in BOARD_STATUSES
+    ]
+    return Board(plan=plan, columns=columns, stamp=stamp)
+
+
+def column_page(
+    session: Session,
+    *,
+    plan: Plan,
+    user: User,
+    status: TaskStatus,
+    filters: TaskFilter,
+    calendar: PlanCalendar,
+    offset: int,
+    limit: int,
+) -> list[Card]:
+    """More cards of one column (loaded when the end of the column scrolls into view)."""
+    today = calendar.today()
+    rows = session.exec(
+        _card_query(
+            Task.plan_id == plan.id, Task.status == status, *filters.conditions(today=today)
+        )
+        .order_by(col(Task.position), col(Task.id))
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    return _cards(session, rows, user=user, calendar=calendar, today=today)
+
+
+def card_for(
+    session: Session, *, task_id: int, user: User, calendar: PlanCalendar
+) -> Card | None:
+    """One card, as the board would show it (the answer to a move)."""
+    rows = session.exec(_card_query(Task.id == task_id)).all()
+    if not rows:
+        return None
+    return _cards(session, rows, user=user, calendar=calendar, today=calendar.today())[0]

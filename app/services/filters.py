@@ -1,0 +1,82 @@
+"""The task filters shared by the board, the task list API and (later) the burndown."""
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import col, select
+
+from app.models import Task, TaskProgram, TaskStatus, TaskSupportingUnit
+
+Q_MAX = 100
+
+
+@dataclass(frozen=True)
+class TaskFilter:
+    unit_id: int | None = None
+    program_id: int | None = None
+    district_id: int | None = None
+    overdue: bool = False
+    needs_decision: bool = False
+    q: str = ""
+
+    @property
+    def active(self) -> bool:
+        return any(
+            (self.unit_id, self.program_id, self.district_id, self.overdue, self.needs_decision,
+             self.q)
+        )
+
+    def query_params(self) -> dict[str, str]:
+        """The filter as URL query parameters (only the ones set), for links and the URL bar."""
+        params: dict[str, str] = {}
+        if self.unit_id:
+            params["unit"] = str(self.unit_id)
+        if self.program_id:
+            params["program"] = str(self.program_id)
+        if self.district_id:
+            params["district"] = str(self.district_id)
+        if self.overdue:
+            params["overdue"] = "1"
+        if self.needs_decision:
+            params["needs_decision"] = "1"
+        if self.q:
+            params["q"] = self.q
+        return params
+
+    def conditions(self, *, today: date) -> list[Any]:
+        """SQL conditions on `task` for this filter; `today` is the plan-local date."""
+        conds: list[Any] = []
+        if self.unit_id:
+            supporting = select(TaskSupportingUnit.task_id).where(
+                TaskSupportingUnit.unit_id == self.unit_id
+            )
+            conds.append(
+                sa.or_(Task.lead_unit_id == self.unit_id, col(Task.id).in_(supporting))
+            )
+        if self.program_id:
+            conds.append(
+                col(Task.id).in_(
+                    select(TaskProgram.task_id).where(TaskProgram.program_id == self.program_id)
+                )
+            )
+        if self.district_id:
+            conds.append(Task.district_id == self.district_id)
+        if self.overdue:
+            conds.append(col(Task.due_date) < today)
+            conds.append(col(Task.status).not_in([TaskStatus.done, TaskStatus.cancelled]))
+        if self.needs_decision:
+            conds.append(col(Task.needs_decision).is_(True))
+        if self.q:
+            escaped = self.q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            needle = f"%{escaped}%"
+            conds.append(
+                sa.or_(
+                    *(
+                        sa.func.lower(column).like(needle, escape="\\")
+                        for column in (Task.code, Task.title, Task.description, Task.village)
+                    )
+                )
+            )
+        return conds

@@ -1,0 +1,48 @@
+// Page-wide wiring: the CSRF header on htmx requests, and messages in the live region.
+(function () {
+  "use strict";
+
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute("content") : "";
+  }
+
+  // Shows a message in the aria-live region; it disappears after a while.
+  function toast(message, kind) {
+    var box = document.getElementById("toasts");
+    if (!box || !message) return;
+    var item = document.createElement("div");
+    item.className = "toast toast-" + (kind || "info");
+    item.textContent = message;
+    box.appendChild(item);
+    setTimeout(function () { item.remove(); }, kind === "error" ? 9000 : 5000);
+  }
+
+  // The server's error fragments are plain text inside .flash; read them without parsing HTML.
+  function messageOf(xhr) {
+    if (!xhr) return "";
+    var type = xhr.getResponseHeader("Content-Type") || "";
+    if (type.indexOf("application/json") === 0) {
+      try { var body = JSON.parse(xhr.responseText); return String(body.detail || ""); } catch (e) { return ""; }
+    }
+    var doc = new DOMParser().parseFromString(xhr.responseText || "", "text/html");
+    var flash = doc.querySelector(".flash, .error-message");
+    return flash ? flash.textContent.trim() : "";
+  }
+
+  window.Seratus = { csrfToken: csrfToken, toast: toast, messageOf: messageOf };
+
+  document.addEventListener("htmx:configRequest", function (event) {
+    event.detail.headers["X-CSRF-Token"] = csrfToken();
+  });
+  document.addEventListener("htmx:responseError", function (event) {
+    var message = messageOf(event.detail.xhr) || "Permintaan gagal. Silakan coba lagi.";
+    toast(message, "error");
+  });
+  document.addEventListener("htmx:sendError", function () {
+    toast("Tidak dapat terhubung ke server. Periksa koneksi Anda.", "error");
+  });
+  document.body && document.body.addEventListener("toast", function (event) {
+    toast(event.detail.message, event.detail.kind);
+  });
+})();

@@ -1,0 +1,111 @@
+"""The Jinja environment: filters for dates in WIB and percentages, and the CDN asset pins."""
+
+from datetime import date, datetime
+from typing import Any
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from starlette.responses import HTMLResponse
+
+from app.config import BASE_DIR
+from app.htmx import vary_on_htmx
+from app.models import ProgramKind, Role, TaskStatus, UnitKind
+from app.services.tasks import STATUS_LABELS
+from app.timefmt import format_day_date, format_long_date, format_wib_time
+
+
+class CdnAsset:
+    """A script pinned to an exact version, with the SRI hash computed from the npm file."""
+
+    def __init__(self, url: str, integrity: str) -> None:
+        self.url = url
+        self.integrity = integrity
+
+
+# sha384 of the files in the npm packages htmx.org@2.0.11 and sortablejs@1.15.7
+# (`openssl dgst -sha384 -binary FILE | openssl base64 -A`).
+CDN_ASSETS = {
+    "htmx": CdnAsset(
+        "https://cdn.jsdelivr.net/npm/htmx.org@2.0.11/dist/htmx.min.js",
+        "sha384-2OatzQy1H+Zd/IIrjr1TcuDGqLXeHhbooAyJY1KdQMKnr4LZ22k31GBLdYKHmVjg",
+    ),
+    "sortable": CdnAsset(
+        "https://cdn.jsdelivr.net/npm/sortablejs@1.15.7/Sortable.min.js",
+        "sha384-DgmC6Xe2bSN2WjTDXzWYbUbxyhNP+NNkGDR/g78pCXV7E7rcVTGxVg0uIVCUUcBc",
+    ),
+}
+
+ROLE_LABELS = {
+    Role.team: "Tim Transisi",
+    Role.unit: "Perangkat Daerah / Kecamatan",
+    Role.executive: "Pimpinan",
+}
+PROGRAM_KIND_LABELS = {
+    ProgramKind.priority: "Program Unggulan",
+    ProgramKind.movement: "Gerakan Bersama Masyarakat",
+    ProgramKind.pro_people: "Aspek Program Pro Rakyat",
+}
+UNIT_KIND_LABELS = {UnitKind.agency: "Perangkat Daerah", UnitKind.district: "Kecamatan"}
+
+
+def _day_date(value: date | datetime | None) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, datetime):
+        value = value.date()
+    return format_day_date(value)
+
+
+def _wib(value: datetime | None) -> str:
+    return "–" if value is None else format_wib_time(value)
+
+
+def _long_date(value: date | None) -> str:
+    return "–" if value is None else format_long_date(value)
+
+
+def _percent(value: float | int | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.0f}%".replace(".", ",")
+
+
+def _thousands(value: int) -> str:
+    return f"{value:,}".replace(",", ".")
+
+
+templates = Jinja2Templates(directory=str(BASE_DIR / "templates"))
+env = templates.env
+env.filters.update(
+    day_date=_day_date, wib=_wib, long_date=_long_date, percent=_percent, thousands=_thousands
+)
+env.globals.update(
+    cdn=CDN_ASSETS,
+    STATUS_LABELS=STATUS_LABELS,
+    TaskStatus=TaskStatus,
+    ROLE_LABELS=ROLE_LABELS,
+    PROGRAM_KIND_LABELS=PROGRAM_KIND_LABELS,
+    UNIT_KIND_LABELS=UNIT_KIND_LABELS,
+    Role=Role,
+)
+
+
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """Render a page or fragment; the current user and CSRF token come from request.state."""
+    ctx: dict[str, Any] = {
+        "user": getattr(request.state, "user", None),
+        "csrf_token": getattr(request.state, "csrf_token", ""),
+    }
+    ctx.update(context or {})
+    response = templates.TemplateResponse(
+        request, name, ctx, status_code=status_code, headers=headers
+    )
+    vary_on_htmx(response)
+    return response
