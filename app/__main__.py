@@ -1,3 +1,3 @@
 from app.cli import main
 
-main()
+raise SystemExit(main())

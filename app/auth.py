@@ -61,9 +61,7 @@ def get_auth(
     sent_csrf: Annotated[str, Depends(submitted_csrf_token)],
 ) -> Auth:
     token = request.cookies.get(SESSION_COOKIE, "")
-    found = accounts.resolve_session(
-        session, token=token, kind=SessionKind.web, settings=settings
-    )
+    found = accounts.resolve_session(session, token=token, kind=SessionKind.web, settings=settings)
     if found is None:
         raise NotAuthenticated("Silakan masuk terlebih dahulu.")
     user, login = found
@@ -96,9 +94,7 @@ def get_api_auth(
 ) -> Auth:
     if not token:
         raise NotAuthenticated("Token tidak ada. Minta token di POST /api/v1/auth/token.")
-    found = accounts.resolve_session(
-        session, token=token, kind=SessionKind.api, settings=settings
-    )
+    found = accounts.resolve_session(session, token=token, kind=SessionKind.api, settings=settings)
     if found is None:
         raise NotAuthenticated("Token tidak sah atau sudah kedaluwarsa.")
     return Auth(user=found[0], login_session=found[1])

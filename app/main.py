@@ -88,7 +88,9 @@ def _error_response(request: Request, status: int, message: str, **extra: Any) -
         return JSONResponse(body, status_code=status, headers=headers)
     if is_htmx(request):
         return render(
-            request, "errors/_message.html", {"message": message, "status": status},
+            request,
+            "errors/_message.html",
+            {"message": message, "status": status},
             status_code=status,
         )
     return render(
@@ -111,7 +113,9 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Conflict)
     async def conflict(request: Request, exc: Conflict) -> Response:
-        current = exc.current.model_dump(mode="json") if isinstance(exc.current, TaskPublic) else None
+        current = (
+            exc.current.model_dump(mode="json") if isinstance(exc.current, TaskPublic) else None
+        )
         return _error_response(request, 409, exc.message, current=current)
 
     @app.exception_handler(DomainError)

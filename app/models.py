@@ -236,9 +236,7 @@ class TaskEvent(SQLModel, table=True):
 class User(SQLModel, table=True):
     __tablename__ = "user"
     __table_args__ = (
-        sa.CheckConstraint(
-            "(role = 'unit') = (unit_id IS NOT NULL)", name="unit_role_has_unit"
-        ),
+        sa.CheckConstraint("(role = 'unit') = (unit_id IS NOT NULL)", name="unit_role_has_unit"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -13,7 +13,9 @@ UNIT_STATUSES = frozenset(
     {TaskStatus.todo, TaskStatus.in_progress, TaskStatus.blocked, TaskStatus.review}
 )
 
-READ_ONLY_MESSAGE = "Akun pimpinan hanya dapat melihat dan memberikan arahan; tidak dapat mengubah tugas."
+READ_ONLY_MESSAGE = (
+    "Akun pimpinan hanya dapat melihat dan memberikan arahan; tidak dapat mengubah tugas."
+)
 TEAM_ONLY_MESSAGE = "Hanya Tim Transisi yang dapat melakukan tindakan ini."
 DONE_TEAM_ONLY_MESSAGE = (
     "Hanya Tim Transisi yang dapat menandai tugas Selesai, setelah memverifikasi hasilnya."
@@ -66,9 +68,7 @@ def ensure_can_move(user: User, task: Task, to_status: TaskStatus) -> None:
             raise Forbidden(DONE_TEAM_ONLY_MESSAGE)
         return
     ensure_can_work_on(user, task)
-    if not is_team(user) and (
-        task.status not in UNIT_STATUSES or to_status not in UNIT_STATUSES
-    ):
+    if not is_team(user) and (task.status not in UNIT_STATUSES or to_status not in UNIT_STATUSES):
         raise Forbidden(TEAM_ONLY_MESSAGE)
 
 

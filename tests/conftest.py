@@ -5,13 +5,27 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import Engine
 from sqlmodel import Session, SQLModel
 
 from app.config import Settings
 from app.db import make_engine, open_session
 from app.main import create_app
+from app.services import accounts
 from tests import factories
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argon2id at its minimum cost: a test world hashes several passwords and logs in, which
+    at production cost takes most of a second. test_accounts checks the production hasher."""
+    monkeypatch.setattr(
+        accounts,
+        "password_hash",
+        PasswordHash((Argon2Hasher(time_cost=1, memory_cost=8, parallelism=1),)),
+    )
 
 
 @pytest.fixture

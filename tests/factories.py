@@ -72,9 +72,7 @@ def make_program(
     return program
 
 
-def make_user(
-    session: Session, *, username: str, role: Role, unit: Unit | None = None
-) -> User:
+def make_user(session: Session, *, username: str, role: Role, unit: Unit | None = None) -> User:
     return accounts.create_user(
         session,
         actor=None,

@@ -1,3 +1,456 @@
-from fastapi import APIRouter
+"""JSON API v1: bearer tokens, the current plan, units, programs, tasks and their history.
 
-router = APIRouter()
+Thin views: every route loads, calls one service (which enforces DESIGN §1's permissions and
+raises domain errors), and answers a typed model. Errors are JSON rendered by app.main:
+`{"detail": …, "field": …}`, 409 with the task's `current` state, 422 from request validation
+with the offending field's location.
+"""
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.routing import APIRoute
+from fastapi.security import OAuth2PasswordRequestForm
+from sqlmodel import Field, SQLModel
+
+from app.auth import ApiAuth, ApiUser
+from app.config import SettingsDep
+from app.db import SessionDep
+from app.models import (
+    NoteCreate,
+    PlanPublic,
+    ProgramKind,
+    ProgramPublic,
+    ProgressUpdate,
+    SessionKind,
+    TaskCreate,
+    TaskEventPublic,
+    TaskMove,
+    TaskPage,
+    TaskPublic,
+    TaskStatus,
+    TaskUpdate,
+    UnitKind,
+    UnitPublic,
+    UserPublic,
+    VersionedNote,
+)
+from app.services import accounts, plans, task_queries, tasks
+from app.services.filters import Q_MAX, TaskFilter
+
+# Ids beyond a 32-bit integer cannot exist; bounding them keeps the database from overflowing.
+MAX_ID = 2_147_483_647
+
+
+def _operation_id(route: APIRoute) -> str:
+    # Short, stable operation ids (`list_tasks`, `move_task`) for generated API clients.
+    return route.name
+
+
+router = APIRouter(prefix="/api/v1", generate_unique_id_function=_operation_id)
+
+
+# --- API-only schemas ------------------------------------------------------------------
+
+
+class ErrorDetail(SQLModel):
+    detail: str = Field(description="What went wrong, in Indonesian, for the user to read.")
+    field: str | None = Field(default=None, description="The offending field, when one is.")
+
+
+class ValidationIssue(SQLModel):
+    loc: list[str | int] = Field(description='Where: e.g. ["body", "due_date"].')
+    msg: str
+    type: str
+
+
+class ValidationErrorDetail(SQLModel):
+    """Either request validation (a list of issues, each naming its field's location) or a
+    broken rule (a message and the `field`, e.g. a due date outside the plan)."""
+
+    detail: str | list[ValidationIssue]
+    field: str | None = None
+
+
+class ConflictDetail(SQLModel):
+    detail: str = Field(description="Who changed the task, and when.")
+    current: TaskPublic = Field(description="The task as it is now; retry from its `version`.")
+
+
+class TokenPublic(SQLModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 (the OAuth2 token type, not a secret)
+    expires_at: datetime = Field(description="When the token stops working (UTC).")
+
+
+class MePublic(UserPublic):
+    unit: UnitPublic | None = Field(description="The user's own unit (role `unit` only).")
+
+
+class TaskVersion(SQLModel):
+    version: int = Field(ge=1, description="The task version the client saw.")
+
+
+_ERRORS: dict[int, tuple[type[SQLModel], str]] = {
+    401: (ErrorDetail, "No bearer token, or it is invalid, expired or revoked."),
+    403: (ErrorDetail, "The caller's role may not do this (DESIGN §1); nothing was changed."),
+    404: (ErrorDetail, "No task with this id."),
+    409: (
+        ConflictDetail,
+        "The task changed since `version`; `current` holds its state. Nothing was changed.",
+    ),
+    422: (ValidationErrorDetail, "Invalid input, naming the field; nothing was changed."),
+}
+NO_PLAN = "There is no current plan yet."
+
+
+def errors(*codes: int, **descriptions: str) -> dict[int | str, dict[str, Any]]:
+    """Documented error answers; `descriptions` (e.g. `e404=...`) replace the default text."""
+    return {
+        code: {
+            "model": _ERRORS[code][0],
+            "description": descriptions.get(f"e{code}", _ERRORS[code][1]),
+        }
+        for code in codes
+    }
+
+
+TaskId = Annotated[int, Path(ge=1, le=MAX_ID, description="The task's id.")]
+TokenForm = Annotated[OAuth2PasswordRequestForm, Depends()]
+
+# Every change answers the task as it is afterwards (with its new `version`).
+ACTION_ERRORS = errors(401, 403, 404, 409, 422)
+
+
+# --- auth and the caller ---------------------------------------------------------------
+
+
+@router.post(
+    "/auth/token",
+    tags=["auth"],
+    summary="Get a bearer token",
+    description="OAuth2 password flow: form fields `username` and `password`. Repeated "
+    "failures lock the account for a while. Send the token as `Authorization: Bearer …`.",
+    responses=errors(
+        401,
+        422,
+        e401="Wrong username or password, or the account is locked for a while after "
+        "repeated failures.",
+    ),
+)
+def login_for_token(
+    form: TokenForm, request: Request, session: SessionDep, settings: SettingsDep
+) -> TokenPublic:
+    user = accounts.authenticate(
+        session, username=form.username, password=form.password, settings=settings
+    )
+    new = accounts.start_session(
+        session,
+        user=user,
+        kind=SessionKind.api,
+        settings=settings,
+        user_agent=request.headers.get("user-agent", ""),
+    )
+    return TokenPublic(access_token=new.token, expires_at=new.login_session.expires_at)
+
+
+@router.delete(
+    "/auth/token",
+    tags=["auth"],
+    summary="Revoke this token",
+    description="Ends the bearer token used for this request; later requests with it get 401.",
+    status_code=204,
+    response_class=Response,
+    responses=errors(401),
+)
+def revoke_token(auth: ApiAuth, session: SessionDep) -> None:
+    accounts.revoke_session(session, login_session_id=auth.login_session.id)  # type: ignore[arg-type]
+
+
+@router.get(
+    "/me",
+    tags=["auth"],
+    summary="Who am I",
+    description="The token's user, with their unit for role `unit`.",
+    responses=errors(401),
+)
+def read_me(user: ApiUser, session: SessionDep) -> MePublic:
+    unit = task_queries.unit_of(session, user=user)
+    return MePublic.model_validate(
+        user, update={"unit": UnitPublic.model_validate(unit) if unit else None}
+    )
+
+
+# --- plan and reference lists ----------------------------------------------------------
+
+
+@router.get(
+    "/plan",
+    tags=["plan"],
+    summary="The current plan",
+    description="The current plan with its end date and today's plan day (in its timezone).",
+    responses=errors(401, 404, e404=NO_PLAN),
+)
+def read_plan(user: ApiUser, session: SessionDep) -> PlanPublic:
+    return task_queries.plan_public(session, plans.current_plan(session))
+
+
+@router.get(
+    "/units",
+    tags=["units"],
+    summary="List units",
+    description="Agencies (perangkat daerah) and districts (kecamatan), inactive ones included.",
+    responses=errors(401, 422),
+)
+def list_units(
+    user: ApiUser,
+    session: SessionDep,
+    kind: Annotated[UnitKind | None, Query(description="Only agencies or districts.")] = None,
+) -> list[UnitPublic]:
+    return [UnitPublic.model_validate(u) for u in task_queries.list_units(session, kind=kind)]
+
+
+@router.get(
+    "/programs",
+    tags=["programs"],
+    summary="List programs",
+    description="The administration's programs: priority, movement and pro-people aspects.",
+    responses=errors(401, 422),
+)
+def list_programs(
+    user: ApiUser,
+    session: SessionDep,
+    kind: Annotated[ProgramKind | None, Query(description="Only programs of this kind.")] = None,
+) -> list[ProgramPublic]:
+    return [ProgramPublic.model_validate(p) for p in task_queries.list_programs(session, kind=kind)]
+
+
+# --- tasks: reading --------------------------------------------------------------------
+
+
+@router.get(
+    "/tasks",
+    tags=["tasks"],
+    summary="List tasks of the current plan",
+    description="Filtered and paged, ordered by board column (Belum Dimulai … Selesai) and then "
+    "position. Without `status`, cancelled tasks are left out (ask with `status=cancelled`). "
+    "`total` counts every match, not only this page.",
+    responses=errors(401, 404, 422, e404=NO_PLAN),
+)
+def list_tasks(
+    user: ApiUser,
+    session: SessionDep,
+    unit: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="Led or supported by this unit.")
+    ] = None,
+    program: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="Linked to this program.")
+    ] = None,
+    district: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="Located in this district.")
+    ] = None,
+    overdue: Annotated[bool, Query(description="Past its due date and not done.")] = False,
+    needs_decision: Annotated[
+        bool, Query(description="Escalated for the Bupati's decision.")
+    ] = False,
+    q: Annotated[
+        str, Query(max_length=Q_MAX, description="Text in code, title, description or village.")
+    ] = "",
+    status: Annotated[TaskStatus | None, Query(description="Only this status.")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+) -> TaskPage:
+    filters = TaskFilter(
+        unit_id=unit,
+        program_id=program,
+        district_id=district,
+        overdue=overdue,
+        needs_decision=needs_decision,
+        q=q.strip(),
+    )
+    return task_queries.task_page(
+        session,
+        plan=plans.current_plan(session),
+        filters=filters,
+        status=status,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get(
+    "/tasks/{task_id}",
+    tags=["tasks"],
+    summary="Get a task",
+    description="Any task by id, also of a plan other than the current one.",
+    responses=errors(401, 404, 422),
+)
+def read_task(task_id: TaskId, user: ApiUser, session: SessionDep) -> TaskPublic:
+    return task_queries.task_detail(session, task_id=task_id)
+
+
+@router.get(
+    "/tasks/{task_id}/events",
+    tags=["tasks"],
+    summary="A task's history",
+    description="Every change of the task, oldest first, with the actor's name.",
+    responses=errors(401, 404, 422),
+)
+def list_task_events(task_id: TaskId, user: ApiUser, session: SessionDep) -> list[TaskEventPublic]:
+    return task_queries.task_history(session, task_id=task_id)
+
+
+# --- tasks: changing -------------------------------------------------------------------
+
+
+@router.post(
+    "/tasks",
+    tags=["tasks"],
+    summary="Create a task (team)",
+    description="A new task of the current plan, on top of Belum Dimulai, with the plan's next "
+    "code. The `Location` header points at it.",
+    status_code=201,
+    responses=errors(401, 403, 404, 422, e404=NO_PLAN),
+)
+def create_task(
+    data: TaskCreate, user: ApiUser, session: SessionDep, response: Response
+) -> TaskPublic:
+    plan = plans.current_plan(session)
+    task = tasks.create_task(session, actor=user, plan_id=plan.id, data=data)  # type: ignore[arg-type]
+    response.headers["Location"] = f"{router.prefix}/tasks/{task.id}"
+    return tasks.task_public(session, task)
+
+
+@router.patch(
+    "/tasks/{task_id}",
+    tags=["tasks"],
+    summary="Edit a task (team)",
+    description="Only the fields given change; `version` is the one the client saw. Changing "
+    "the lead unit is recorded as an assignment.",
+    responses=ACTION_ERRORS,
+)
+def update_task(
+    task_id: TaskId, data: TaskUpdate, user: ApiUser, session: SessionDep
+) -> TaskPublic:
+    task = tasks.update_task(session, actor=user, task_id=task_id, data=data)
+    return tasks.task_public(session, task)
+
+
+@router.post(
+    "/tasks/{task_id}/move",
+    tags=["tasks"],
+    summary="Move a task to a column",
+    description="Team: any column. Lead unit: between todo, in_progress, blocked and review "
+    "(never into or out of done). Into `blocked` needs `blocked_reason`; the team sending a "
+    "task back out of review needs a `note` (a rejection). Placed after `after_id`, or on top.",
+    responses=ACTION_ERRORS,
+)
+def move_task(task_id: TaskId, move: TaskMove, user: ApiUser, session: SessionDep) -> TaskPublic:
+    task = tasks.move_task(session, actor=user, task_id=task_id, move=move)
+    return tasks.task_public(session, task)
+
+
+@router.post(
+    "/tasks/{task_id}/progress",
+    tags=["tasks"],
+    summary="Report progress",
+    description="Progress (0–100 %) and realisation against the target; team or lead unit.",
+    responses=ACTION_ERRORS,
+)
+def update_progress(
+    task_id: TaskId, data: ProgressUpdate, user: ApiUser, session: SessionDep
+) -> TaskPublic:
+    task = tasks.update_progress(session, actor=user, task_id=task_id, data=data)
+    return tasks.task_public(session, task)
+
+
+@router.post(
+    "/tasks/{task_id}/comments",
+    tags=["tasks"],
+    summary="Write a note",
+    description="A working note (catatan); team or lead unit.",
+    responses=errors(401, 403, 404, 422),
+)
+def add_comment(
+    task_id: TaskId, data: NoteCreate, user: ApiUser, session: SessionDep
+) -> TaskPublic:
+    task = tasks.add_comment(session, actor=user, task_id=task_id, note=data.note)
+    return tasks.task_public(session, task)
+
+
+@router.post(
+    "/tasks/{task_id}/directives",
+    tags=["tasks"],
+    summary="Give a directive",
+    description="The Bupati's directive (arahan); executives, or the team recording it.",
+    responses=errors(401, 403, 404, 422),
+)
+def add_directive(
+    task_id: TaskId, data: NoteCreate, user: ApiUser, session: SessionDep
+) -> TaskPublic:
+    task = tasks.add_directive(session, actor=user, task_id=task_id, note=data.note)
+    return tasks.task_public(session, task)
+
+
+@router.post(
+    "/tasks/{task_id}/verify",
+    tags=["tasks"],
+    summary="Verify a task (team)",
+    description="Menunggu Verifikasi → Selesai.",
+    responses=ACTION_ERRORS,
+)
+def verify_task(
+    task_id: TaskId, data: VersionedNote, user: ApiUser, session: SessionDep
+) -> TaskPublic:
+    task = tasks.verify_task(
+        session, actor=user, task_id=task_id, version=data.version, note=data.note
+    )
+    return tasks.task_public(session, task)
+
+
+@router.post(
+    "/tasks/{task_id}/reject",
+    tags=["tasks"],
+    summary="Reject reported work (team)",
+    description="Menunggu Verifikasi → Sedang Berjalan; `note` (what to fix) is required.",
+    responses=ACTION_ERRORS,
+)
+def reject_task(
+    task_id: TaskId, data: VersionedNote, user: ApiUser, session: SessionDep
+) -> TaskPublic:
+    task = tasks.reject_task(
+        session, actor=user, task_id=task_id, version=data.version, note=data.note
+    )
+    return tasks.task_public(session, task)
+
+
+@router.post(
+    "/tasks/{task_id}/cancel",
+    tags=["tasks"],
+    summary="Cancel a task (team)",
+    description="Takes the task off the board and out of the scope; `note` (why) is required. "
+    "It stays in history and can be restored.",
+    responses=ACTION_ERRORS,
+)
+def cancel_task(
+    task_id: TaskId, data: VersionedNote, user: ApiUser, session: SessionDep
+) -> TaskPublic:
+    task = tasks.cancel_task(
+        session, actor=user, task_id=task_id, version=data.version, note=data.note
+    )
+    return tasks.task_public(session, task)
+
+
+@router.post(
+    "/tasks/{task_id}/restore",
+    tags=["tasks"],
+    summary="Restore a cancelled task (team)",
+    description="Back to the top of Belum Dimulai.",
+    responses=ACTION_ERRORS,
+)
+def restore_task(
+    task_id: TaskId, data: TaskVersion, user: ApiUser, session: SessionDep
+) -> TaskPublic:
+    task = tasks.restore_task(session, actor=user, task_id=task_id, version=data.version)
+    return tasks.task_public(session, task)

@@ -29,8 +29,13 @@ def _safe_next(target: str) -> str:
 
 
 def _login_page(
-    request: Request, settings: SettingsDep, *, next_url: str, username: str = "",
-    error: str = "", status_code: int = 200,
+    request: Request,
+    settings: SettingsDep,
+    *,
+    next_url: str,
+    username: str = "",
+    error: str = "",
+    status_code: int = 200,
 ) -> Response:
     token = login_csrf_token(request)
     response = render(
@@ -65,11 +70,18 @@ def login(
         )
     except NotAuthenticated as exc:
         return _login_page(
-            request, settings, next_url=_safe_next(next), username=username,
-            error=exc.message, status_code=401,
+            request,
+            settings,
+            next_url=_safe_next(next),
+            username=username,
+            error=exc.message,
+            status_code=401,
         )
     new = accounts.start_session(
-        session, user=user, kind=SessionKind.web, settings=settings,
+        session,
+        user=user,
+        kind=SessionKind.web,
+        settings=settings,
         user_agent=request.headers.get("user-agent", ""),
     )
     response = RedirectResponse(_safe_next(next), status_code=303)

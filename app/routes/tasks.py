@@ -1,3 +1,479 @@
-from fastapi import APIRouter
+"""Task pages: /tasks/new, /tasks/{task_id} (detail, history, every action), /tasks/{id}/edit.
 
-router = APIRouter()
+Every action is a plain form post answered by Post/Redirect/Get (303 to the detail page with
+a fixed success code); with htmx the same forms swap the detail region instead. A rejected
+action re-renders the detail with the message next to the field (422), the current state of
+the task after a stale version (409), or the error page (403, 404).
+"""
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session
+from starlette.datastructures import FormData
+
+from app import permissions
+from app.auth import CurrentUser
+from app.db import SessionDep
+from app.errors import Conflict, RuleViolation
+from app.htmx import is_htmx
+from app.models import Task, User
+from app.services import task_forms, tasks
+from app.services.plans import current_plan, get_plan, plan_calendar
+from app.services.task_detail import task_detail
+from app.services.task_forms import FORM_KEY, ID_MAX, InvalidForm, TaskFormValues
+from app.templating import render
+
+router = APIRouter(prefix="/tasks", tags=["tasks"], include_in_schema=False)
+
+TaskId = Annotated[int, Path(ge=1, le=ID_MAX)]
+
+# Success messages by code: the URL carries only the code, never text a user typed.
+OK_MESSAGES = {
+    "created": "Tugas baru tersimpan.",
+    "saved": "Perubahan tugas tersimpan.",
+    "unchanged": "Tidak ada perubahan yang perlu disimpan.",
+    "progress": "Capaian dan realisasi tersimpan.",
+    "comment": "Catatan ditambahkan.",
+    "directive": "Arahan tersimpan dan tampil di tugas ini.",
+    "moved": "Status tugas diperbarui.",
+    "verified": "Tugas diverifikasi dan ditandai Selesai.",
+    "rejected": "Tugas dikembalikan ke Sedang Berjalan beserta catatan penolakan.",
+    "cancelled": "Tugas dibatalkan; tugas ini tidak lagi dihitung dalam lingkup rencana.",
+    "restored": "Tugas dipulihkan ke Belum Dimulai.",
+}
+
+
+async def submitted_form(request: Request) -> FormData:
+    """The posted form (Starlette caches it; the CSRF check has read it already)."""
+    return await request.form()
+
+
+SubmittedForm = Annotated[FormData, Depends(submitted_form)]
+
+
+def load_task(session: SessionDep, task_id: TaskId) -> Task:
+    return tasks.get_task(session, task_id=task_id)
+
+
+LoadedTask = Annotated[Task, Depends(load_task)]
+
+
+# --- rendering ---------------------------------------------------------------------------
+
+
+def _render_detail(
+    request: Request,
+    session: Session,
+    *,
+    task_id: int,
+    user: User,
+    status_code: int = 200,
+    ok: str = "",
+    active_form: str = "",
+    errors: dict[str, str] | None = None,
+    kept: dict[str, str] | None = None,
+    conflict: str = "",
+) -> Response:
+    detail = task_detail(session, task_id=task_id, user=user)
+    template = "tasks/_detail.html" if is_htmx(request) else "tasks/detail.html"
+    return render(
+        request,
+        template,
+        {
+            "d": detail,
+            "ok_message": OK_MESSAGES.get(ok, ""),
+            "active_form": active_form,
+            "errors": errors or {},
+            "kept": kept or {},
+            "conflict": conflict,
+        },
+        status_code=status_code,
+    )
+
+
+def _render_form(
+    request: Request,
+    session: Session,
+    *,
+    values: TaskFormValues,
+    task: Task | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+    conflict: str = "",
+    current: TaskFormValues | None = None,
+) -> Response:
+    plan = current_plan(session) if task is None else get_plan(session, plan_id=task.plan_id)
+    keep = [
+        int(v)
+        for v in (values.lead_unit_id, values.district_id, *values.supporting_unit_ids)
+        if v.isascii() and v.isdigit() and int(v) <= ID_MAX
+    ]
+    if current is not None:
+        keep += [int(v) for v in (current.lead_unit_id, *current.supporting_unit_ids)]
+    district = values.district_id
+    options = task_forms.form_options(
+        session,
+        keep_unit_ids=keep,
+        district_id=int(district) if district.isascii() and district.isdigit() else None,
+    )
+    if is_htmx(request):
+        template = "tasks/_form.html"
+    else:
+        template = "tasks/new.html" if task is None else "tasks/edit.html"
+    return render(
+        request,
+        template,
+        {
+            "task": task,
+            "values": values,
+            "errors": errors or {},
+            "options": options,
+            "calendar": plan_calendar(session, plan),
+            "conflict": conflict,
+            "differences": (
+                task_forms.differing_fields(values, current, options) if current else []
+            ),
+        },
+        status_code=status_code,
+    )
+
+
+def _go_to(request: Request, *, task_id: int, ok: str) -> Response:
+    """After a saved task form: the detail page (htmx navigates there itself)."""
+    url = f"/tasks/{task_id}?ok={ok}"
+    if is_htmx(request):
+        return Response(status_code=200, headers={"HX-Redirect": url})
+    return RedirectResponse(url, status_code=303)
+
+
+def _discard(session: Session) -> None:
+    """Drop whatever a refused action left in the session, so the page shows the stored task."""
+    session.rollback()
+
+
+# --- new ---------------------------------------------------------------------------------
+
+
+@router.get("/new")
+def new_task(request: Request, session: SessionDep, user: CurrentUser) -> Response:
+    permissions.ensure_team(user)
+    return _render_form(request, session, values=TaskFormValues())
+
+
+@router.post("/new")
+def create_task(
+    request: Request, session: SessionDep, user: CurrentUser, form: SubmittedForm
+) -> Response:
+    permissions.ensure_team(user)
+    values = TaskFormValues.from_form(form)
+    try:
+        data = task_forms.task_create(values)
+        plan = current_plan(session)
+        task = tasks.create_task(session, actor=user, plan_id=plan.id, data=data)  # type: ignore[arg-type]
+    except InvalidForm as exc:
+        errors = exc.errors
+    except RuleViolation as exc:
+        errors = {exc.field or FORM_KEY: exc.message}
+    else:
+        return _go_to(request, task_id=task.id, ok="created")  # type: ignore[arg-type]
+    _discard(session)
+    return _render_form(request, session, values=values, errors=errors, status_code=422)
+
+
+# --- detail ------------------------------------------------------------------------------
+
+
+@router.get("/{task_id}")
+def show_task(
+    request: Request, session: SessionDep, user: CurrentUser, task_id: TaskId, ok: str = ""
+) -> Response:
+    return _render_detail(request, session, task_id=task_id, user=user, ok=ok)
+
+
+# --- edit --------------------------------------------------------------------------------
+
+
+@router.get("/{task_id}/edit")
+def edit_task_form(
+    request: Request, session: SessionDep, user: CurrentUser, task: LoadedTask
+) -> Response:
+    permissions.ensure_team(user)
+    return _render_form(request, session, values=_values_of(session, task), task=task)
+
+
+def _values_of(session: Session, task: Task) -> TaskFormValues:
+    supporting, programs = tasks.link_ids(session, task_ids=[task.id])[task.id]  # type: ignore[list-item, index]
+    return TaskFormValues.from_task(task, supporting_unit_ids=supporting, program_ids=programs)
+
+
+@router.post("/{task_id}/edit")
+def edit_task(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    task: LoadedTask,
+    form: SubmittedForm,
+) -> Response:
+    permissions.ensure_team(user)
+    task_id: int = task.id  # type: ignore[assignment]
+    values = TaskFormValues.from_form(form)
+    try:
+        data = task_forms.task_update(values)
+        saved = tasks.update_task(session, actor=user, task_id=task_id, data=data)
+    except InvalidForm as exc:
+        errors = exc.errors
+    except RuleViolation as exc:
+        errors = {exc.field or FORM_KEY: exc.message}
+    except Conflict as exc:
+        # Keep the user's edit, show what changed meanwhile, and let them save over it
+        # knowingly: the form now carries the current version.
+        _discard(session)
+        current = _values_of(session, tasks.get_task(session, task_id=task_id))
+        values.version = current.version
+        return _render_form(
+            request,
+            session,
+            values=values,
+            task=task,
+            status_code=409,
+            conflict=exc.message,
+            current=current,
+        )
+    else:
+        return _go_to(
+            request, task_id=task_id, ok="saved" if saved.version != data.version else "unchanged"
+        )
+    _discard(session)
+    return _render_form(request, session, values=values, task=task, errors=errors, status_code=422)
+
+
+# --- actions on the detail page ----------------------------------------------------------
+
+
+def _act(
+    request: Request,
+    session: Session,
+    *,
+    user: User,
+    task_id: int,
+    action: str,
+    run: Callable[[], Any],
+    kept: dict[str, str],
+    ok: str,
+) -> Response:
+    """Run one service call for the form `action`; answer with PRG, or the detail page
+    showing why it was refused (422 next to the field, 409 with the current state)."""
+    try:
+        run()
+    except InvalidForm as exc:
+        status, errors, conflict = 422, exc.errors, ""
+    except RuleViolation as exc:
+        status, errors, conflict = 422, {exc.field or FORM_KEY: exc.message}, ""
+    except Conflict as exc:
+        status, errors, conflict = 409, {}, exc.message
+    else:
+        if is_htmx(request):
+            return _render_detail(request, session, task_id=task_id, user=user, ok=ok)
+        return RedirectResponse(f"/tasks/{task_id}?ok={ok}", status_code=303)
+    _discard(session)
+    return _render_detail(
+        request,
+        session,
+        task_id=task_id,
+        user=user,
+        status_code=status,
+        active_form=action,
+        errors=errors,
+        kept=kept,
+        conflict=conflict,
+    )
+
+
+@router.post("/{task_id}/progress")
+def post_progress(
+    request: Request, session: SessionDep, user: CurrentUser, task: LoadedTask, form: SubmittedForm
+) -> Response:
+    permissions.ensure_can_work_on(user, task)
+    task_id: int = task.id  # type: ignore[assignment]
+
+    def run() -> None:
+        data = task_forms.progress_update(form)
+        tasks.update_progress(session, actor=user, task_id=task_id, data=data)
+
+    return _act(
+        request,
+        session,
+        user=user,
+        task_id=task_id,
+        action="progress",
+        run=run,
+        kept=task_forms.kept_input(form, "progress_pct", "realisation", "note"),
+        ok="progress",
+    )
+
+
+@router.post("/{task_id}/comments")
+def post_comment(
+    request: Request, session: SessionDep, user: CurrentUser, task: LoadedTask, form: SubmittedForm
+) -> Response:
+    permissions.ensure_can_work_on(user, task)
+    task_id: int = task.id  # type: ignore[assignment]
+
+    def run() -> None:
+        tasks.add_comment(session, actor=user, task_id=task_id, note=task_forms.note_text(form))
+
+    return _act(
+        request,
+        session,
+        user=user,
+        task_id=task_id,
+        action="comment",
+        run=run,
+        kept=task_forms.kept_input(form, "note"),
+        ok="comment",
+    )
+
+
+@router.post("/{task_id}/directives")
+def post_directive(
+    request: Request, session: SessionDep, user: CurrentUser, task: LoadedTask, form: SubmittedForm
+) -> Response:
+    permissions.ensure_can_direct(user)
+    task_id: int = task.id  # type: ignore[assignment]
+
+    def run() -> None:
+        tasks.add_directive(session, actor=user, task_id=task_id, note=task_forms.note_text(form))
+
+    return _act(
+        request,
+        session,
+        user=user,
+        task_id=task_id,
+        action="directive",
+        run=run,
+        kept=task_forms.kept_input(form, "note"),
+        ok="directive",
+    )
+
+
+@router.post("/{task_id}/move")
+def post_move(
+    request: Request, session: SessionDep, user: CurrentUser, task: LoadedTask, form: SubmittedForm
+) -> Response:
+    permissions.ensure_can_work_on(user, task)
+    task_id: int = task.id  # type: ignore[assignment]
+
+    def run() -> None:
+        tasks.move_task(session, actor=user, task_id=task_id, move=task_forms.task_move(form))
+
+    return _act(
+        request,
+        session,
+        user=user,
+        task_id=task_id,
+        action="move",
+        run=run,
+        kept=task_forms.kept_input(form, "status", "blocked_reason", "note"),
+        ok="moved",
+    )
+
+
+@router.post("/{task_id}/verify")
+def post_verify(
+    request: Request, session: SessionDep, user: CurrentUser, task: LoadedTask, form: SubmittedForm
+) -> Response:
+    permissions.ensure_team(user)
+    task_id: int = task.id  # type: ignore[assignment]
+
+    def run() -> None:
+        data = task_forms.versioned_note(form)
+        tasks.verify_task(
+            session, actor=user, task_id=task_id, version=data.version, note=data.note
+        )
+
+    return _act(
+        request,
+        session,
+        user=user,
+        task_id=task_id,
+        action="verify",
+        run=run,
+        kept=task_forms.kept_input(form, "note"),
+        ok="verified",
+    )
+
+
+@router.post("/{task_id}/reject")
+def post_reject(
+    request: Request, session: SessionDep, user: CurrentUser, task: LoadedTask, form: SubmittedForm
+) -> Response:
+    permissions.ensure_team(user)
+    task_id: int = task.id  # type: ignore[assignment]
+
+    def run() -> None:
+        data = task_forms.versioned_note(form)
+        tasks.reject_task(
+            session, actor=user, task_id=task_id, version=data.version, note=data.note
+        )
+
+    return _act(
+        request,
+        session,
+        user=user,
+        task_id=task_id,
+        action="reject",
+        run=run,
+        kept=task_forms.kept_input(form, "note"),
+        ok="rejected",
+    )
+
+
+@router.post("/{task_id}/cancel")
+def post_cancel(
+    request: Request, session: SessionDep, user: CurrentUser, task: LoadedTask, form: SubmittedForm
+) -> Response:
+    permissions.ensure_team(user)
+    task_id: int = task.id  # type: ignore[assignment]
+
+    def run() -> None:
+        data = task_forms.versioned_note(form)
+        tasks.cancel_task(
+            session, actor=user, task_id=task_id, version=data.version, note=data.note
+        )
+
+    return _act(
+        request,
+        session,
+        user=user,
+        task_id=task_id,
+        action="cancel",
+        run=run,
+        kept=task_forms.kept_input(form, "note"),
+        ok="cancelled",
+    )
+
+
+@router.post("/{task_id}/restore")
+def post_restore(
+    request: Request, session: SessionDep, user: CurrentUser, task: LoadedTask, form: SubmittedForm
+) -> Response:
+    permissions.ensure_team(user)
+    task_id: int = task.id  # type: ignore[assignment]
+
+    def run() -> None:
+        version = task_forms.version_only(form)
+        tasks.restore_task(session, actor=user, task_id=task_id, version=version)
+
+    return _act(
+        request,
+        session,
+        user=user,
+        task_id=task_id,
+        action="restore",
+        run=run,
+        kept={},
+        ok="restored",
+    )

@@ -39,9 +39,7 @@ def _digest(token: str) -> str:
 
 def validate_password(password: str) -> None:
     if len(password) < PASSWORD_MIN:
-        raise RuleViolation(
-            f"Kata sandi minimal {PASSWORD_MIN} karakter.", field="password"
-        )
+        raise RuleViolation(f"Kata sandi minimal {PASSWORD_MIN} karakter.", field="password")
     if len(password) > 256:
         raise RuleViolation("Kata sandi terlalu panjang.", field="password")
 
@@ -51,7 +49,8 @@ def _check_user_fields(
 ) -> None:
     if not USERNAME_RE.match(username):
         raise RuleViolation(
-            "Nama pengguna 3–60 karakter: huruf kecil, angka, titik, garis bawah atau tanda hubung.",
+            "Nama pengguna 3–60 karakter: huruf kecil, angka, titik, garis bawah "
+            "atau tanda hubung.",
             field="username",
         )
     if not full_name.strip():
@@ -64,7 +63,9 @@ def _check_user_fields(
                 "Pengguna perangkat daerah/kecamatan harus terhubung ke satu unit.", field="unit_id"
             )
     elif unit_id is not None:
-        raise RuleViolation("Hanya pengguna perangkat daerah yang terhubung ke unit.", field="unit_id")
+        raise RuleViolation(
+            "Hanya pengguna perangkat daerah yang terhubung ke unit.", field="unit_id"
+        )
 
 
 def create_user(
@@ -153,18 +154,14 @@ def list_users(session: Session, *, actor: User) -> list[User]:
 # --- login -----------------------------------------------------------------------------
 
 
-def authenticate(
-    session: Session, *, username: str, password: str, settings: Settings
-) -> User:
+def authenticate(session: Session, *, username: str, password: str, settings: Settings) -> User:
     """The user with these credentials; failures count towards a temporary lock-out.
 
     The failure counter lives on the user row, so throttling holds across app processes.
     Commits (a failure must be counted even though the login is refused).
     """
     now = utcnow()
-    user = session.exec(
-        select(User).where(User.username == username.strip().lower())
-    ).first()
+    user = session.exec(select(User).where(User.username == username.strip().lower())).first()
     if user is None:
         password_hash.verify(password, _DUMMY_HASH)
         raise NotAuthenticated(WRONG_LOGIN)
@@ -246,9 +243,10 @@ def resolve_session(
     now = utcnow()
     if login.revoked_at is not None or login.expires_at <= now or not user.is_active:
         return None
-    if kind == SessionKind.web and login.last_seen_at + timedelta(
-        minutes=settings.session_idle_minutes
-    ) <= now:
+    if (
+        kind == SessionKind.web
+        and login.last_seen_at + timedelta(minutes=settings.session_idle_minutes) <= now
+    ):
         return None
     if now - login.last_seen_at >= LAST_SEEN_GRANULARITY:
         # Sliding idle expiry, written at most once a minute per session.

@@ -8,10 +8,12 @@ from one more, the counts and weight sums from one GROUP BY.
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import Select
 
 from app.models import (
     BOARD_STATUSES,
@@ -85,7 +87,7 @@ def board_stamp(session: Session, *, plan_id: int) -> int:
     return int(value or 0)
 
 
-def _card_query(*conditions: object) -> sa.Select[tuple[Task, str, str | None]]:
+def _card_query(*conditions: Any) -> Select[Task, str, str | None]:
     """Tasks with their lead unit's short name and their district's name."""
     lead = aliased(Unit)
     district = aliased(Unit)
@@ -93,7 +95,7 @@ def _card_query(*conditions: object) -> sa.Select[tuple[Task, str, str | None]]:
         select(Task, lead.short_name, district.name)
         .join(lead, col(lead.id) == Task.lead_unit_id)
         .join(district, col(district.id) == Task.district_id, isouter=True)
-        .where(*conditions)  # type: ignore[arg-type]
+        .where(*conditions)
     )
 
 
@@ -108,13 +110,15 @@ def _programs_of(session: Session, task_ids: Sequence[int]) -> dict[int, list[Pr
         .order_by(col(Program.sort_order), col(Program.id))
     ).all()
     for task_id, program_id, short_name, kind in rows:
-        tags[task_id].append(ProgramTag(id=program_id, short_name=short_name, kind=kind))
+        tags[task_id].append(
+            ProgramTag(id=program_id or 0, short_name=short_name, kind=ProgramKind(kind))
+        )
     return tags
 
 
 def _cards(
     session: Session,
-    rows: Sequence[tuple[Task, str, str | None]],
+    rows: Sequence[tuple[Task, str, str | None]] | Sequence[Any],
     *,
     user: User,
     calendar: PlanCalendar,
@@ -156,7 +160,7 @@ def column_counts(
         )
         .group_by(col(Task.status))
     ).all()
-    counts = {s: (0, 0) for s in BOARD_STATUSES}
+    counts = dict.fromkeys(BOARD_STATUSES, (0, 0))
     for status, count, weight in rows:
         counts[TaskStatus(status)] = (int(count), int(weight))
     return counts
@@ -232,9 +236,7 @@ def column_page(
     return _cards(session, rows, user=user, calendar=calendar, today=today)
 
 
-def card_for(
-    session: Session, *, task_id: int, user: User, calendar: PlanCalendar
-) -> Card | None:
+def card_for(session: Session, *, task_id: int, user: User, calendar: PlanCalendar) -> Card | None:
     """One card, as the board would show it (the answer to a move)."""
     rows = session.exec(_card_query(Task.id == task_id)).all()
     if not rows:

@@ -24,8 +24,14 @@ class TaskFilter:
     @property
     def active(self) -> bool:
         return any(
-            (self.unit_id, self.program_id, self.district_id, self.overdue, self.needs_decision,
-             self.q)
+            (
+                self.unit_id,
+                self.program_id,
+                self.district_id,
+                self.overdue,
+                self.needs_decision,
+                self.q,
+            )
         )
 
     def query_params(self) -> dict[str, str]:
@@ -53,7 +59,7 @@ class TaskFilter:
                 TaskSupportingUnit.unit_id == self.unit_id
             )
             conds.append(
-                sa.or_(Task.lead_unit_id == self.unit_id, col(Task.id).in_(supporting))
+                sa.or_(col(Task.lead_unit_id) == self.unit_id, col(Task.id).in_(supporting))
             )
         if self.program_id:
             conds.append(

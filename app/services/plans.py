@@ -1,6 +1,6 @@
 """Plans and their calendar."""
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.errors import NotFound
 from app.models import DayMode, Holiday, Plan
@@ -27,7 +27,7 @@ def get_plan(session: Session, *, plan_id: int) -> Plan:
 def plan_calendar(session: Session, plan: Plan) -> PlanCalendar:
     """The plan's calendar; holidays are read only in working-day mode, where they count."""
     if plan.day_mode == DayMode.working:
-        holidays = session.exec(select(Holiday.holiday_date)).all()
+        holidays = session.exec(select(col(Holiday.holiday_date))).all()
         return PlanCalendar.of(plan, holidays)
     return PlanCalendar.of(plan)
 

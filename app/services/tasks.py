@@ -26,8 +26,8 @@ from app.models import (
     TaskCreate,
     TaskEvent,
     TaskMove,
-    TaskPublic,
     TaskProgram,
+    TaskPublic,
     TaskStatus,
     TaskSupportingUnit,
     TaskUpdate,
@@ -61,7 +61,9 @@ def get_task(session: Session, *, task_id: int) -> Task:
     return task
 
 
-def link_ids(session: Session, *, task_ids: Sequence[int]) -> dict[int, tuple[list[int], list[int]]]:
+def link_ids(
+    session: Session, *, task_ids: Sequence[int]
+) -> dict[int, tuple[list[int], list[int]]]:
     """{task_id: (supporting_unit_ids, program_ids)} for many tasks in two queries."""
     result: dict[int, tuple[list[int], list[int]]] = {tid: ([], []) for tid in task_ids}
     if not task_ids:
@@ -140,9 +142,11 @@ def _check_refs(
 ) -> None:
     unit_ids = {u for u in (lead_unit_id, district_id) if u is not None}
     unit_ids.update(supporting_unit_ids or ())
-    units = {
-        u.id: u for u in session.exec(select(Unit).where(col(Unit.id).in_(unit_ids))).all()
-    } if unit_ids else {}
+    units = (
+        {u.id: u for u in session.exec(select(Unit).where(col(Unit.id).in_(unit_ids))).all()}
+        if unit_ids
+        else {}
+    )
     if lead_unit_id is not None:
         lead = units.get(lead_unit_id)
         if lead is None or not lead.is_active:
@@ -157,9 +161,7 @@ def _check_refs(
                 f"Perangkat daerah pendukung #{uid} tidak dikenal.", field="supporting_unit_ids"
             )
     if program_ids:
-        found = set(
-            session.exec(select(Program.id).where(col(Program.id).in_(program_ids))).all()
-        )
+        found = set(session.exec(select(Program.id).where(col(Program.id).in_(program_ids))).all())
         missing = [p for p in program_ids if p not in found]
         if missing:
             raise RuleViolation(f"Program #{missing[0]} tidak dikenal.", field="program_ids")
@@ -284,9 +286,7 @@ def _place(session: Session, *, task: Task, after: Task | None, to_status: TaskS
     """Put `task` into `to_status` right after `after` (top when None) and renumber."""
     old_status = TaskStatus(task.status)
     task.status = to_status
-    if to_status not in BOARD_STATUSES:
-        task.position = 0
-    elif after is None:
+    if to_status not in BOARD_STATUSES or after is None:
         task.position = 0
     elif after.status == to_status and after.plan_id == task.plan_id:
         task.position = after.position
@@ -382,11 +382,14 @@ def _set_links(
             sa.delete(TaskSupportingUnit).where(col(TaskSupportingUnit.task_id) == task_id)
         )
         session.add_all(
-            TaskSupportingUnit(task_id=task_id, unit_id=u) for u in dict.fromkeys(supporting_unit_ids)
+            TaskSupportingUnit(task_id=task_id, unit_id=u)
+            for u in dict.fromkeys(supporting_unit_ids)
         )
     if program_ids is not None:
         session.execute(sa.delete(TaskProgram).where(col(TaskProgram.task_id) == task_id))
-        session.add_all(TaskProgram(task_id=task_id, program_id=p) for p in dict.fromkeys(program_ids))
+        session.add_all(
+            TaskProgram(task_id=task_id, program_id=p) for p in dict.fromkeys(program_ids)
+        )
 
 
 def update_task(session: Session, *, actor: User, task_id: int, data: TaskUpdate) -> Task:
@@ -519,8 +522,9 @@ def update_progress(session: Session, *, actor: User, task_id: int, data: Progre
     permissions.ensure_can_work_on(actor, task)
     _check_version(session, task, data.version)
     if task.status in (TaskStatus.done, TaskStatus.cancelled):
+        label = STATUS_LABELS[TaskStatus(task.status)]
         raise RuleViolation(
-            f"Tugas berstatus {STATUS_LABELS[TaskStatus(task.status)]}; capaian tidak dapat diubah.",
+            f"Tugas berstatus {label}; capaian tidak dapat diubah.",
             field="progress_pct",
         )
     realisation = data.realisation.strip()
@@ -570,7 +574,9 @@ def _require_note(note: str) -> None:
         raise RuleViolation("Catatan tidak boleh kosong.", field="note")
 
 
-def verify_task(session: Session, *, actor: User, task_id: int, version: int, note: str = "") -> Task:
+def verify_task(
+    session: Session, *, actor: User, task_id: int, version: int, note: str = ""
+) -> Task:
     """Menunggu Verifikasi → Selesai, by the team."""
     task = get_task(session, task_id=task_id)
     if task.status != TaskStatus.review:

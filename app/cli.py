@@ -1,0 +1,237 @@
+"""The `seratus` command line: up, migrate, demo, create-user, serve.
+
+Every command works on `SERATUS_DATABASE_URL` (default: SQLite under ./data/). Errors are
+printed as one sentence on stderr with exit status 2; nothing half-done is left behind.
+"""
+
+import argparse
+import getpass
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+
+from app.config import Settings, get_settings
+from app.db import make_engine, open_session
+from app.errors import DomainError
+from app.models import Role
+from app.schema import DatabaseNotMigrated, ensure_migrated, upgrade
+from app.services import accounts, demo
+from app.services.reference import get_unit_by_code
+
+
+class CommandError(Exception):
+    """A failure the operator can fix; printed without a traceback."""
+
+
+def _ensure_sqlite_directory(database_url: str) -> None:
+    """SQLite creates the file but not its folder (./data/ on a fresh clone)."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
+def _migrated_engine(settings: Settings) -> Engine:
+    _ensure_sqlite_directory(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        ensure_migrated(engine)
+    except DatabaseNotMigrated as exc:
+        engine.dispose()
+        raise CommandError(str(exc)) from exc
+    return engine
+
+
+def _safe_url(database_url: str) -> str:
+    return make_url(database_url).render_as_string(hide_password=True)
+
+
+# --- commands --------------------------------------------------------------------------
+
+
+def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> None:
+    _ensure_sqlite_directory(settings.database_url)
+    upgrade(settings.database_url)
+    print(f"Database at {_safe_url(settings.database_url)} is at the latest revision.")
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> None:
+    engine = _migrated_engine(settings)
+    try:
+        with open_session(engine, write=True) as session:
+            summary = demo.load_demo(
+                session, start_date=args.start_date, password=args.password or demo.DEMO_PASSWORD
+            )
+            _print_demo(summary)
+    finally:
+        engine.dispose()
+
+
+def _print_demo(summary: demo.DemoSummary) -> None:
+    plan = summary.plan
+    state = "created" if summary.plan_created else "already present"
+    print(f"Plan: {plan.name} ({state}), day 1 = {plan.start_date:%d %b %Y}")
+    print(
+        f"Reference data: {summary.reference.created} rows added "
+        f"({summary.reference.agencies} agencies, {summary.reference.districts} kecamatan, "
+        f"{summary.reference.programs} programs, {summary.reference.holidays} holidays)"
+    )
+    if summary.tasks_created:
+        print(f"Tasks: {summary.tasks_created} created with {summary.events_created} events")
+    else:
+        print(f"Tasks: {summary.tasks_present} already present, none added")
+    print()
+    print("Demo logins (demo data only; never use these accounts in production):")
+    featured = [login for login in summary.logins if login.featured]
+    others = [login for login in summary.logins if not login.featured]
+    width = max(len(login.username) for login in summary.logins)
+    for login in featured:
+        unit = f" — {login.unit_name}" if login.unit_name not in login.full_name else ""
+        print(f"  {login.username:<{width}}  {login.role.value:<9}  {login.full_name}{unit}")
+    if others:
+        print(f"  and {len(others)} more unit accounts:")
+        print("    " + ", ".join(login.username for login in others))
+    if summary.users_created:
+        print(f"Password for the {len(summary.users_created)} new accounts: {summary.password}")
+    if summary.users_present:
+        print(
+            f"{len(summary.users_present)} accounts existed already and keep their password "
+            f"(the demo password is {demo.DEMO_PASSWORD} unless it was changed)."
+        )
+
+
+def cmd_create_user(settings: Settings, args: argparse.Namespace) -> None:
+    password = _read_password(from_stdin=args.password_stdin)
+    engine = _migrated_engine(settings)
+    try:
+        with open_session(engine, write=True) as session:
+            unit_id = None
+            if args.unit:
+                unit_id = get_unit_by_code(session, code=args.unit).id
+            user = accounts.create_user(
+                session,
+                actor=None,
+                username=args.username,
+                full_name=args.full_name,
+                role=Role(args.role),
+                password=password,
+                unit_id=unit_id,
+            )
+            print(f"Created {user.role.value} account '{user.username}' ({user.full_name}).")
+    finally:
+        engine.dispose()
+
+
+def _read_password(*, from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise CommandError("No terminal to ask for the password: use --password-stdin.")
+    first = getpass.getpass("Password: ")
+    if first != getpass.getpass("Password again: "):
+        raise CommandError("The two passwords differ; nothing was created.")
+    return first
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
+    _migrated_engine(settings).dispose()
+    _serve(settings, args)
+
+
+def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
+    cmd_migrate(settings, args)
+    cmd_demo(settings, args)
+    host = args.host or settings.host
+    port = args.port or settings.port
+    print()
+    print(f"Seratus is starting at http://{host}:{port}  (Ctrl+C stops it)")
+    _serve(settings, args)
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> None:
+    import uvicorn  # imported here: the other commands do not need a server
+
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        workers=args.workers or settings.workers,
+        log_level=settings.log_level,
+    )
+
+
+# --- parsing ---------------------------------------------------------------------------
+
+
+def _iso_date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from exc
+
+
+def _serve_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", help="address to listen on (SERATUS_HOST)")
+    parser.add_argument("--port", type=int, help="port (SERATUS_PORT)")
+    parser.add_argument("--workers", type=int, help="worker processes (SERATUS_WORKERS)")
+
+
+def _demo_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--start-date",
+        type=_iso_date,
+        help="day 1 of the demo plan (default: placed so that today is day 45)",
+    )
+    parser.add_argument("--password", help="password for new demo accounts")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="seratus", description="Seratus: the first-100-days work plan tracker."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    up = commands.add_parser("up", help="migrate, load the demo data, print logins, serve")
+    _demo_options(up)
+    _serve_options(up)
+    up.set_defaults(handler=cmd_up)
+
+    migrate = commands.add_parser("migrate", help="upgrade the database to the latest schema")
+    migrate.set_defaults(handler=cmd_migrate)
+
+    demo_cmd = commands.add_parser("demo", help="load reference data, demo plan and users")
+    _demo_options(demo_cmd)
+    demo_cmd.set_defaults(handler=cmd_demo)
+
+    create = commands.add_parser("create-user", help="create a real account")
+    create.add_argument("username")
+    create.add_argument("--full-name", required=True)
+    create.add_argument("--role", required=True, choices=[role.value for role in Role])
+    create.add_argument("--unit", help="unit code (required for role unit), e.g. PUTR")
+    create.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    create.set_defaults(handler=cmd_create_user)
+
+    serve = commands.add_parser("serve", help="serve the app (the database must be migrated)")
+    _serve_options(serve)
+    serve.set_defaults(handler=cmd_serve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = get_settings()
+    try:
+        args.handler(settings, args)
+    except (CommandError, DomainError) as exc:
+        message = exc.message if isinstance(exc, DomainError) else str(exc)
+        print(f"seratus {args.command}: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0

@@ -1,0 +1,398 @@
+"""The task detail page's data: the task with its units, programs, calendar facts, its
+history as readable Indonesian sentences, and the actions the viewer may take.
+
+`task_detail` costs a fixed number of queries whatever the length of the history: the task
+with its lead unit and district, supporting units, programs, events with actors, the names
+the edit diffs refer to (at most two), and the holidays in working-day mode.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from app import permissions
+from app.errors import NotFound
+from app.models import (
+    BOARD_STATUSES,
+    EventKind,
+    Plan,
+    Program,
+    ProgramKind,
+    Task,
+    TaskProgram,
+    TaskStatus,
+    TaskSupportingUnit,
+    Unit,
+    User,
+)
+from app.services.calendar import PlanCalendar
+from app.services.plans import get_plan, plan_calendar
+from app.services.tasks import STATUS_LABELS, EventView, task_events
+from app.timefmt import format_day_date
+
+FIELD_LABELS: dict[str, str] = {
+    "title": "Judul",
+    "description": "Uraian",
+    "lead_unit_id": "Penanggung jawab",
+    "supporting_unit_ids": "Perangkat daerah pendukung",
+    "program_ids": "Program",
+    "district_id": "Kecamatan",
+    "village": "Desa/kelurahan",
+    "due_date": "Tenggat",
+    "weight": "Bobot",
+    "target": "Target",
+    "realisation": "Realisasi",
+    "progress_pct": "Capaian",
+    "needs_decision": "Perlu keputusan Bupati",
+    "blocked_reason": "Alasan kendala",
+    "status": "Status",
+}
+# Field order in an edit's list of changes: as the form shows them.
+FIELD_ORDER = list(FIELD_LABELS)
+# A long text in a diff is cut: the whole current text is on the page.
+DIFF_TEXT_MAX = 90
+EMPTY = "(kosong)"
+
+NOTE_LABELS: dict[EventKind, str] = {
+    EventKind.comment: "Catatan",
+    EventKind.progress: "Keterangan",
+    EventKind.directive: "Arahan",
+    EventKind.rejected: "Catatan penolakan",
+    EventKind.cancelled: "Alasan pembatalan",
+    EventKind.verified: "Catatan verifikasi",
+}
+
+
+@dataclass
+class Change:
+    label: str
+    old: str
+    new: str
+
+
+@dataclass
+class HistoryEntry:
+    """One event of the task, told as a sentence whose subject is the actor."""
+
+    id: int
+    kind: EventKind
+    actor_name: str
+    at: datetime
+    sentence: str
+    changes: list[Change] = field(default_factory=list)
+    note: str = ""
+    note_label: str = "Catatan"
+
+
+@dataclass
+class TaskActions:
+    """What the viewer may do; the services enforce the same rules on every request."""
+
+    edit: bool = False
+    progress: bool = False
+    comment: bool = False
+    direct: bool = False
+    move_targets: list[TaskStatus] = field(default_factory=list)
+    verify: bool = False
+    reject: bool = False
+    cancel: bool = False
+    restore: bool = False
+
+    @property
+    def changes_task(self) -> bool:
+        """Any control other than the directive form (an executive has none)."""
+        return any(
+            (
+                self.edit,
+                self.progress,
+                self.comment,
+                self.move_targets,
+                self.verify,
+                self.reject,
+                self.cancel,
+                self.restore,
+            )
+        )
+
+
+@dataclass
+class TaskDetail:
+    task: Task
+    plan: Plan
+    calendar: PlanCalendar
+    lead_unit: Unit
+    district: Unit | None
+    supporting_units: list[Unit]
+    programs: list[Program]
+    history: list[HistoryEntry]
+    actions: TaskActions
+    today: date
+    due_day: int | None
+    days_late: int
+
+    @property
+    def is_late(self) -> bool:
+        return self.days_late > 0
+
+    @property
+    def directives(self) -> list[HistoryEntry]:
+        return [e for e in self.history if e.kind == EventKind.directive]
+
+    @property
+    def last_update_at(self) -> datetime | None:
+        return self.history[0].at if self.history else None
+
+    def programs_of(self, kind: ProgramKind) -> list[Program]:
+        return [p for p in self.programs if p.kind == kind]
+
+
+def task_actions(user: User, task: Task) -> TaskActions:
+    """The controls to show `user` on `task`, from app.permissions."""
+    status = TaskStatus(task.status)
+    team = permissions.is_team(user)
+    open_task = status not in (TaskStatus.done, TaskStatus.cancelled)
+    targets: list[TaskStatus] = []
+    if status != TaskStatus.cancelled:
+        targets = permissions.move_targets(user, task)
+        if status == TaskStatus.review:
+            # Verification has its own button; the move control offers the other columns.
+            targets = [t for t in targets if t != TaskStatus.done]
+    return TaskActions(
+        edit=permissions.can_edit(user) and status != TaskStatus.cancelled,
+        progress=permissions.can_work_on(user, task) and open_task,
+        comment=permissions.can_work_on(user, task),
+        direct=permissions.can_direct(user),
+        move_targets=targets,
+        verify=team and status == TaskStatus.review,
+        reject=team and status == TaskStatus.review,
+        cancel=team and status != TaskStatus.cancelled,
+        restore=team and status == TaskStatus.cancelled,
+    )
+
+
+def task_detail(session: Session, *, task_id: int, user: User) -> TaskDetail:
+    """Everything the detail page shows about one task, for `user`."""
+    lead = aliased(Unit)
+    district = aliased(Unit)
+    row = session.exec(
+        select(Task, lead, district)
+        .join(lead, col(lead.id) == Task.lead_unit_id)
+        .join(district, col(district.id) == Task.district_id, isouter=True)
+        .where(Task.id == task_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"Tugas #{task_id} tidak ditemukan.")
+    task, lead_unit, district_unit = row
+    supporting = list(
+        session.exec(
+            select(Unit)
+            .join(TaskSupportingUnit, col(TaskSupportingUnit.unit_id) == Unit.id)
+            .where(TaskSupportingUnit.task_id == task_id)
+            .order_by(col(Unit.kind), col(Unit.name))
+        ).all()
+    )
+    programs = list(
+        session.exec(
+            select(Program)
+            .join(TaskProgram, col(TaskProgram.program_id) == Program.id)
+            .where(TaskProgram.task_id == task_id)
+            .order_by(col(Program.sort_order), col(Program.id))
+        ).all()
+    )
+    events = task_events(session, task_id=task_id)
+    unit_names, program_names = _names_in(session, events)
+    plan = get_plan(session, plan_id=task.plan_id)
+    calendar = plan_calendar(session, plan)
+    today = calendar.today()
+    status = TaskStatus(task.status)
+    days_late = 0
+    if task.due_date is not None and status in BOARD_STATUSES and status != TaskStatus.done:
+        days_late = calendar.days_late(task.due_date, today)
+    describe = _Describer(unit_names=unit_names, program_names=program_names)
+    return TaskDetail(
+        task=task,
+        plan=plan,
+        calendar=calendar,
+        lead_unit=lead_unit,
+        district=district_unit,
+        supporting_units=supporting,
+        programs=programs,
+        history=[describe.entry(view) for view in reversed(events)],
+        actions=task_actions(user, task),
+        today=today,
+        due_day=calendar.day_number(task.due_date) if task.due_date else None,
+        days_late=days_late,
+    )
+
+
+def _names_in(
+    session: Session, events: Sequence[EventView]
+) -> tuple[dict[int, str], dict[int, str]]:
+    """Names of the units and programs the events' changes mention (two queries at most)."""
+    unit_ids: set[int] = set()
+    program_ids: set[int] = set()
+    for view in events:
+        for name, pair in view.event.changes.items():
+            if not isinstance(pair, list):
+                continue
+            if name in ("lead_unit_id", "district_id", "supporting_unit_ids"):
+                unit_ids.update(_ints(pair))
+            elif name == "program_ids":
+                program_ids.update(_ints(pair))
+    units: dict[int, str] = {}
+    programs: dict[int, str] = {}
+    if unit_ids:
+        for uid, name in session.exec(
+            select(Unit.id, Unit.name).where(col(Unit.id).in_(unit_ids))
+        ).all():
+            units[uid] = name  # type: ignore[index]
+    if program_ids:
+        for pid, name in session.exec(
+            select(Program.id, Program.short_name).where(col(Program.id).in_(program_ids))
+        ).all():
+            programs[pid] = name  # type: ignore[index]
+    return units, programs
+
+
+def _ints(values: Iterable[Any]) -> set[int]:
+    found: set[int] = set()
+    for value in values:
+        if isinstance(value, int) and not isinstance(value, bool):
+            found.add(value)
+        elif isinstance(value, list):
+            found.update(v for v in value if isinstance(v, int) and not isinstance(v, bool))
+    return found
+
+
+def _status_label(value: Any) -> str:
+    try:
+        return STATUS_LABELS[TaskStatus(value)]
+    except ValueError:
+        return str(value)
+
+
+@dataclass
+class _Describer:
+    unit_names: dict[int, str]
+    program_names: dict[int, str]
+
+    def entry(self, view: EventView) -> HistoryEntry:
+        event = view.event
+        kind = EventKind(event.kind)
+        changes = event.changes or {}
+        sentence, shown = self._sentence(kind, event.from_status, event.to_status, changes)
+        note_label = NOTE_LABELS.get(kind, "Catatan")
+        reason = changes.get("blocked_reason")
+        if isinstance(reason, list) and len(reason) == 2:
+            if event.note and event.note == reason[1]:
+                # The new reason is the event's note: say it once, as the reason.
+                shown.discard("blocked_reason")
+                note_label = "Alasan kendala"
+            elif not reason[1]:
+                # Leaving Terkendala clears the reason; the move itself says enough.
+                shown.discard("blocked_reason")
+        return HistoryEntry(
+            id=event.id or 0,
+            kind=kind,
+            actor_name=view.actor_name or "Sistem",
+            at=event.at,
+            sentence=sentence,
+            changes=[
+                self._change(name, changes[name])
+                for name in sorted(changes, key=_field_rank)
+                if name in shown and isinstance(changes[name], list) and len(changes[name]) == 2
+            ],
+            note=event.note,
+            note_label=note_label,
+        )
+
+    def _sentence(
+        self,
+        kind: EventKind,
+        from_status: TaskStatus | None,
+        to_status: TaskStatus | None,
+        changes: dict[str, Any],
+    ) -> tuple[str, set[str]]:
+        """The sentence, and which changed fields to list under it."""
+        others = set(changes) - {"status"}
+        source = _status_label(from_status) if from_status else ""
+        target = _status_label(to_status) if to_status else ""
+        if kind == EventKind.created:
+            return "membuat tugas ini", set()
+        if kind == EventKind.moved:
+            if from_status == TaskStatus.cancelled:
+                return f"memulihkan tugas ke {target}", set()
+            return f"memindahkan dari {source} ke {target}", others
+        if kind == EventKind.progress:
+            pct = changes.get("progress_pct")
+            others.discard("progress_pct")
+            if isinstance(pct, list) and len(pct) == 2:
+                return f"memperbarui capaian {pct[0]}% → {pct[1]}%", others
+            if others:
+                return "memperbarui realisasi", others
+            return "melaporkan perkembangan", others
+        if kind == EventKind.assigned:
+            lead = changes.get("lead_unit_id")
+            others.discard("lead_unit_id")
+            if isinstance(lead, list) and len(lead) == 2:
+                old, new = (self._unit(v) for v in lead)
+                return f"mengalihkan penanggung jawab dari {old} ke {new}", others
+            return "mengalihkan penanggung jawab", others
+        if kind == EventKind.edited:
+            return "mengubah tugas", others
+        if kind == EventKind.comment:
+            return "menulis catatan", set()
+        if kind == EventKind.directive:
+            return "memberikan arahan", set()
+        if kind == EventKind.evidence:
+            return "melampirkan bukti dukung", set()
+        if kind == EventKind.verified:
+            return "memverifikasi hasilnya dan menandai tugas Selesai", set()
+        if kind == EventKind.rejected:
+            return f"menolak hasilnya dan mengembalikan tugas ke {target or 'pelaksana'}", set()
+        if kind == EventKind.cancelled:
+            return "membatalkan tugas ini", set()
+        return "mengubah tugas", others
+
+    def _change(self, name: str, pair: list[Any]) -> Change:
+        return Change(
+            label=FIELD_LABELS.get(name, name),
+            old=self._value(name, pair[0]),
+            new=self._value(name, pair[1]),
+        )
+
+    def _unit(self, value: Any) -> str:
+        if isinstance(value, int):
+            return self.unit_names.get(value, f"unit #{value}")
+        return EMPTY
+
+    def _value(self, name: str, value: Any) -> str:
+        if value is None or value == "" or value == []:
+            return EMPTY
+        if name in ("lead_unit_id", "district_id"):
+            return self._unit(value)
+        if name == "supporting_unit_ids" and isinstance(value, list):
+            return ", ".join(self._unit(v) for v in value)
+        if name == "program_ids" and isinstance(value, list):
+            return ", ".join(self.program_names.get(v, f"program #{v}") for v in value)
+        if name == "due_date" and isinstance(value, str):
+            try:
+                return format_day_date(date.fromisoformat(value))
+            except ValueError:
+                return value
+        if name == "status":
+            return _status_label(value)
+        if name == "progress_pct":
+            return f"{value}%"
+        if isinstance(value, bool):
+            return "Ya" if value else "Tidak"
+        text = str(value)
+        return text if len(text) <= DIFF_TEXT_MAX else text[: DIFF_TEXT_MAX - 1].rstrip() + "…"
+
+
+def _field_rank(name: str) -> int:
+    return FIELD_ORDER.index(name) if name in FIELD_ORDER else len(FIELD_ORDER)

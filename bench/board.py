@@ -1,0 +1,318 @@
+"""Board benchmark: render the board, move a card through the UI and through the API.
+
+Builds a fresh SQLite plan with N tasks (default 1,000 and 5,000) and a realistic event
+history, then prints p50/p95 server time per request, bytes of board HTML and SQL statements
+per request. Not a test: it prints figures and asserts nothing about time.
+
+    python bench/board.py                 # N = 1000 and 5000
+    python bench/board.py --sizes 200 --repeat 10
+"""
+
+import argparse
+import random
+import re
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, event, insert
+from sqlmodel import Session, SQLModel, select
+
+from app.config import Settings
+from app.db import make_engine, open_session
+from app.main import create_app
+from app.models import (
+    BOARD_STATUSES,
+    Plan,
+    Program,
+    ProgramKind,
+    Role,
+    Task,
+    TaskEvent,
+    TaskProgram,
+    TaskStatus,
+    Unit,
+    UnitKind,
+)
+from app.services import accounts
+
+PASSWORD = "bench-password-123"
+
+
+class StatementCounter:
+    """Counts SQL statements sent to the database (executemany counts once)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.count = 0
+        event.listen(engine, "before_cursor_execute", self._on_execute)
+
+    def _on_execute(self, *_args: Any) -> None:
+        self.count += 1
+
+    @contextmanager
+    def measure(self) -> Iterator[list[int]]:
+        box: list[int] = []
+        start = self.count
+        yield box
+        box.append(self.count - start)
+
+
+def build_plan(engine: Engine, n_tasks: int, seed: int = 7) -> dict[str, Any]:
+    """A current plan with `n_tasks` tasks spread over columns and ~5 events per task."""
+    rng = random.Random(seed)
+    now = datetime.now(UTC)
+    with open_session(engine) as session:
+        plan = Plan(
+            name="Bench plan",
+            start_date=(now - timedelta(days=44)).date(),
+            is_current=True,
+            next_task_number=n_tasks + 1,
+        )
+        units = [
+            Unit(code=f"U{i:02d}", name=f"Dinas {i}", short_name=f"Dinas {i}", kind=UnitKind.agency)
+            for i in range(30)
+        ] + [
+            Unit(
+                code=f"16.07.{i:02d}",
+                name=f"Kecamatan {i}",
+                short_name=f"Kec {i}",
+                kind=UnitKind.district,
+            )
+            for i in range(1, 22)
+        ]
+        programs = [
+            Program(code=f"P{i}", kind=ProgramKind.priority, short_name=f"Prog {i}", name="P")
+            for i in range(24)
+        ]
+        session.add(plan)
+        session.add_all(units)
+        session.add_all(programs)
+        session.commit()
+        team = accounts.create_user(
+            session,
+            actor=None,
+            username="tim",
+            full_name="Tim",
+            role=Role.team,
+            password=PASSWORD,
+        )
+        head = accounts.create_user(
+            session,
+            actor=None,
+            username="kadis",
+            full_name="Kadis",
+            role=Role.unit,
+            password=PASSWORD,
+            unit_id=units[0].id,
+        )
+        weights = [0.25, 0.3, 0.1, 0.1, 0.25]
+        positions = dict.fromkeys(BOARD_STATUSES, 0)
+        task_rows: list[dict[str, Any]] = []
+        for i in range(n_tasks):
+            status = rng.choices(BOARD_STATUSES, weights)[0]
+            positions[status] += 1
+            lead = units[0] if i % 10 == 0 else rng.choice(units)
+            task_rows.append(
+                {
+                    "id": i + 1,
+                    "plan_id": plan.id,
+                    "code": f"T-{i + 1:04d}",
+                    "title": f"Pekerjaan nomor {i + 1} untuk jalan dan jembatan desa",
+                    "description": "Uraian pekerjaan " * 5,
+                    "lead_unit_id": lead.id,
+                    "district_id": units[30 + i % 21].id,
+                    "village": "Desa Lebung",
+                    "status": status,
+                    "position": positions[status],
+                    "weight": rng.randint(1, 5),
+                    "due_date": plan.start_date + timedelta(days=rng.randint(10, 99)),
+                    "target": "250 KK",
+                    "realisation": "",
+                    "progress_pct": 100 if status == TaskStatus.done else rng.randint(0, 90),
+                    "blocked_reason": "Menunggu lahan" if status == TaskStatus.blocked else "",
+                    "needs_decision": i % 17 == 0,
+                    "version": 5,
+                    "created_at": now - timedelta(days=44),
+                    "updated_at": now - timedelta(days=1),
+                    "done_at": now if status == TaskStatus.done else None,
+                }
+            )
+        session.execute(insert(Task), task_rows)
+        session.execute(
+            insert(TaskProgram),
+            [
+                {"task_id": t["id"], "program_id": programs[index].id}
+                for t in task_rows
+                for index in {t["id"] % 24, (t["id"] * 7 + 3) % 24}
+            ],
+        )
+        events: list[dict[str, Any]] = []
+        for t in task_rows:
+            for k in range(5):
+                events.append(
+                    {
+                        "plan_id": plan.id,
+                        "task_id": t["id"],
+                        "actor_id": team.id,
+                        "at": now - timedelta(days=44 - k * 8),
+                        "kind": "created" if k == 0 else "progress",
+                        "from_status": None,
+                        "to_status": "todo" if k == 0 else None,
+                        "changes": {},
+                        "note": "",
+                    }
+                )
+        session.execute(insert(TaskEvent), events)
+        session.commit()
+        movable = session.exec(
+            select(Task.id).where(Task.lead_unit_id == units[0].id).limit(1)
+        ).one()
+        return {"team": team.username, "head": head.username, "task_id": movable}
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def login(client: TestClient, username: str) -> str:
+    client.cookies.clear()
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token is not None
+    client.post(
+        "/login",
+        data={"username": username, "password": PASSWORD, "csrf_token": token.group(1)},
+        follow_redirects=False,
+    )
+    found = re.search(r'<meta name="csrf-token" content="([^"]+)">', client.get("/board").text)
+    assert found is not None
+    return found.group(1)
+
+
+def timed(
+    counter: StatementCounter, repeat: int, call: Callable[[], Any]
+) -> tuple[list[float], list[int], Any]:
+    times: list[float] = []
+    statements: list[int] = []
+    last: Any = None
+    for _ in range(repeat):
+        with counter.measure() as box:
+            start = time.perf_counter()
+            last = call()
+            times.append((time.perf_counter() - start) * 1000)
+        statements.append(box[0])
+    return times, statements, last
+
+
+def report(label: str, times: list[float], statements: list[int], extra: str = "") -> None:
+    print(
+        f"  {label:<28} p50 {statistics.median(times):7.1f} ms"
+        f"   p95 {percentile(times, 95):7.1f} ms"
+        f"   SQL/request {min(statements)}–{max(statements)}{extra}"
+    )
+
+
+def run(n_tasks: int, repeat: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+        engine = make_engine(url)
+        SQLModel.metadata.create_all(engine)
+        started = time.perf_counter()
+        info = build_plan(engine, n_tasks)
+        print(
+            f"\nN = {n_tasks} tasks, {n_tasks * 5} events "
+            f"(built in {time.perf_counter() - started:.1f} s)"
+        )
+        app = create_app(Settings(database_url=url, require_migrated=False), engine)
+        counter = StatementCounter(engine)
+        with TestClient(app) as client:
+            login(client, info["team"])
+            client.get("/board")  # warm-up
+            times, stmts, response = timed(counter, repeat, lambda: client.get("/board"))
+            assert response.status_code == 200
+            report(
+                "board (full page)", times, stmts, f"   HTML {len(response.content) / 1024:.0f} KB"
+            )
+            times, stmts, response = timed(
+                counter,
+                repeat,
+                lambda: client.get("/board/columns", headers={"HX-Request": "true"}),
+            )
+            etag = response.headers.get("etag", "")
+            report("board refresh (200)", times, stmts)
+            times, stmts, response = timed(
+                counter,
+                repeat,
+                lambda: client.get(
+                    "/board/columns", headers={"HX-Request": "true", "If-None-Match": etag}
+                ),
+            )
+            report(f"board refresh ({response.status_code})", times, stmts)
+
+            csrf = login(client, info["head"])
+            task_id = info["task_id"]
+            with Session(engine) as session:
+                version = session.get(Task, task_id).version  # type: ignore[union-attr]
+            cycle = [TaskStatus.in_progress, TaskStatus.review, TaskStatus.todo]
+            state = {"version": version, "i": 0}
+
+            def ui_move() -> Any:
+                status = cycle[state["i"] % 3]
+                state["i"] += 1
+                response = client.post(
+                    f"/board/tasks/{task_id}/move",
+                    data={"status": status.value, "version": str(state["version"])},
+                    headers={"HX-Request": "true", "X-CSRF-Token": csrf},
+                )
+                state["version"] += 1
+                return response
+
+            times, stmts, response = timed(counter, repeat, ui_move)
+            assert response.status_code == 200, response.text[:300]
+            report("move (UI, htmx)", times, stmts)
+
+            token = client.post(
+                "/api/v1/auth/token", data={"username": info["head"], "password": PASSWORD}
+            ).json()["access_token"]
+            headers = {"Authorization": f"Bearer {token}"}
+
+            def api_move() -> Any:
+                status = cycle[state["i"] % 3]
+                state["i"] += 1
+                response = client.post(
+                    f"/api/v1/tasks/{task_id}/move",
+                    json={"status": status.value, "version": state["version"]},
+                    headers=headers,
+                )
+                state["version"] += 1
+                return response
+
+            times, stmts, response = timed(counter, repeat, api_move)
+            assert response.status_code == 200, response.text[:300]
+            report("move (API)", times, stmts)
+        engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000])
+    parser.add_argument("--repeat", type=int, default=60)
+    args = parser.parse_args()
+    print("Seratus board benchmark (SQLite, one process, in-process ASGI client)")
+    for n in args.sizes:
+        run(n, args.repeat)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,774 @@
+"""The board page, its fragments, lazy column pages, moves and the 304 poll."""
+
+import json
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, event
+from sqlmodel import Session, col, select
+
+from app.config import Settings
+from app.main import create_app
+from app.models import Task, TaskEvent, TaskStatus
+from tests.factories import World, login, make_task, make_unit
+
+HX = {"HX-Request": "true"}
+COLUMN_LABELS = ("Belum Dimulai", "Sedang Berjalan", "Terkendala", "Menunggu Verifikasi", "Selesai")
+
+
+def _task(session: Session, world: World, title: str, **fields: Any) -> Task:
+    fields.setdefault("lead", world.putr)
+    return make_task(session, actor=world.team, plan=world.plan, title=title, **fields)
+
+
+def _codes(html: str) -> set[str]:
+    return set(re.findall(r'<span class="card-code">(T-\d+)</span>', html))
+
+
+def _state(session: Session, task_id: int) -> tuple[TaskStatus, int, int]:
+    """(status, version, number of events) as committed in the database now."""
+    session.rollback()
+    session.expire_all()
+    task = session.get(Task, task_id)
+    assert task is not None
+    events = session.exec(
+        select(sa.func.count()).select_from(TaskEvent).where(TaskEvent.task_id == task_id)
+    ).one()
+    return TaskStatus(task.status), task.version, int(events)
+
+
+def _column_of(html: str, status: str) -> str:
+    """The HTML of one column's card list (up to the next column)."""
+    start = html.index(f'id="cards-{status}"')
+    end = html.find('<section class="column', start)
+    return html[start : end if end != -1 else len(html)]
+
+
+@pytest.fixture
+def statements(engine: Engine) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    yield seen
+    event.remove(engine, "before_cursor_execute", count)
+
+
+# --- the page ----------------------------------------------------------------------------
+
+
+def test_full_page_shows_columns_and_card_details(
+    client: TestClient, session: Session, world: World
+) -> None:
+    today = datetime.now(UTC).date()
+    _task(
+        session,
+        world,
+        "Perbaikan jalan desa",
+        program_ids=[world.membangun.id],
+        district_id=world.district.id,
+        due_date=today - timedelta(days=3),
+        weight=3,
+    )
+    _task(session, world, "Posyandu keliling", lead=world.dinkes, status=TaskStatus.blocked)
+    _task(session, world, "Air bersih", status=TaskStatus.review, needs_decision=True)
+    login(client, world.team)
+
+    response = client.get("/board")
+
+    assert response.status_code == 200
+    assert "HX-Request" in response.headers["vary"]
+    html = response.text
+    assert "<html" in html
+    assert 'id="board-columns"' in html
+    assert 'class="board-filters' in html
+    for label in COLUMN_LABELS:
+        assert label in html
+    assert "1 tugas · bobot 3" in html  # Belum Dimulai
+    assert "Hari ke-45 dari 100" in html  # the plan's day label (plan started 44 days ago)
+    assert '<a href="/tasks/1">Perbaikan jalan desa</a>' in html
+    assert "Dinas PUTR" in html
+    assert "Rantau Bayur" in html
+    assert ">Membangun</li>" in html
+    assert "Terlambat 3 hari" in html
+    assert "Hari ke-42 ·" in html
+    assert "Terkendala:</strong> Menunggu pembebasan lahan" in html
+    assert "Perlu keputusan Bupati</p>" in html
+    assert "Capaian </span>0%" in html
+    assert 'src="/static/board.js"' in html
+    assert "sortablejs@1.15.7" in html
+
+
+def test_htmx_fragment_is_only_the_columns_region(
+    client: TestClient, session: Session, world: World
+) -> None:
+    _task(session, world, "Perbaikan jalan desa")
+    login(client, world.team)
+
+    response = client.get("/board", headers=HX)
+
+    assert response.status_code == 200
+    assert "HX-Request" in response.headers["vary"]
+    assert "<html" not in response.text
+    assert "board-filters" not in response.text
+    assert 'id="board-columns"' in response.text
+    assert "T-001" in response.text
+
+
+def test_statement_count_does_not_grow_with_tasks(
+    client: TestClient, session: Session, world: World, statements: list[str]
+) -> None:
+    def board_statements() -> int:
+        statements.clear()
+        assert client.get("/board").status_code == 200
+        return len(statements)
+
+    for i in range(3):
+        _task(session, world, f"Tugas awal {i}", program_ids=[world.sehat.id])
+    login(client, world.team)
+    few = board_statements()
+    for i in range(12):
+        _task(
+            session,
+            world,
+            f"Tugas tambahan {i}",
+            program_ids=[world.sehat.id, world.membangun.id],
+            district_id=world.district.id,
+            status=TaskStatus.in_progress,
+        )
+    assert board_statements() == few
+
+
+# --- filters -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def filtered(session: Session, world: World) -> dict[str, Task]:
+    today = datetime.now(UTC).date()
+    return {
+        "putr": _task(session, world, "Jalan poros", program_ids=[world.membangun.id]),
+        "dinkes": _task(
+            session, world, "Posyandu", lead=world.dinkes, program_ids=[world.sehat.id]
+        ),
+        "support": _task(
+            session,
+            world,
+            "Drainase",
+            supporting_unit_ids=[world.dinkes.id],
+            district_id=world.district.id,
+        ),
+        "late": _task(session, world, "Jembatan gantung", due_date=today - timedelta(days=2)),
+        "decision": _task(session, world, "Lahan pasar", needs_decision=True),
+    }
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"unit": "dinkes"}, {"dinkes", "support"}),  # lead or supporting
+        ({"program": "sehat"}, {"dinkes"}),
+        ({"district": "district"}, {"support"}),
+        ({"overdue": "1"}, {"late"}),
+        ({"needs_decision": "1"}, {"decision"}),
+        ({"q": "JEMBATAN"}, {"late"}),
+        ({"unit": "putr", "q": "a"}, {"putr", "support", "late", "decision"}),
+        ({"unit": "dinkes", "district": "district"}, {"support"}),
+    ],
+)
+def test_filters_each_and_combined(
+    client: TestClient,
+    world: World,
+    filtered: dict[str, Task],
+    params: dict[str, str],
+    expected: set[str],
+) -> None:
+    ids = {
+        "dinkes": world.dinkes.id,
+        "putr": world.putr.id,
+        "sehat": world.sehat.id,
+        "district": world.district.id,
+    }
+    query = {k: str(ids.get(v, v)) for k, v in params.items()}
+    login(client, world.team)
+
+    for headers in ({}, HX):
+        response = client.get("/board", params=query, headers=headers)
+        assert response.status_code == 200
+        assert _codes(response.text) == {filtered[name].code for name in expected}
+
+
+def test_filters_are_reflected_in_the_form_and_links(
+    client: TestClient, world: World, filtered: dict[str, Task]
+) -> None:
+    login(client, world.team)
+    response = client.get(
+        "/board", params={"unit": world.dinkes.id, "overdue": "", "q": "Posyandu"}
+    )
+
+    html = response.text
+    expected = f"unit={world.dinkes.id}&amp;q=Posyandu"
+    assert f'data-query="{expected}"' in html
+    assert f'action="/board/tasks/{filtered["dinkes"].id}/move?{expected}"' in html
+    assert f'<option value="{world.dinkes.id}" selected>' in html
+    assert 'value="Posyandu"' in html
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"unit": "abc"},
+        {"unit": "-1"},
+        {"unit": "1.5"},
+        {"unit": "99999999999999999999999"},
+        {"unit": "9999"},
+        {"program": "0"},
+        {"district": "1"},  # an agency, not a district
+        {"overdue": "kadang"},
+        {"needs_decision": "%00"},
+        {"q": "x" * 500},
+        {"q": "%_\\'\"<script>"},
+    ],
+)
+def test_invalid_filter_values_never_fail(
+    client: TestClient, world: World, filtered: dict[str, Task], params: dict[str, str]
+) -> None:
+    login(client, world.team)
+    for path in ("/board", "/board/columns", "/board/column/todo"):
+        response = client.get(path, params=params, headers=HX)
+        assert response.status_code == 200, (path, response.text[:300])
+    page = client.get("/board", params=params)
+    assert page.status_code == 200
+    assert "<script>" not in page.text.split('id="board-columns"')[1]
+
+
+def test_invalid_values_are_ignored_and_said_so(
+    client: TestClient, world: World, filtered: dict[str, Task]
+) -> None:
+    login(client, world.team)
+    response = client.get("/board", params={"unit": "abc", "program": "9999"})
+
+    assert "tidak dikenali dan diabaikan: unit kerja, program" in response.text
+    assert _codes(response.text) == {t.code for t in filtered.values()}
+
+
+def test_unit_user_sees_own_unit_by_default_and_everything_with_all(
+    client: TestClient, world: World, filtered: dict[str, Task]
+) -> None:
+    login(client, world.dinkes_head)
+
+    mine = client.get("/board")
+    assert _codes(mine.text) == {filtered["dinkes"].code, filtered["support"].code}
+    assert f'<option value="{world.dinkes.id}" selected>' in mine.text
+    assert '<a href="/board?all=1">Semua tugas</a>' in mine.text
+
+    everything = client.get("/board", params={"all": "1"})
+    assert _codes(everything.text) == {t.code for t in filtered.values()}
+    assert '<a href="/board">Tugas unit saya</a>' in everything.text
+    # Links keep "everything", so a redirect or the poll does not fall back to "my unit".
+    assert 'data-query="all=1"' in everything.text
+
+    # The filter form with "all units" chosen sends empty parameters: that is a choice too.
+    chosen = client.get("/board?unit=&program=&district=&q=", headers=HX)
+    assert _codes(chosen.text) == {t.code for t in filtered.values()}
+
+
+def test_team_user_has_no_default_unit(
+    client: TestClient, world: World, filtered: dict[str, Task]
+) -> None:
+    login(client, world.team)
+    response = client.get("/board")
+    assert _codes(response.text) == {t.code for t in filtered.values()}
+    assert "Tugas unit saya" not in response.text
+
+
+# --- lazy columns --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_client(db_url: str, engine: Engine) -> Iterator[TestClient]:
+    settings = Settings(database_url=db_url, require_migrated=False, board_page_size=2)
+    with TestClient(create_app(settings, engine)) as client:
+        yield client
+
+
+def test_long_column_loads_more_when_revealed(
+    small_client: TestClient, session: Session, world: World
+) -> None:
+    for i in range(5):
+        _task(session, world, f"Tugas {i}", program_ids=[world.sehat.id])
+    login(small_client, world.team)
+
+    page = small_client.get("/board", params={"program": world.sehat.id})
+    todo = _column_of(page.text, "todo")
+    assert _codes(todo) == {"T-005", "T-004"}  # newest on top, two per page
+    assert "5 tugas · bobot 5" in page.text
+    more = f"/board/column/todo?offset=2&amp;program={world.sehat.id}"
+    assert (
+        f'hx-get="{more}" hx-trigger="revealed, click" hx-target="this" hx-swap="outerHTML"' in todo
+    )
+
+    second = small_client.get(more.replace("&amp;", "&"), headers=HX)
+    assert second.status_code == 200
+    assert "<html" not in second.text
+    assert _codes(second.text) == {"T-003", "T-002"}
+    assert f"/board/column/todo?offset=4&amp;program={world.sehat.id}" in second.text
+
+    last = small_client.get("/board/column/todo", params={"offset": 4}, headers=HX)
+    assert _codes(last.text) == {"T-001"}
+    assert "board/column/todo?offset" not in last.text
+
+    # Without JS the same link is a page of its own.
+    full = small_client.get("/board/column/todo", params={"offset": 2})
+    assert full.status_code == 200
+    assert "<html" in full.text
+    assert _codes(full.text) == {"T-003", "T-002"}
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/board/column/cancelled", 404),
+        ("/board/column/nope", 404),
+        ("/board/column/todo?offset=-1", 422),
+        ("/board/column/todo?offset=abc", 422),
+    ],
+)
+def test_bad_column_requests_are_4xx(
+    client: TestClient, world: World, path: str, status: int
+) -> None:
+    login(client, world.team)
+    assert client.get(path, headers=HX).status_code == status
+    assert client.get(path).status_code == status
+
+
+# --- moves ---------------------------------------------------------------------------------
+
+
+def test_move_by_plain_form_redirects_back_with_filters(
+    client: TestClient, session: Session, world: World
+) -> None:
+    task = _task(session, world, "Jalan poros")
+    csrf = login(client, world.putr_head)
+
+    response = client.post(
+        f"/board/tasks/{task.id}/move?unit={world.putr.id}&q=jalan",
+        data={"csrf_token": csrf, "status": "in_progress", "version": task.version},
+        follow_redirects=False,
+    )
+
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/board?unit={world.putr.id}&q=jalan#task-{task.id}"
+    assert _state(session, task.id) == (TaskStatus.in_progress, 2, 2)  # type: ignore[arg-type]
+    board = client.get(response.headers["location"])
+    assert "T-001" in _column_of(board.text, "in_progress")
+
+
+def test_move_by_htmx_answers_card_counts_and_message(
+    client: TestClient, session: Session, world: World
+) -> None:
+    task = _task(session, world, "Jalan poros", weight=4)
+    _task(session, world, "Posyandu", lead=world.dinkes)
+    csrf = login(client, world.putr_head)
+
+    response = client.post(
+        f"/board/tasks/{task.id}/move?all=1",
+        data={"status": "blocked", "version": task.version, "blocked_reason": "Lahan belum bebas"},
+        headers={**HX, "X-CSRF-Token": csrf},
+    )
+
+    assert response.status_code == 200
+    html = response.text
+    assert html.count('<article class="card') == 1
+    assert f'id="task-{task.id}"' in html
+    assert 'data-status="blocked"' in html
+    assert 'data-version="2"' in html
+    assert "Lahan belum bebas" in html
+    assert f'action="/board/tasks/{task.id}/move?all=1"' in html
+    assert html.count('hx-swap-oob="true"') == 5
+    assert re.search(
+        r'id="col-head-blocked" hx-swap-oob="true">\s*<h2[^>]*>Terkendala</h2>\s*'
+        r'<p class="column-meta">1 tugas · bobot 4</p>',
+        html,
+    )
+    assert "1 tugas · bobot 1" in html  # Belum Dimulai keeps the other unit's task
+    events = json.loads(response.headers["HX-Trigger"])
+    assert events["toast"] == {"message": "T-001 dipindahkan ke Terkendala.", "kind": "ok"}
+    assert _state(session, task.id) == (TaskStatus.blocked, 2, 2)  # type: ignore[arg-type]
+
+
+def test_htmx_move_counts_use_the_current_filters(
+    client: TestClient, session: Session, world: World
+) -> None:
+    task = _task(session, world, "Jalan poros", program_ids=[world.sehat.id])
+    _task(session, world, "Jalan lain")
+    csrf = login(client, world.team)
+
+    response = client.post(
+        f"/board/tasks/{task.id}/move?program={world.sehat.id}",
+        data={"status": "in_progress", "version": task.version},
+        headers={**HX, "X-CSRF-Token": csrf},
+    )
+
+    assert re.search(
+        r'id="col-head-todo"[^>]*>\s*<h2[^>]*>[^<]*</h2>\s*'
+        r'<p class="column-meta">0 tugas · bobot 0</p>',
+        response.text,
+    )
+
+
+def test_drop_after_a_card_reorders_the_column(
+    client: TestClient, session: Session, world: World
+) -> None:
+    a = _task(session, world, "Tugas A")
+    b = _task(session, world, "Tugas B")
+    c = _task(session, world, "Tugas C")  # column order now: C, B, A
+    csrf = login(client, world.team)
+
+    response = client.post(
+        f"/board/tasks/{c.id}/move",
+        data={"status": "todo", "version": c.version, "after_id": a.id},
+        headers={**HX, "X-CSRF-Token": csrf},
+    )
+
+    assert response.status_code == 200
+    assert "Urutan T-003 di kolom Belum Dimulai diperbarui." in response.headers["HX-Trigger"]
+    session.rollback()
+    session.expire_all()
+    order = session.exec(
+        select(Task.code).where(Task.status == TaskStatus.todo).order_by(col(Task.position))
+    ).all()
+    assert order == ["T-002", "T-001", "T-003"]
+    positions = session.exec(select(Task.position).order_by(col(Task.position))).all()
+    assert positions == [1, 2, 3]
+    assert b.id is not None
+
+
+def test_drop_into_another_column_after_a_card(
+    client: TestClient, session: Session, world: World
+) -> None:
+    first = _task(session, world, "Sudah jalan 1", status=TaskStatus.in_progress)
+    _task(session, world, "Sudah jalan 2", status=TaskStatus.in_progress)  # on top
+    moving = _task(session, world, "Baru")
+    csrf = login(client, world.team)
+
+    client.post(
+        f"/board/tasks/{moving.id}/move",
+        data={"status": "in_progress", "version": moving.version, "after_id": first.id},
+        headers={**HX, "X-CSRF-Token": csrf},
+    )
+
+    session.rollback()
+    session.expire_all()
+    order = session.exec(
+        select(Task.code).where(Task.status == TaskStatus.in_progress).order_by(col(Task.position))
+    ).all()
+    assert order == ["T-002", "T-001", "T-003"]
+
+
+def test_unit_cannot_move_another_units_card(
+    client: TestClient, session: Session, world: World
+) -> None:
+    task = _task(session, world, "Posyandu", lead=world.dinkes)
+    before = _state(session, task.id)  # type: ignore[arg-type]
+    csrf = login(client, world.putr_head)
+
+    page = client.get("/board", params={"all": "1"})
+    assert 'data-movable="false"' in page.text
+    assert "move-status-" not in page.text
+
+    hx = client.post(
+        f"/board/tasks/{task.id}/move",
+        data={"status": "in_progress", "version": task.version},
+        headers={**HX, "X-CSRF-Token": csrf},
+    )
+    assert hx.status_code == 403
+    assert "dipegang perangkat daerah lain" in hx.text
+    assert "<html" not in hx.text
+    plain = client.post(
+        f"/board/tasks/{task.id}/move?all=1",
+        data={"csrf_token": csrf, "status": "in_progress", "version": task.version},
+        follow_redirects=False,
+    )
+    # Without JS: the board again, with the reason, and the status code of the refusal.
+    assert plain.status_code == 403
+    assert 'id="board-columns"' in plain.text
+    assert "dipegang perangkat daerah lain" in plain.text
+    assert _state(session, task.id) == before  # type: ignore[arg-type]
+
+
+def test_unit_cannot_mark_done(client: TestClient, session: Session, world: World) -> None:
+    task = _task(session, world, "Jalan poros", status=TaskStatus.review)
+    before = _state(session, task.id)  # type: ignore[arg-type]
+    csrf = login(client, world.putr_head)
+
+    page = client.get("/board")
+    assert '<option value="done">' not in page.text
+
+    response = client.post(
+        f"/board/tasks/{task.id}/move",
+        data={"status": "done", "version": task.version},
+        headers={**HX, "X-CSRF-Token": csrf},
+    )
+    assert response.status_code == 403
+    assert "Hanya Tim Transisi yang dapat menandai tugas Selesai" in response.text
+    assert _state(session, task.id) == before  # type: ignore[arg-type]
+
+
+def test_stale_version_is_a_conflict(client: TestClient, session: Session, world: World) -> None:
+    task = _task(session, world, "Jalan poros", status=TaskStatus.in_progress)  # version 2
+    before = _state(session, task.id)  # type: ignore[arg-type]
+    csrf = login(client, world.putr_head)
+
+    hx = client.post(
+        f"/board/tasks/{task.id}/move",
+        data={"status": "review", "version": 1},
+        headers={**HX, "X-CSRF-Token": csrf},
+    )
+    assert hx.status_code == 409
+    assert "telah diubah oleh Tim Transisi" in hx.text
+
+    plain = client.post(
+        f"/board/tasks/{task.id}/move",
+        data={"csrf_token": csrf, "status": "review", "version": 1},
+        follow_redirects=False,
+    )
+    assert plain.status_code == 409
+    assert "telah diubah oleh" in plain.text
+    # The board shows the task as it is now, with its current version in the form.
+    assert 'name="version" value="2"' in plain.text
+    assert _state(session, task.id) == before  # type: ignore[arg-type]
+
+
+def test_blocked_needs_a_reason(client: TestClient, session: Session, world: World) -> None:
+    task = _task(session, world, "Jalan poros")
+    before = _state(session, task.id)  # type: ignore[arg-type]
+    csrf = login(client, world.putr_head)
+
+    hx = client.post(
+        f"/board/tasks/{task.id}/move",
+        data={"status": "blocked", "version": task.version, "blocked_reason": "   "},
+        headers={**HX, "X-CSRF-Token": csrf},
+    )
+    assert hx.status_code == 422
+    assert "Alasan kendala wajib diisi" in hx.text
+
+    plain = client.post(
+        f"/board/tasks/{task.id}/move",
+        data={"csrf_token": csrf, "status": "blocked", "version": task.version},
+        follow_redirects=False,
+    )
+    assert plain.status_code == 422
+    # The card's move form is open with the message beside the reason field.
+    assert re.search(
+        r'<details class="move no-print" open>\s*<summary>Pindahkan<span '
+        r'class="visually-hidden"> T-001',
+        plain.text,
+    )
+    assert 'aria-invalid="true" aria-describedby="move-error-1"' in plain.text
+    assert _state(session, task.id) == before  # type: ignore[arg-type]
+
+
+def test_team_rejection_needs_a_note(client: TestClient, session: Session, world: World) -> None:
+    task = _task(session, world, "Jalan poros", status=TaskStatus.review)
+    csrf = login(client, world.team)
+
+    page = client.get("/board")
+    assert "Catatan penolakan" in page.text
+    assert 'data-show-for="todo in_progress blocked"' in page.text
+
+    refused = client.post(
+        f"/board/tasks/{task.id}/move",
+        data={"status": "in_progress", "version": task.version},
+        headers={**HX, "X-CSRF-Token": csrf},
+    )
+    assert refused.status_code == 422
+    assert "catatan penolakan" in refused.text
+
+    done = client.post(
+        f"/board/tasks/{task.id}/move",
+        data={"status": "in_progress", "version": task.version, "note": "Foto bukti kurang"},
+        headers={**HX, "X-CSRF-Token": csrf},
+    )
+    assert done.status_code == 200
+    assert _state(session, task.id)[0] == TaskStatus.in_progress  # type: ignore[arg-type]
+
+
+def test_executive_cannot_move(client: TestClient, session: Session, world: World) -> None:
+    task = _task(session, world, "Jalan poros")
+    before = _state(session, task.id)  # type: ignore[arg-type]
+    csrf = login(client, world.executive)
+
+    page = client.get("/board")
+    assert "T-001" in page.text
+    assert 'data-movable="true"' not in page.text
+    assert "Pindahkan" not in page.text
+
+    response = client.post(
+        f"/board/tasks/{task.id}/move",
+        data={"status": "in_progress", "version": task.version},
+        headers={**HX, "X-CSRF-Token": csrf},
+    )
+    assert response.status_code == 403
+    assert "hanya dapat melihat" in response.text
+    assert _state(session, task.id) == before  # type: ignore[arg-type]
+
+
+def test_move_without_csrf_token_is_refused(
+    client: TestClient, session: Session, world: World
+) -> None:
+    task = _task(session, world, "Jalan poros")
+    before = _state(session, task.id)  # type: ignore[arg-type]
+    login(client, world.team)
+
+    for headers in ({}, HX):
+        response = client.post(
+            f"/board/tasks/{task.id}/move",
+            data={"status": "in_progress", "version": task.version},
+            headers=headers,
+            follow_redirects=False,
+        )
+        assert response.status_code == 403
+        assert "token keamanan" in response.text
+    assert _state(session, task.id) == before  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"status": "cancelled", "version": "1"},
+        {"status": "nope", "version": "1"},
+        {"status": "", "version": "1"},
+        {"status": "todo", "version": "abc"},
+        {"status": "todo", "version": "1", "after_id": "x"},
+        {"status": "blocked", "version": "1", "blocked_reason": "x" * 3000},
+    ],
+)
+def test_malformed_moves_are_4xx(
+    client: TestClient, session: Session, world: World, data: dict[str, str]
+) -> None:
+    task = _task(session, world, "Jalan poros")
+    csrf = login(client, world.team)
+    response = client.post(
+        f"/board/tasks/{task.id}/move", data=data, headers={**HX, "X-CSRF-Token": csrf}
+    )
+    assert response.status_code == 422, response.text
+    assert _state(session, task.id) == (TaskStatus.todo, 1, 1)  # type: ignore[arg-type]
+
+
+def test_moving_a_missing_task_is_404(client: TestClient, world: World) -> None:
+    csrf = login(client, world.team)
+    response = client.post(
+        "/board/tasks/999/move",
+        data={"status": "todo", "version": "1"},
+        headers={**HX, "X-CSRF-Token": csrf},
+    )
+    assert response.status_code == 404
+
+
+# --- polling -----------------------------------------------------------------------------
+
+
+def test_poll_answers_304_until_something_changes(
+    client: TestClient, session: Session, world: World, statements: list[str]
+) -> None:
+    task = _task(session, world, "Jalan poros")
+    login(client, world.team)
+    page = client.get("/board")
+    found = re.search(r'data-etag="&#34;([0-9a-f]+)&#34;"', page.text)
+    assert found is not None
+    etag = f'"{found.group(1)}"'
+
+    first = client.get("/board/columns", headers={**HX, "If-None-Match": etag})
+    assert first.status_code == 304
+    assert first.content == b""
+    assert first.headers["etag"] == etag
+    assert first.headers["cache-control"] == "no-cache"
+
+    statements.clear()
+    assert client.get("/board/columns", headers={**HX, "If-None-Match": etag}).status_code == 304
+    assert not any("FROM task " in s or "JOIN unit" in s for s in statements)
+    assert len(statements) <= 6
+
+    make_task(session, actor=world.team, plan=world.plan, lead=world.dinkes, title="Baru")
+    changed = client.get("/board/columns", headers={**HX, "If-None-Match": etag})
+    assert changed.status_code == 200
+    assert changed.headers["etag"] != etag
+    assert "T-002" in changed.text
+    assert f'data-etag="&#34;{changed.headers["etag"].strip(chr(34))}&#34;"' in changed.text
+    assert "<html" not in changed.text
+    assert task.code in changed.text
+
+    # The ETag depends on the filters too.
+    other = client.get(
+        "/board/columns",
+        params={"unit": world.dinkes.id},
+        headers={**HX, "If-None-Match": changed.headers["etag"]},
+    )
+    assert other.status_code == 200
+    assert _codes(other.text) == {"T-002"}
+
+
+def test_poll_without_htmx_redirects_to_the_board(client: TestClient, world: World) -> None:
+    login(client, world.team)
+    response = client.get("/board/columns?overdue=1", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/board?overdue=1"
+
+
+def test_etag_differs_per_user(client: TestClient, session: Session, world: World) -> None:
+    _task(session, world, "Jalan poros")
+    login(client, world.team)
+    team_tag = client.get("/board/columns?all=1", headers=HX).headers["etag"]
+    login(client, world.putr_head)
+    unit = client.get("/board/columns?all=1", headers={**HX, "If-None-Match": team_tag})
+    assert unit.status_code == 200
+    assert unit.headers["etag"] != team_tag
+
+
+# --- access -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/board", "/board/columns", "/board/column/todo"])
+def test_anonymous_is_sent_to_login(client: TestClient, world: World, path: str) -> None:
+    response = client.get(path, follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/login?next=")
+
+
+def test_anonymous_move_changes_nothing(client: TestClient, session: Session, world: World) -> None:
+    task = _task(session, world, "Jalan poros")
+    response = client.post(
+        f"/board/tasks/{task.id}/move",
+        data={"status": "in_progress", "version": "1"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login"
+    htmx = client.post(
+        f"/board/tasks/{task.id}/move", data={"status": "in_progress", "version": "1"}, headers=HX
+    )
+    assert htmx.status_code == 401
+    assert htmx.headers["HX-Redirect"].startswith("/login")
+    assert _state(session, task.id) == (TaskStatus.todo, 1, 1)  # type: ignore[arg-type]
+
+
+def test_inactive_unit_filter_is_ignored(
+    client: TestClient, session: Session, world: World
+) -> None:
+    old = make_unit(session, code="LAMA", name="Dinas Lama")
+    old.is_active = False
+    session.add(old)
+    session.commit()
+    _task(session, world, "Jalan poros")
+    login(client, world.team)
+    response = client.get("/board", params={"unit": old.id})
+    assert response.status_code == 200
+    assert "T-001" in response.text
+    assert "diabaikan: unit kerja" in response.text
