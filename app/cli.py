@@ -11,8 +11,10 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
+from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
 
 from app.config import Settings, get_settings
 from app.db import make_engine, open_session
@@ -27,11 +29,38 @@ class CommandError(Exception):
     """A failure the operator can fix; printed without a traceback."""
 
 
+def _load_settings() -> Settings:
+    """The settings, or one sentence naming the variable that is wrong (not a traceback)."""
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        prefix = str(Settings.model_config.get("env_prefix", ""))
+        problems = "; ".join(
+            f"{prefix}{'.'.join(str(part) for part in error['loc']).upper()}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise CommandError(f"invalid setting ({problems}).") from exc
+    try:
+        make_url(settings.database_url)
+    except ArgumentError as exc:
+        raise CommandError(
+            "SERATUS_DATABASE_URL is not a database URL (e.g. sqlite:///data/seratus.db or "
+            "postgresql+psycopg://user:password@host/seratus)."
+        ) from exc
+    return settings
+
+
 def _ensure_sqlite_directory(database_url: str) -> None:
     """SQLite creates the file but not its folder (./data/ on a fresh clone)."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(url.database).expanduser().parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CommandError(
+                f"cannot create the folder {folder} for the SQLite database: {exc.strerror}."
+            ) from exc
 
 
 def _migrated_engine(settings: Settings) -> Engine:
@@ -225,9 +254,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    settings = get_settings()
     try:
-        args.handler(settings, args)
+        settings = _load_settings()
+        try:
+            args.handler(settings, args)
+        except OperationalError as exc:
+            # Unreachable server, unreadable file, wrong credentials: say so in one line.
+            reason = (str(exc.orig).strip().splitlines() or ["no details"])[0]
+            raise CommandError(
+                f"cannot use the database at {_safe_url(settings.database_url)}: {reason}"
+            ) from exc
     except (CommandError, DomainError) as exc:
         message = exc.message if isinstance(exc, DomainError) else str(exc)
         print(f"seratus {args.command}: {message}", file=sys.stderr)

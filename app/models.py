@@ -2,9 +2,10 @@
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 import sqlalchemy as sa
+from annotated_types import Ge, Le
 from pydantic import field_validator
 from sqlmodel import Field, SQLModel
 
@@ -23,6 +24,10 @@ TITLE_MAX = 200
 TEXT_MAX = 5000
 SHORT_MAX = 120
 NOTE_MAX = 2000
+# Ids and versions in requests stay within a 32-bit column, so an absurd id is a 422 or a
+# 404, never a database overflow.
+ID_MAX = 2**31 - 1
+RowId = Annotated[int, Ge(1), Le(ID_MAX)]
 
 
 class Role(StrEnum):
@@ -321,10 +326,10 @@ class TaskFields(SQLModel):
 
     title: str = Field(min_length=3, max_length=TITLE_MAX)
     description: str = Field(default="", max_length=TEXT_MAX)
-    lead_unit_id: int
-    supporting_unit_ids: list[int] = Field(default_factory=list, max_length=40)
-    program_ids: list[int] = Field(default_factory=list, max_length=24)
-    district_id: int | None = None
+    lead_unit_id: RowId
+    supporting_unit_ids: list[RowId] = Field(default_factory=list, max_length=40)
+    program_ids: list[RowId] = Field(default_factory=list, max_length=24)
+    district_id: RowId | None = None
     village: str = Field(default="", max_length=SHORT_MAX)
     due_date: date | None = None
     weight: int = Field(default=1, ge=1, le=100)
@@ -344,13 +349,13 @@ class TaskCreate(TaskFields):
 class TaskUpdate(SQLModel):
     """A partial edit: only the fields given change. `version` is the one the client saw."""
 
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=ID_MAX)
     title: str | None = Field(default=None, min_length=3, max_length=TITLE_MAX)
     description: str | None = Field(default=None, max_length=TEXT_MAX)
-    lead_unit_id: int | None = None
-    supporting_unit_ids: list[int] | None = Field(default=None, max_length=40)
-    program_ids: list[int] | None = Field(default=None, max_length=24)
-    district_id: int | None = None
+    lead_unit_id: RowId | None = None
+    supporting_unit_ids: list[RowId] | None = Field(default=None, max_length=40)
+    program_ids: list[RowId] | None = Field(default=None, max_length=24)
+    district_id: RowId | None = None
     village: str | None = Field(default=None, max_length=SHORT_MAX)
     due_date: date | None = None
     weight: int | None = Field(default=None, ge=1, le=100)
@@ -359,17 +364,17 @@ class TaskUpdate(SQLModel):
 
 
 class ProgressUpdate(SQLModel):
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=ID_MAX)
     progress_pct: int = Field(ge=0, le=100)
     realisation: str = Field(default="", max_length=SHORT_MAX)
     note: str = Field(default="", max_length=NOTE_MAX)
 
 
 class TaskMove(SQLModel):
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=ID_MAX)
     status: TaskStatus
     # Place the task right after this card of the target column; None puts it on top.
-    after_id: int | None = None
+    after_id: RowId | None = None
     # Required when moving into `blocked`.
     blocked_reason: str = Field(default="", max_length=NOTE_MAX)
     note: str = Field(default="", max_length=NOTE_MAX)

@@ -919,12 +919,6 @@ def test_create_case_table_is_complete(world: World) -> None:
     assert sorted(_create_cases(world)) == sorted(CREATE_CASE_NAMES)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=OverflowError,
-    reason="ids in request bodies are unbounded in app/models.py; SQLite overflows (a 500). "
-    "Needs le=2**31-1 on the id fields of TaskCreate/TaskUpdate/TaskMove.",
-)
 def test_create_task_with_an_id_beyond_any_row_answers_422(
     client: TestClient, world: World, team: Headers
 ) -> None:

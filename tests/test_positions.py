@@ -217,11 +217,6 @@ def test_after_a_card_of_another_plan_appends_at_the_end(
     assert board_in_db(engine, ident(other_plan))[0][TaskStatus.in_progress] == [ident(foreign)]
 
 
-@pytest.mark.xfail(
-    reason="BUG: move_task treats an after_id of a missing task like None (top of the column) "
-    "instead of appending at the end",
-    strict=True,
-)
 def test_after_a_missing_task_appends_at_the_end(
     session: Session, engine: Engine, world: World
 ) -> None:

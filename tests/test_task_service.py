@@ -439,11 +439,6 @@ def test_changing_the_lead_unit_is_recorded_as_assigned(session: Session, world:
     assert task.lead_unit_id == world.dinkes.id
 
 
-@pytest.mark.xfail(
-    reason="BUG: update_task keeps the new lead unit among the supporting units "
-    "(create_task drops it)",
-    strict=True,
-)
 def test_new_lead_unit_is_no_longer_a_supporting_unit(session: Session, world: World) -> None:
     task = new_task(session, world, supporting_unit_ids=[world.dinkes.id])
 
@@ -823,11 +818,6 @@ def test_reordering_within_a_column_writes_no_event_and_keeps_the_version(
     assert event_total(session) == events
 
 
-@pytest.mark.xfail(
-    reason="BUG: _renumber updates positions in SQL but refreshes only the moved task; "
-    "_place then reads a stale after.position from the session's identity map",
-    strict=True,
-)
 def test_placement_is_right_in_a_long_lived_session(session: Session, world: World) -> None:
     """The CLI, the demo loader and imports run many service calls in one session."""
     a, b, c = (new_task(session, world, title=f"Tugas {n}") for n in "ABC")
@@ -1430,9 +1420,6 @@ REFUSALS: dict[str, Refusal] = {
     ),
 }
 
-# Refusals that leave changed attributes behind in the caller's session.
-LEAKY = {"rejection without note, into blocked"}
-
 
 @pytest.mark.parametrize("name", list(REFUSALS))
 def test_every_refusal_changes_nothing(
@@ -1444,22 +1431,7 @@ def test_every_refusal_changes_nothing(
     assert_refused(session, engine, lambda: refusal.operation(session, world, task), refusal.error)
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(
-            name,
-            marks=pytest.mark.xfail(
-                reason="BUG: move_task sets task.blocked_reason before refusing a rejection "
-                "without a note; a caller that later commits the session persists it",
-                strict=True,
-            ),
-        )
-        if name in LEAKY
-        else name
-        for name in REFUSALS
-    ],
-)
+@pytest.mark.parametrize("name", list(REFUSALS))
 def test_a_refusal_leaves_no_pending_change_in_the_session(
     session: Session, engine: Engine, world: World, name: str
 ) -> None:

@@ -18,6 +18,7 @@ from app.auth import ApiAuth, ApiUser
 from app.config import SettingsDep
 from app.db import SessionDep
 from app.models import (
+    ID_MAX,
     NoteCreate,
     PlanPublic,
     ProgramKind,
@@ -38,9 +39,6 @@ from app.models import (
 )
 from app.services import accounts, plans, task_queries, tasks
 from app.services.filters import Q_MAX, TaskFilter
-
-# Ids beyond a 32-bit integer cannot exist; bounding them keeps the database from overflowing.
-MAX_ID = 2_147_483_647
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -116,7 +114,7 @@ def errors(*codes: int, **descriptions: str) -> dict[int | str, dict[str, Any]]:
     }
 
 
-TaskId = Annotated[int, Path(ge=1, le=MAX_ID, description="The task's id.")]
+TaskId = Annotated[int, Path(ge=1, le=ID_MAX, description="The task's id.")]
 TokenForm = Annotated[OAuth2PasswordRequestForm, Depends()]
 
 # Every change answers the task as it is afterwards (with its new `version`).
@@ -242,13 +240,13 @@ def list_tasks(
     user: ApiUser,
     session: SessionDep,
     unit: Annotated[
-        int | None, Query(ge=1, le=MAX_ID, description="Led or supported by this unit.")
+        int | None, Query(ge=1, le=ID_MAX, description="Led or supported by this unit.")
     ] = None,
     program: Annotated[
-        int | None, Query(ge=1, le=MAX_ID, description="Linked to this program.")
+        int | None, Query(ge=1, le=ID_MAX, description="Linked to this program.")
     ] = None,
     district: Annotated[
-        int | None, Query(ge=1, le=MAX_ID, description="Located in this district.")
+        int | None, Query(ge=1, le=ID_MAX, description="Located in this district.")
     ] = None,
     overdue: Annotated[bool, Query(description="Past its due date and not done.")] = False,
     needs_decision: Annotated[
@@ -259,7 +257,7 @@ def list_tasks(
     ] = "",
     status: Annotated[TaskStatus | None, Query(description="Only this status.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+    offset: Annotated[int, Query(ge=0, le=ID_MAX)] = 0,
 ) -> TaskPage:
     filters = TaskFilter(
         unit_id=unit,

@@ -20,7 +20,7 @@ from app.config import SettingsDep
 from app.db import SessionDep
 from app.errors import Conflict, Forbidden, NotFound, RuleViolation
 from app.htmx import is_htmx, trigger, vary_on_htmx
-from app.models import BOARD_STATUSES, NOTE_MAX, Plan, Role, TaskMove, TaskStatus, User
+from app.models import BOARD_STATUSES, ID_MAX, NOTE_MAX, Plan, Role, TaskMove, TaskStatus, User
 from app.services import board as board_service
 from app.services import plans, tasks
 from app.services.calendar import PlanCalendar
@@ -32,7 +32,6 @@ router = APIRouter(prefix="/board", include_in_schema=False)
 
 # Bump when the columns' markup changes, so browsers polling with an old ETag get the new one.
 MARKUP_VERSION = "1"
-ID_MAX = 2**31 - 1
 TRUE_VALUES = frozenset({"1", "true", "on", "ya"})
 FALSE_VALUES = frozenset({"", "0", "false", "off", "tidak"})
 

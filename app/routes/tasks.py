@@ -19,11 +19,11 @@ from app.auth import CurrentUser
 from app.db import SessionDep
 from app.errors import Conflict, RuleViolation
 from app.htmx import is_htmx
-from app.models import Task, User
+from app.models import ID_MAX, Task, User
 from app.services import task_forms, tasks
 from app.services.plans import current_plan, get_plan, plan_calendar
 from app.services.task_detail import task_detail
-from app.services.task_forms import FORM_KEY, ID_MAX, InvalidForm, TaskFormValues
+from app.services.task_forms import FORM_KEY, InvalidForm, TaskFormValues
 from app.templating import render
 
 router = APIRouter(prefix="/tasks", tags=["tasks"], include_in_schema=False)

@@ -100,7 +100,6 @@ def _ensure_users(
     session: Session, *, units: dict[str, Unit], lead_codes: set[str], password: str
 ) -> tuple[list[str], list[str], list[DemoLogin]]:
     """The leaders' accounts and one account per unit that leads a demo task."""
-    accounts.validate_password(password)
     featured_codes = set(_FEATURED_UNITS) | {
         code for code, name in districts() if name in _FEATURED_DISTRICTS
     }
@@ -684,6 +683,8 @@ def load_demo(
     history runs up to now (or the end of `today` when that is earlier). Whatever exists
     already (plan by name, users by username, the plan's tasks) is left alone.
     """
+    # Refuse a bad password before the reference data is committed: nothing half-loaded.
+    accounts.validate_password(password)
     reference = load_reference(session)
     now = datetime.now(UTC)
     today = today or now.astimezone(WIB).date()

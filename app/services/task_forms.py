@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
 from app.models import (
+    ID_MAX,
     NOTE_MAX,
     SHORT_MAX,
     TEXT_MAX,
@@ -34,9 +35,6 @@ from app.models import (
 from app.services import reference
 from app.timefmt import format_day_date
 
-# Ids are 32-bit on every database we support; larger numbers are typing errors, not ids
-# (and would overflow SQLite's integer binding).
-ID_MAX = 2_147_483_647
 # A rejected form echoes what was typed; beyond this it is noise, not a draft worth keeping.
 KEEP_MAX = TEXT_MAX * 2
 

@@ -7,10 +7,12 @@ exactly one `task_event` with the actor and the time, then commits.
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from enum import Enum
+from typing import Any, Final, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, col, select
 
 from app import permissions
@@ -40,6 +42,15 @@ from app.timefmt import format_day_date, format_wib_time
 
 # A position past any real one: "append at the end of the column" before renumbering.
 END_OF_COLUMN = 2_000_000_000
+
+
+class _Missing(Enum):
+    MISSING = "missing"
+
+
+# A drop "after" a card that no longer exists: the moved card goes to the end of the column.
+Missing = Literal[_Missing.MISSING]
+MISSING: Final = _Missing.MISSING
 
 STATUS_LABELS: dict[TaskStatus, str] = {
     TaskStatus.todo: "Belum Dimulai",
@@ -277,18 +288,24 @@ def _renumber(session: Session, *, task: Task, statuses: set[TaskStatus]) -> Non
         .values(position=ranked.c.rn)
         .returning(table.c.id, table.c.position)
     )
+    # Keep every renumbered card this session holds in step with the database, so a later
+    # placement in the same session does not read a stale position.
     for task_id, position in session.execute(stmt).all():
-        if task_id == task.id:
-            set_committed_value(task, "position", position)
+        held = session.identity_map.get(identity_key(Task, task_id))
+        if held is not None:
+            set_committed_value(held, "position", position)
 
 
-def _place(session: Session, *, task: Task, after: Task | None, to_status: TaskStatus) -> None:
-    """Put `task` into `to_status` right after `after` (top when None) and renumber."""
+def _place(
+    session: Session, *, task: Task, after: Task | Missing | None, to_status: TaskStatus
+) -> None:
+    """Put `task` into `to_status` right after `after` (top when None) and renumber. A card
+    that is gone or now in another column (`MISSING`, or a stale drop) appends at the end."""
     old_status = TaskStatus(task.status)
     task.status = to_status
     if to_status not in BOARD_STATUSES or after is None:
         task.position = 0
-    elif after.status == to_status and after.plan_id == task.plan_id:
+    elif isinstance(after, Task) and after.status == to_status and after.plan_id == task.plan_id:
         task.position = after.position
     else:
         task.position = END_OF_COLUMN
@@ -418,6 +435,11 @@ def update_task(session: Session, *, actor: User, task_id: int, data: TaskUpdate
         "supporting_unit_ids": sorted(links[0]),
         "program_ids": sorted(links[1]),
     }
+    # The lead unit is never also a supporting unit (as in create_task).
+    lead = given.get("lead_unit_id", task.lead_unit_id)
+    supporting = given.get("supporting_unit_ids", current["supporting_unit_ids"])
+    if lead in supporting:
+        given["supporting_unit_ids"] = [u for u in supporting if u != lead]
     changes: dict[str, Any] = {}
     for name, value in given.items():
         old = current[name] if name in current else getattr(task, name)
@@ -451,9 +473,9 @@ def move_task(session: Session, *, actor: User, task_id: int, move: TaskMove) ->
     a column keeps the version check but writes no event.
     """
     task = _load_for_write(session, task_id=task_id)
-    after = None
+    after: Task | Missing | None = None
     if move.after_id is not None and move.after_id != task_id:
-        after = session.get(Task, move.after_id)
+        after = session.get(Task, move.after_id) or MISSING
     from_status = TaskStatus(task.status)
     to_status = move.status
     if to_status == TaskStatus.cancelled:
@@ -468,14 +490,26 @@ def move_task(session: Session, *, actor: User, task_id: int, move: TaskMove) ->
 
     note = move.note.strip()
     reason = move.blocked_reason.strip()
-    kind = EventKind.moved
+    # Every refusal comes before the first change, so a refused move leaves nothing pending.
+    if to_status == TaskStatus.blocked and not reason:
+        raise RuleViolation(
+            "Alasan kendala wajib diisi saat memindahkan tugas ke Terkendala.",
+            field="blocked_reason",
+        )
+    # The team sending reported work back is a rejection, and it needs a reason.
+    rejection = (
+        from_status == TaskStatus.review
+        and to_status != TaskStatus.done
+        and not permissions.leads(actor, task)
+    )
+    if rejection and not note:
+        raise RuleViolation(
+            "Tuliskan catatan penolakan: apa yang perlu diperbaiki oleh penanggung jawab.",
+            field="note",
+        )
+    kind = EventKind.rejected if rejection else EventKind.moved
     changes: dict[str, Any] = {"status": [from_status.value, to_status.value]}
     if to_status == TaskStatus.blocked:
-        if not reason:
-            raise RuleViolation(
-                "Alasan kendala wajib diisi saat memindahkan tugas ke Terkendala.",
-                field="blocked_reason",
-            )
         changes["blocked_reason"] = [task.blocked_reason, reason]
         task.blocked_reason = reason
     elif task.blocked_reason:
@@ -489,18 +523,6 @@ def move_task(session: Session, *, actor: User, task_id: int, move: TaskMove) ->
             task.progress_pct = 100
     elif from_status == TaskStatus.done:
         task.done_at = None
-    if (
-        from_status == TaskStatus.review
-        and to_status != TaskStatus.done
-        and not permissions.leads(actor, task)
-    ):
-        # The team sends reported work back: that is a rejection, and it needs a reason.
-        if not note:
-            raise RuleViolation(
-                "Tuliskan catatan penolakan: apa yang perlu diperbaiki oleh penanggung jawab.",
-                field="note",
-            )
-        kind = EventKind.rejected
     _place(session, task=task, after=after, to_status=to_status)
     _record(
         session,
