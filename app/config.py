@@ -26,7 +26,7 @@ class Settings(BaseSettings):
     login_max_failures: int = 5
     login_lockout_minutes: int = 15
     # Cards rendered per column before "load more" (the rest arrive when scrolled into view).
-    board_page_size: int = 40
+    board_page_size: int = 20
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1

@@ -76,6 +76,9 @@ def _thousands(value: int) -> str:
 
 templates = Jinja2Templates(directory=str(BASE_DIR / "templates"))
 env = templates.env
+# Block tags leave no blank lines behind: a board carries a couple of hundred cards.
+env.trim_blocks = True
+env.lstrip_blocks = True
 env.filters.update(
     day_date=_day_date, wib=_wib, long_date=_long_date, percent=_percent, thousands=_thousands
 )

@@ -1,6 +1,7 @@
 """Dates and times as Indonesian officials write them: '20 Feb 2025', '14.05 WIB'."""
 
 from datetime import date, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
@@ -8,6 +9,7 @@ from babel.dates import format_date
 WIB = ZoneInfo("Asia/Jakarta")
 
 
+@lru_cache(maxsize=4096)  # Babel is slow and a board shows the same few dates many times
 def format_day_date(value: date) -> str:
     """'20 Feb 2025' (Indonesian month abbreviations: Mei, Agu, Okt, Des)."""
     return format_date(value, "d MMM y", locale="id")

@@ -567,8 +567,8 @@ def test_blocked_needs_a_reason(client: TestClient, session: Session, world: Wor
     assert plain.status_code == 422
     # The card's move form is open with the message beside the reason field.
     assert re.search(
-        r'<details class="move no-print" open>\s*<summary>Pindahkan<span '
-        r'class="visually-hidden"> T-001',
+        r'<details class="move no-print" open>\s*<summary><span>Pindahkan '
+        r'<span class="visually-hidden">T-001 ',
         plain.text,
     )
     assert 'aria-invalid="true" aria-describedby="move-error-1"' in plain.text

@@ -337,14 +337,14 @@ def test_about_150_tasks_over_many_agencies_districts_and_programs(
     assert loaded.summary.tasks_created == len(tasks)
     assert loaded.summary.events_created == len(demo_session.exec(select(TaskEvent)).all())
     assert loaded.summary.plan_created
-    leads = {units[t.lead_unit_id] for t in tasks}
-    assert len({u for u in leads if u.kind == UnitKind.agency}) >= 15
-    assert len({u for u in leads if u.kind == UnitKind.district}) == 21
+    leads = Counter(units[unit_id].kind for unit_id in {t.lead_unit_id for t in tasks})
+    assert leads[UnitKind.agency] >= 15
+    assert leads[UnitKind.district] == 21
     assert len({t.district_id for t in tasks if t.district_id is not None}) == 21
     assert all(units[t.district_id].kind == UnitKind.district for t in tasks if t.district_id)
-    used = {programs[link.program_id] for link in linked}
+    used = {link.program_id for link in linked}
     assert len(used) >= 20
-    assert {p.kind for p in used} == set(ProgramKind)
+    assert {programs[p].kind for p in used} == set(ProgramKind)
     assert all(any(link.task_id == t.id for link in linked) for t in tasks)
     assert demo_session.exec(select(TaskSupportingUnit)).first() is not None
     codes = sorted(t.code for t in tasks)
@@ -446,12 +446,12 @@ def test_the_history_chains_from_created_to_the_current_state(demo_session: Sess
         assert fields["status"] == task.status, task.code
         for name in ("progress_pct", "realisation", "blocked_reason", "needs_decision"):
             assert fields[name] == getattr(task, name), (task.code, name)
+        # `created` leaves out empty fields: no description, no district, no village.
+        created = {"description": "", "district_id": None, "village": ""} | fields
         for name in ("title", "description", "lead_unit_id", "district_id", "village"):
-            assert fields.get(name, "" if name != "district_id" else None) == getattr(task, name), (
-                task.code,
-                name,
-            )
-        assert fields["due_date"] == task.due_date.isoformat() if task.due_date else True
+            assert created[name] == getattr(task, name), (task.code, name)
+        assert task.due_date is not None
+        assert fields["due_date"] == task.due_date.isoformat()
         assert sorted(fields.get("supporting_unit_ids", [])) == sorted(supporting[_id(task)])
         assert sorted(fields["program_ids"]) == sorted(programs[_id(task)])
         assert task.created_at == first.at
@@ -489,7 +489,9 @@ def test_the_board_is_in_flight(demo_session: Session) -> None:
     status = Counter(TaskStatus(t.status) for t, _ in histories)
     for column in BOARD_STATUSES:
         assert status[column] >= 3, (column, status)
-    assert status[TaskStatus.in_progress] > status[TaskStatus.done] > status[TaskStatus.review]
+    # Day 45 of 100: most work under way, a good share verified already.
+    assert status.most_common(1)[0][0] == TaskStatus.in_progress
+    assert status[TaskStatus.done] >= len(histories) // 10
 
     for task, events in histories:
         if task.status == TaskStatus.blocked:
@@ -549,8 +551,10 @@ def test_every_event_is_written_by_someone_allowed_to_write_it(demo_session: Ses
     [
         # Before day 1 the team is still drafting: every task is Belum Dimulai.
         (date(2025, 2, 18), {TaskStatus.todo}),
-        # Day 10: work has started, nothing verified yet.
-        (date(2025, 3, 1), {TaskStatus.todo, TaskStatus.in_progress, TaskStatus.blocked}),
+        # Day 10: work has started.
+        (date(2025, 3, 1), {TaskStatus.todo, TaskStatus.in_progress}),
+        # Well after day 100: nearly everything is verified.
+        (date(2025, 7, 1), {TaskStatus.done, TaskStatus.cancelled}),
     ],
 )
 def test_the_history_is_cut_at_today(
@@ -562,16 +566,19 @@ def test_the_history_is_cut_at_today(
         with open_session(engine) as session:
             histories = tasks_and_histories(session)
             assert histories
-            assert {TaskStatus(t.status) for t, _ in histories} == expected
+            statuses = Counter(TaskStatus(t.status) for t, _ in histories)
+            assert expected <= set(statuses), statuses
+            if today < DAY_ONE:
+                assert set(statuses) == {TaskStatus.todo}
+                assert len(histories) < len(demo.task_catalogue())
             assert max(e.at for _, events in histories for e in events) <= end_of(today)
             for task, events in histories:
                 assert demo.replay(events) == {
                     name: getattr(task, name) for name in demo.initial_state()
                 }
-            columns = Counter(TaskStatus(t.status) for t, _ in histories)
-            for status in columns:
+            for status in BOARD_STATUSES:
                 positions = sorted(t.position for t, _ in histories if t.status == status)
-                assert positions == list(range(1, columns[status] + 1))
+                assert positions == list(range(1, statuses[status] + 1)), status
     finally:
         engine.dispose()
 
@@ -613,11 +620,10 @@ def test_the_same_seed_gives_the_same_demo(tmp_path: Path) -> None:
         load(engines[2], start_date=None, today=TODAY, seed=12)
         first, same, other = (snapshot(engine) for engine in engines)
         assert first == same
-        assert first["events"] != other["events"]
         # Another seed tells another story about the same catalogue of tasks.
-        assert [t[1] for t in first["tasks"]] != [t[1] for t in other["tasks"]] or (
-            [t[3:] for t in first["tasks"]] != [t[3:] for t in other["tasks"]]
-        )
+        assert first["tasks"] != other["tasks"]
+        assert first["events"] != other["events"]
+        assert sorted(t[1] for t in first["tasks"]) == sorted(t[1] for t in other["tasks"])
     finally:
         for engine in engines:
             engine.dispose()

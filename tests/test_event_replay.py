@@ -54,7 +54,8 @@ def _move(session: Session, actor: User, task: Task, rng: random.Random) -> obje
 
 
 def _edit(session: Session, actor: User, task: Task, rng: random.Random) -> object:
-    lead = rng.choice([task.lead_unit_id, task.lead_unit_id + 1, task.lead_unit_id - 1])
+    # Sometimes another unit, sometimes one that does not exist (a refused edit).
+    lead = rng.choice([task.lead_unit_id, task.lead_unit_id + 1, 9999])
     return tasks.update_task(
         session,
         actor=actor,

@@ -88,11 +88,11 @@ def board_stamp(session: Session, *, plan_id: int) -> int:
 
 
 def _card_query(*conditions: Any) -> Select[Task, str, str | None]:
-    """Tasks with their lead unit's short name and their district's name."""
+    """Tasks with the short names of their lead unit and district ("Kec. Rantau Bayur")."""
     lead = aliased(Unit)
     district = aliased(Unit)
     return (
-        select(Task, lead.short_name, district.name)
+        select(Task, lead.short_name, district.short_name)
         .join(lead, col(lead.id) == Task.lead_unit_id)
         .join(district, col(district.id) == Task.district_id, isouter=True)
         .where(*conditions)

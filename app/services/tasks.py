@@ -523,7 +523,7 @@ def move_task(session: Session, *, actor: User, task_id: int, move: TaskMove) ->
             task.progress_pct = 100
     elif from_status == TaskStatus.done:
         task.done_at = None
-    _place(session, task=task, after=after, to_status=to_status)
+    # Recorded before placing, so the new status, position and version go in one UPDATE.
     _record(
         session,
         task,
@@ -534,6 +534,7 @@ def move_task(session: Session, *, actor: User, task_id: int, move: TaskMove) ->
         from_status=from_status,
         to_status=to_status,
     )
+    _place(session, task=task, after=after, to_status=to_status)
     session.commit()
     return task
 
