@@ -14,7 +14,8 @@ UNIT_STATUSES = frozenset(
 )
 
 READ_ONLY_MESSAGE = (
-    "Akun pimpinan hanya dapat melihat dan memberikan arahan; tidak dapat mengubah tugas."
+    "Akun pimpinan hanya dapat melihat dan memberikan arahan; perubahan dilakukan oleh "
+    "Tim Transisi atau perangkat daerah penanggung jawab."
 )
 TEAM_ONLY_MESSAGE = "Hanya Tim Transisi yang dapat melakukan tindakan ini."
 DONE_TEAM_ONLY_MESSAGE = (

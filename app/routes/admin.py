@@ -357,7 +357,10 @@ def plan_create(
 
 @router.get("/holidays")
 def holidays(request: Request, session: SessionDep, user: CurrentUser, ok: str = "") -> Response:
-    context = {"holidays": admin.list_holidays(session, actor=user), "form": HolidayInput()}
+    context = {
+        "holidays": admin.list_holidays(session, actor=user),
+        "form": admin.blank_holiday(actor=user),
+    }
     return _page(request, "admin/holidays.html", context, ok=ok)
 
 

@@ -210,9 +210,14 @@ def overview(session: Session, *, actor: User) -> AdminOverview:
 
 
 class UnitInput(BaseModel):
-    """The unit form as typed."""
+    """The unit form as typed.
 
-    kind: str = Field(default=UnitKind.agency.value, max_length=RAW_MAX)
+    Every field of the `*Input` models defaults to "": FastAPI treats an empty form field as
+    absent and substitutes the default, so any other default would silently replace a value
+    the user cleared (a cleared plan length would become 100). The blank forms set their
+    initial values explicitly (`blank_unit`, `blank_plan`, …)."""
+
+    kind: str = Field(default="", max_length=RAW_MAX)
     code: str = Field(default="", max_length=RAW_MAX)
     name: str = Field(default="", max_length=RAW_MAX)
     short_name: str = Field(default="", max_length=RAW_MAX)
@@ -254,7 +259,7 @@ def get_unit(session: Session, *, actor: User, unit_id: int) -> Unit:
 def blank_unit(*, actor: User) -> UnitInput:
     """The empty form for a new unit."""
     permissions.ensure_team(actor)
-    return UnitInput()
+    return UnitInput(kind=UnitKind.agency.value)
 
 
 def _check_unit(session: Session, data: UnitInput, *, unit: Unit | None) -> Unit:
@@ -275,6 +280,14 @@ def _check_unit(session: Session, data: UnitInput, *, unit: Unit | None) -> Unit
         taken = session.exec(select(Unit.id).where(Unit.code == code)).first()
         if taken is not None and (unit is None or taken != unit.id):
             check.fail("code", f"Kode {code} sudah dipakai unit lain.")
+    if kind == UnitKind.district and "region_code" not in check.errors:
+        # One Kemendagri code names one kecamatan; a second one is a typing mistake.
+        same_code = select(Unit.name).where(Unit.region_code == region_code)
+        if unit is not None:
+            same_code = same_code.where(col(Unit.id) != unit.id)
+        holder = session.exec(same_code).first()
+        if holder is not None:
+            check.fail("region_code", f"Kode wilayah {region_code} sudah dipakai {holder}.")
     if unit is not None and unit.kind == UnitKind.district and kind == UnitKind.agency:
         located = session.exec(
             select(func.count()).select_from(Task).where(Task.district_id == unit.id)
@@ -329,7 +342,7 @@ def set_unit_active(session: Session, *, actor: User, unit_id: int, active: bool
 class ProgramInput(BaseModel):
     """The program form as typed."""
 
-    kind: str = Field(default=ProgramKind.priority.value, max_length=RAW_MAX)
+    kind: str = Field(default="", max_length=RAW_MAX)
     code: str = Field(default="", max_length=RAW_MAX)
     short_name: str = Field(default="", max_length=RAW_MAX)
     name: str = Field(default="", max_length=RAW_MAX)
@@ -362,7 +375,7 @@ def get_program(session: Session, *, actor: User, program_id: int) -> Program:
 
 def blank_program(*, actor: User) -> ProgramInput:
     permissions.ensure_team(actor)
-    return ProgramInput()
+    return ProgramInput(kind=ProgramKind.priority.value)
 
 
 def _check_program(session: Session, data: ProgramInput, *, program: Program | None) -> Program:
@@ -434,7 +447,7 @@ class UserInput(BaseModel):
 
     username: str = Field(default="", max_length=RAW_MAX)
     full_name: str = Field(default="", max_length=RAW_MAX)
-    role: str = Field(default=Role.unit.value, max_length=RAW_MAX)
+    role: str = Field(default="", max_length=RAW_MAX)
     unit_id: str = Field(default="", max_length=RAW_MAX)
     is_active: bool = False
     password: str = Field(default="", max_length=RAW_MAX)
@@ -486,7 +499,11 @@ def user_form_view(
     permissions.ensure_team(actor)
     user = _get_user(session, user_id=user_id) if user_id is not None else None
     if form is None:
-        form = UserInput.of(user) if user is not None else UserInput(is_active=True)
+        form = (
+            UserInput.of(user)
+            if user is not None
+            else UserInput(role=Role.unit.value, is_active=True)
+        )
     current_unit = user.unit_id if user is not None else None
     units = session.exec(
         select(Unit)
@@ -518,10 +535,20 @@ def _parse_user(data: UserInput, *, password_required: bool) -> tuple[Role, int 
     return role, unit_id  # type: ignore[return-value]
 
 
+def _ensure_unit_active(session: Session, unit_id: int | None, *, current: int | None) -> None:
+    """The form offers active units only (and the user's own); the service holds to that."""
+    if unit_id is None or unit_id == current:
+        return
+    unit = session.get(Unit, unit_id)
+    if unit is not None and not unit.is_active:
+        raise FormErrors({"unit_id": f"{unit.name} sudah nonaktif; pilih unit yang aktif."})
+
+
 def create_user(session: Session, *, actor: User, data: UserInput) -> User:
     """A new account; the password is typed twice."""
     permissions.ensure_team(actor)
     role, unit_id = _parse_user(data, password_required=True)
+    _ensure_unit_active(session, unit_id, current=None)
     try:
         return accounts.create_user(
             session,
@@ -540,8 +567,9 @@ def update_user(session: Session, *, actor: User, user_id: int, data: UserInput)
     """Edit an account. A new password or deactivation ends the user's sessions
     (accounts.update_user); nobody can deactivate or demote themselves."""
     permissions.ensure_team(actor)
-    _get_user(session, user_id=user_id)
+    user = _get_user(session, user_id=user_id)
     role, unit_id = _parse_user(data, password_required=False)
+    _ensure_unit_active(session, unit_id, current=user.unit_id)
     try:
         return accounts.update_user(
             session,
@@ -565,9 +593,9 @@ class PlanInput(BaseModel):
 
     name: str = Field(default="", max_length=RAW_MAX)
     start_date: str = Field(default="", max_length=RAW_MAX)
-    length_days: str = Field(default="100", max_length=RAW_MAX)
-    day_mode: str = Field(default=DayMode.calendar.value, max_length=RAW_MAX)
-    timezone: str = Field(default="Asia/Jakarta", max_length=RAW_MAX)
+    length_days: str = Field(default="", max_length=RAW_MAX)
+    day_mode: str = Field(default="", max_length=RAW_MAX)
+    timezone: str = Field(default="", max_length=RAW_MAX)
     baseline_at: str = Field(default="", max_length=RAW_MAX)
     make_current: bool = False
 
@@ -692,7 +720,12 @@ def plan_view(
 def blank_plan(*, actor: User) -> PlanInput:
     """The form for a new plan: starts today (WIB), 100 calendar days."""
     permissions.ensure_team(actor)
-    return PlanInput(start_date=datetime.now(UTC).astimezone(WIB).date().isoformat())
+    return PlanInput(
+        start_date=datetime.now(UTC).astimezone(WIB).date().isoformat(),
+        length_days="100",
+        day_mode=DayMode.calendar.value,
+        timezone="Asia/Jakarta",
+    )
 
 
 def _make_current(session: Session, plan: Plan) -> None:
@@ -742,7 +775,7 @@ class HolidayInput(BaseModel):
 
     holiday_date: str = Field(default="", max_length=RAW_MAX)
     name: str = Field(default="", max_length=RAW_MAX)
-    kind: str = Field(default=HolidayKind.libur.value, max_length=RAW_MAX)
+    kind: str = Field(default="", max_length=RAW_MAX)
 
     @classmethod
     def of(cls, holiday: Holiday) -> "HolidayInput":
@@ -751,6 +784,12 @@ class HolidayInput(BaseModel):
             name=holiday.name,
             kind=holiday.kind.value,
         )
+
+
+def blank_holiday(*, actor: User) -> HolidayInput:
+    """The empty form for a new holiday."""
+    permissions.ensure_team(actor)
+    return HolidayInput(kind=HolidayKind.libur.value)
 
 
 def list_holidays(session: Session, *, actor: User) -> list[Holiday]:
