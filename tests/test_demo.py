@@ -47,7 +47,8 @@ from app.services import accounts, demo, reference
 from app.services.plans import plan_calendar
 from app.timefmt import WIB
 
-SHARED_DATA = Path("/work/shared/data")
+# The design folder sits beside the repository (as CI lays it out): ../shared/data.
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 SHARED_FILES = (
     "kecamatan.csv",
     "desa_kelurahan.csv",
