@@ -7,7 +7,7 @@ the task after a stale version (409), or the error page (403, 404).
 """
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import RedirectResponse, Response
@@ -381,27 +381,56 @@ def post_move(
     )
 
 
-@router.post("/{task_id}/verify")
-def post_verify(
-    request: Request, session: SessionDep, user: CurrentUser, task: LoadedTask, form: SubmittedForm
+class NotedChange(Protocol):
+    """A team decision that takes the task's version and a note: verify, reject, cancel."""
+
+    def __call__(
+        self, session: Session, *, actor: User, task_id: int, version: int, note: str
+    ) -> Task: ...
+
+
+def _noted_action(
+    request: Request,
+    session: Session,
+    *,
+    user: User,
+    task: Task,
+    form: FormData,
+    action: str,
+    service: NotedChange,
+    ok: str,
 ) -> Response:
     permissions.ensure_team(user)
     task_id: int = task.id  # type: ignore[assignment]
 
     def run() -> None:
         data = task_forms.versioned_note(form)
-        tasks.verify_task(
-            session, actor=user, task_id=task_id, version=data.version, note=data.note
-        )
+        service(session, actor=user, task_id=task_id, version=data.version, note=data.note)
 
     return _act(
         request,
         session,
         user=user,
         task_id=task_id,
-        action="verify",
+        action=action,
         run=run,
         kept=task_forms.kept_input(form, "note"),
+        ok=ok,
+    )
+
+
+@router.post("/{task_id}/verify")
+def post_verify(
+    request: Request, session: SessionDep, user: CurrentUser, task: LoadedTask, form: SubmittedForm
+) -> Response:
+    return _noted_action(
+        request,
+        session,
+        user=user,
+        task=task,
+        form=form,
+        action="verify",
+        service=tasks.verify_task,
         ok="verified",
     )
 
@@ -410,23 +439,14 @@ def post_verify(
 def post_reject(
     request: Request, session: SessionDep, user: CurrentUser, task: LoadedTask, form: SubmittedForm
 ) -> Response:
-    permissions.ensure_team(user)
-    task_id: int = task.id  # type: ignore[assignment]
-
-    def run() -> None:
-        data = task_forms.versioned_note(form)
-        tasks.reject_task(
-            session, actor=user, task_id=task_id, version=data.version, note=data.note
-        )
-
-    return _act(
+    return _noted_action(
         request,
         session,
         user=user,
-        task_id=task_id,
+        task=task,
+        form=form,
         action="reject",
-        run=run,
-        kept=task_forms.kept_input(form, "note"),
+        service=tasks.reject_task,
         ok="rejected",
     )
 
@@ -435,23 +455,14 @@ def post_reject(
 def post_cancel(
     request: Request, session: SessionDep, user: CurrentUser, task: LoadedTask, form: SubmittedForm
 ) -> Response:
-    permissions.ensure_team(user)
-    task_id: int = task.id  # type: ignore[assignment]
-
-    def run() -> None:
-        data = task_forms.versioned_note(form)
-        tasks.cancel_task(
-            session, actor=user, task_id=task_id, version=data.version, note=data.note
-        )
-
-    return _act(
+    return _noted_action(
         request,
         session,
         user=user,
-        task_id=task_id,
+        task=task,
+        form=form,
         action="cancel",
-        run=run,
-        kept=task_forms.kept_input(form, "note"),
+        service=tasks.cancel_task,
         ok="cancelled",
     )
 
