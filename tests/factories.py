@@ -2,7 +2,7 @@
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -23,6 +23,7 @@ from app.models import (
     User,
 )
 from app.services import accounts, tasks
+from app.timefmt import WIB
 
 PASSWORD = "kata-sandi-uji-123"
 
@@ -37,7 +38,7 @@ def make_plan(
 ) -> Plan:
     plan = Plan(
         name="Program 100 Hari Kerja",
-        start_date=start_date or (datetime.now(UTC).date() - timedelta(days=44)),
+        start_date=start_date or (datetime.now(WIB).date() - timedelta(days=44)),
         length_days=length_days,
         day_mode=day_mode,
         is_current=is_current,

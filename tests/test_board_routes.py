@@ -3,7 +3,7 @@
 import json
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 from app.config import Settings
 from app.main import create_app
 from app.models import Task, TaskEvent, TaskStatus
+from app.timefmt import WIB
 from tests.factories import World, login, make_task, make_unit
 
 HX = {"HX-Request": "true"}
@@ -67,7 +68,7 @@ def statements(engine: Engine) -> Iterator[list[str]]:
 def test_full_page_shows_columns_and_card_details(
     client: TestClient, session: Session, world: World
 ) -> None:
-    today = datetime.now(UTC).date()
+    today = datetime.now(WIB).date()
     _task(
         session,
         world,
@@ -151,7 +152,7 @@ def test_statement_count_does_not_grow_with_tasks(
 
 @pytest.fixture
 def filtered(session: Session, world: World) -> dict[str, Task]:
-    today = datetime.now(UTC).date()
+    today = datetime.now(WIB).date()
     return {
         "putr": _task(session, world, "Jalan poros", program_ids=[world.membangun.id]),
         "dinkes": _task(
