@@ -18,7 +18,7 @@ from app.db import make_engine
 from app.errors import Conflict, DomainError, NotAuthenticated
 from app.htmx import is_htmx
 from app.models import TaskPublic
-from app.routes import admin, api, auth, board, health, pages, tasks
+from app.routes import admin, api, auth, board, burndown, dashboard, health, pages, tasks
 from app.schema import ensure_migrated
 from app.templating import render
 
@@ -74,7 +74,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.dependency_overrides[get_settings] = lambda: settings
 
     app.mount("/static", StaticFiles(directory=str(BASE_DIR / "app" / "static")), name="static")
-    for module in (health, auth, pages, board, tasks, admin, api):
+    for module in (health, auth, pages, board, dashboard, burndown, tasks, admin, api):
         app.include_router(module.router)
     _install_error_handlers(app)
     return app

@@ -219,7 +219,11 @@ class TaskEvent(SQLModel, table=True):
     """Append-only history: one row per change of a task, never updated or deleted."""
 
     __tablename__ = "task_event"
-    __table_args__ = (sa.Index("ix_task_event_plan_id_id", "plan_id", "id"),)
+    __table_args__ = (
+        sa.Index("ix_task_event_plan_id_id", "plan_id", "id"),
+        # "When did this person last record anything in the plan": one seek per user.
+        sa.Index("ix_task_event_actor_id_plan_id_at", "actor_id", "plan_id", "at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     # Denormalised from the task so plan-wide feeds, the burndown and change stamps need no join.

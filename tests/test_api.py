@@ -1534,6 +1534,7 @@ EXPECTED_OPERATIONS: dict[tuple[str, str], tuple[str, str | None]] = {
     ("post", "/tasks/{task_id}/reject"): ("200", TASK),
     ("post", "/tasks/{task_id}/cancel"): ("200", TASK),
     ("post", "/tasks/{task_id}/restore"): ("200", TASK),
+    ("get", "/burndown"): ("200", "#/components/schemas/BurndownPublic"),
 }
 
 

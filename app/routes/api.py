@@ -1,4 +1,5 @@
-"""JSON API v1: bearer tokens, the current plan, units, programs, tasks and their history.
+"""JSON API v1: bearer tokens, the current plan, units, programs, tasks and their history, and
+the burndown.
 
 Thin views: every route loads, calls one service (which enforces DESIGN §1's permissions and
 raises domain errors), and answers a typed model. Errors are JSON rendered by app.main:
@@ -6,6 +7,7 @@ raises domain errors), and answers a typed model. Errors are JSON rendered by ap
 with the offending field's location.
 """
 
+import datetime as dt
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -37,7 +39,8 @@ from app.models import (
     UserPublic,
     VersionedNote,
 )
-from app.services import accounts, plans, task_queries, tasks
+from app.routes.burndown import BurndownQueryDep
+from app.services import accounts, burndown, plans, task_queries, tasks
 from app.services.filters import Q_MAX, TaskFilter
 
 
@@ -88,6 +91,42 @@ class MePublic(UserPublic):
 
 class TaskVersion(SQLModel):
     version: int = Field(ge=1, description="The task version the client saw.")
+
+
+class BurndownPointPublic(SQLModel):
+    day: int = Field(
+        description="Plan day (0: the baseline point, the start of day 1). In working-day "
+        "mode non-working dates carry the number of the last working day before them."
+    )
+    date: dt.date = Field(description="The date in the plan's timezone; values are at its end.")
+    is_working_day: bool
+    ideal: float = Field(description="The ideal line: the baseline scope down to 0 on day L.")
+    scope: float | None = Field(description="Tasks in scope (not cancelled); null after today.")
+    remaining: float | None = Field(description="Of those, not done; null after today.")
+    added: float = Field(description="Scope added that day after the baseline.")
+    removed: float = Field(description="Scope removed (cancelled) that day after the baseline.")
+
+
+class ForecastPublic(SQLModel):
+    window_days: int = Field(description="Trailing plan days the burn rate is measured over.")
+    burn_per_day: float = Field(description="Net decrease of remaining per plan day.")
+    day: int | None = Field(description="Plan day remaining reaches 0; null: not at this rate.")
+    date: dt.date | None
+    remaining: float = Field(description="Remaining now, where the forecast starts.")
+    label: str = Field(description="The forecast in Indonesian, as the dashboard shows it.")
+
+
+class BurndownPublic(SQLModel):
+    plan: PlanPublic
+    measure: burndown.Measure
+    length_days: int
+    today_day: int = Field(description="Plan day of today (may be < 1 or > length_days).")
+    baseline_at: datetime | None = Field(description="When the baseline scope was taken.")
+    baseline_scope: float
+    current_scope: float
+    current_remaining: float
+    forecast: ForecastPublic
+    points: list[BurndownPointPublic]
 
 
 _ERRORS: dict[int, tuple[type[SQLModel], str]] = {
@@ -452,3 +491,40 @@ def restore_task(
 ) -> TaskPublic:
     task = tasks.restore_task(session, actor=user, task_id=task_id, version=data.version)
     return tasks.task_public(session, task)
+
+
+# --- burndown --------------------------------------------------------------------------
+
+
+@router.get(
+    "/burndown",
+    tags=["burndown"],
+    summary="The burndown of the current plan",
+    description="Scope, remaining work and the ideal line for each day from day 0 (the "
+    "baseline) to the plan's last day, rebuilt from the task history, with additions and "
+    "removals after the baseline and a forecast from the burn rate of the last "
+    f"{burndown.FORECAST_WINDOW_DAYS} plan days. Days are evaluated at their end in the "
+    "plan's timezone; days after today have null `scope` and `remaining`. Filters select "
+    "tasks by their current unit (lead or supporting), program, program kind and district. "
+    "`measure=weight` sums the tasks' weights (bobot) instead of counting them.",
+    responses=errors(401, 404, 422, e404=NO_PLAN),
+)
+def read_burndown(user: ApiUser, session: SessionDep, query: BurndownQueryDep) -> BurndownPublic:
+    plan = plans.current_plan(session)
+    series = burndown.burndown_series(
+        session, plan=plan, filters=query.filters, measure=query.measure
+    )
+    return BurndownPublic(
+        plan=task_queries.plan_public(session, plan),
+        measure=series.measure,
+        length_days=series.length_days,
+        today_day=series.today_day,
+        baseline_at=series.baseline_at,
+        baseline_scope=series.baseline_scope,
+        current_scope=series.current_scope,
+        current_remaining=series.current_remaining,
+        forecast=ForecastPublic.model_validate(
+            series.forecast, update={"label": series.forecast.label}
+        ),
+        points=[BurndownPointPublic.model_validate(p) for p in series.points],
+    )

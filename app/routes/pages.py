@@ -2,10 +2,16 @@ from fastapi import APIRouter
 from fastapi.responses import RedirectResponse
 
 from app.auth import CurrentUser
+from app.models import Role, User
 
 router = APIRouter(include_in_schema=False)
 
 
+def home_path(user: User) -> str:
+    """Where a user starts: the dashboard for the executives, the board for everyone else."""
+    return "/dashboard" if user.role == Role.executive else "/board"
+
+
 @router.get("/")
 def home(user: CurrentUser) -> RedirectResponse:
-    return RedirectResponse("/board", status_code=303)
+    return RedirectResponse(home_path(user), status_code=303)

@@ -1,4 +1,4 @@
-"""The task filters shared by the board, the task list API and (later) the burndown."""
+"""The task filters shared by the board, the task list API and the burndown."""
 
 from dataclasses import dataclass
 from datetime import date
@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import col, select
 
-from app.models import Task, TaskProgram, TaskStatus, TaskSupportingUnit
+from app.models import Program, ProgramKind, Task, TaskProgram, TaskStatus, TaskSupportingUnit
 
 Q_MAX = 100
 
@@ -17,6 +17,8 @@ class TaskFilter:
     unit_id: int | None = None
     program_id: int | None = None
     district_id: int | None = None
+    # Linked to at least one program of this kind (query parameter `kind`).
+    program_kind: ProgramKind | None = None
     overdue: bool = False
     needs_decision: bool = False
     q: str = ""
@@ -28,6 +30,7 @@ class TaskFilter:
                 self.unit_id,
                 self.program_id,
                 self.district_id,
+                self.program_kind,
                 self.overdue,
                 self.needs_decision,
                 self.q,
@@ -43,6 +46,8 @@ class TaskFilter:
             params["program"] = str(self.program_id)
         if self.district_id:
             params["district"] = str(self.district_id)
+        if self.program_kind:
+            params["kind"] = self.program_kind.value
         if self.overdue:
             params["overdue"] = "1"
         if self.needs_decision:
@@ -69,6 +74,14 @@ class TaskFilter:
             )
         if self.district_id:
             conds.append(Task.district_id == self.district_id)
+        if self.program_kind:
+            conds.append(
+                col(Task.id).in_(
+                    select(TaskProgram.task_id)
+                    .join(Program, col(Program.id) == TaskProgram.program_id)
+                    .where(Program.kind == self.program_kind)
+                )
+            )
         if self.overdue:
             conds.append(col(Task.due_date) < today)
             conds.append(col(Task.status).not_in([TaskStatus.done, TaskStatus.cancelled]))

@@ -204,7 +204,6 @@ def task_detail(session: Session, *, task_id: int, user: User) -> TaskDetail:
         ).all()
     )
     events = task_events(session, task_id=task_id)
-    unit_names, program_names = _names_in(session, events)
     plan = get_plan(session, plan_id=task.plan_id)
     calendar = plan_calendar(session, plan)
     today = calendar.today()
@@ -212,7 +211,6 @@ def task_detail(session: Session, *, task_id: int, user: User) -> TaskDetail:
     days_late = 0
     if task.due_date is not None and status in BOARD_STATUSES and status != TaskStatus.done:
         days_late = calendar.days_late(task.due_date, today)
-    describe = _Describer(unit_names=unit_names, program_names=program_names)
     return TaskDetail(
         task=task,
         plan=plan,
@@ -221,12 +219,20 @@ def task_detail(session: Session, *, task_id: int, user: User) -> TaskDetail:
         district=district_unit,
         supporting_units=supporting,
         programs=programs,
-        history=[describe.entry(view) for view in reversed(events)],
+        history=describe_events(session, list(reversed(events))),
         actions=task_actions(user, task),
         today=today,
         due_day=calendar.day_number(task.due_date) if task.due_date else None,
         days_late=days_late,
     )
+
+
+def describe_events(session: Session, events: Sequence[EventView]) -> list[HistoryEntry]:
+    """Events of any tasks told as sentences, in the order given; the unit and program names
+    their changes mention are read in two queries at most, whatever the number of events."""
+    unit_names, program_names = _names_in(session, events)
+    describe = _Describer(unit_names=unit_names, program_names=program_names)
+    return [describe.entry(view) for view in events]
 
 
 def _names_in(

@@ -42,6 +42,19 @@
   document.addEventListener("htmx:sendError", function () {
     toast("Tidak dapat terhubung ke server. Periksa koneksi Anda.", "error");
   });
+  // Disclosures marked data-print-open (the chart's data table) print open, then close again.
+  window.addEventListener("beforeprint", function () {
+    document.querySelectorAll("details[data-print-open]:not([open])").forEach(function (el) {
+      el.setAttribute("open", "");
+      el.setAttribute("data-print-opened", "");
+    });
+  });
+  window.addEventListener("afterprint", function () {
+    document.querySelectorAll("details[data-print-opened]").forEach(function (el) {
+      el.removeAttribute("open");
+      el.removeAttribute("data-print-opened");
+    });
+  });
   document.body && document.body.addEventListener("toast", function (event) {
     toast(event.detail.message, event.detail.kind);
   });

@@ -303,6 +303,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("task_event", schema=None) as batch_op:
         batch_op.create_index("ix_task_event_plan_id_id", ["plan_id", "id"], unique=False)
+        batch_op.create_index(
+            "ix_task_event_actor_id_plan_id_at", ["actor_id", "plan_id", "at"], unique=False
+        )
         batch_op.create_index(batch_op.f("ix_task_event_task_id"), ["task_id"], unique=False)
 
     op.create_table(
@@ -356,6 +359,7 @@ def downgrade() -> None:
     with op.batch_alter_table("task_event", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_task_event_task_id"))
         batch_op.drop_index("ix_task_event_plan_id_id")
+        batch_op.drop_index("ix_task_event_actor_id_plan_id_at")
 
     op.drop_table("task_event")
     with op.batch_alter_table("login_session", schema=None) as batch_op:
