@@ -2,7 +2,6 @@
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -10,8 +9,6 @@ from sqlalchemy import DateTime, Engine, create_engine, event
 from sqlalchemy.engine import Connection
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session
-
-from app.config import get_settings
 
 # Write requests take SQLite's write lock when their transaction starts, so a request that
 # read first never fails to upgrade its lock (SQLITE_BUSY) under concurrent writers.
@@ -69,11 +66,6 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(conn: Connection) -> None:
         immediate = conn.get_execution_options().get(IMMEDIATE, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-
-@lru_cache
-def get_engine() -> Engine:
-    return make_engine(get_settings().database_url)
 
 
 def open_session(engine: Engine, *, write: bool = False) -> Session:

@@ -70,8 +70,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.engine = engine
     app.state.settings = settings
-    # Routes read settings through SettingsDep; this app's settings win over the environment's.
-    app.dependency_overrides[get_settings] = lambda: settings
 
     app.mount("/static", StaticFiles(directory=str(BASE_DIR / "app" / "static")), name="static")
     for module in (health, auth, pages, board, dashboard, burndown, tasks, admin, api):

@@ -11,8 +11,6 @@ from enum import Enum
 from typing import Any, Final, Literal
 
 import sqlalchemy as sa
-from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, col, select
 
 from app import permissions
@@ -282,18 +280,18 @@ def _renumber(session: Session, *, task: Task, statuses: set[TaskStatus]) -> Non
         .where(table.c.plan_id == task.plan_id, table.c.status.in_([s.value for s in statuses]))
         .subquery()
     )
-    stmt = (
+    session.execute(
         sa.update(table)
         .where(table.c.id == ranked.c.id, table.c.position != ranked.c.rn)
-        .values(position=ranked.c.rn)
-        .returning(table.c.id, table.c.position)
+        .values(position=ranked.c.rn),
+        execution_options={"synchronize_session": False},
     )
-    # Keep every renumbered card this session holds in step with the database, so a later
-    # placement in the same session does not read a stale position.
-    for task_id, position in session.execute(stmt).all():
-        held = session.identity_map.get(identity_key(Task, task_id))
-        if held is not None:
-            set_committed_value(held, "position", position)
+    # Cards this session holds reload their position when next read, so a later placement in
+    # the same session does not use a stale one. (Returning every shifted row instead would
+    # cost a fetch of the whole column on each move.)
+    for held in list(session.identity_map.values()):
+        if isinstance(held, Task) and held.status in statuses:
+            session.expire(held, ["position"])
 
 
 def _place(
