@@ -24,7 +24,7 @@ from app.models import BOARD_STATUSES, ID_MAX, NOTE_MAX, Plan, Role, TaskMove, T
 from app.services import board as board_service
 from app.services import plans, tasks
 from app.services.calendar import PlanCalendar
-from app.services.filters import Q_MAX, TaskFilter
+from app.services.filters import Q_MAX, TaskFilter, parse_filter_id
 from app.services.reference_lists import FilterOptions, filter_options
 from app.templating import render
 
@@ -62,16 +62,6 @@ class BoardQuery:
         return self.viewer_unit_id is not None and self.filters.unit_id == self.viewer_unit_id
 
 
-def _parse_id(raw: str | None, label: str, ignored: list[str]) -> int | None:
-    value = (raw or "").strip()
-    if not value:
-        return None
-    if value.isascii() and value.isdigit() and 0 < int(value) <= ID_MAX:
-        return int(value)
-    ignored.append(label)
-    return None
-
-
 def _parse_flag(raw: str | None, label: str, ignored: list[str]) -> bool:
     value = (raw or "").strip().lower()
     if value in TRUE_VALUES:
@@ -98,9 +88,9 @@ def board_query(
         text = text[:Q_MAX].strip()
         ignored.append(f"kata kunci dipotong menjadi {Q_MAX} karakter")
     filters = TaskFilter(
-        unit_id=_parse_id(unit, "unit kerja", ignored),
-        program_id=_parse_id(program, "program", ignored),
-        district_id=_parse_id(district, "kecamatan", ignored),
+        unit_id=parse_filter_id(unit, "unit kerja", ignored),
+        program_id=parse_filter_id(program, "program", ignored),
+        district_id=parse_filter_id(district, "kecamatan", ignored),
         overdue=_parse_flag(overdue, "terlambat", ignored),
         needs_decision=_parse_flag(needs_decision, "perlu keputusan", ignored),
         q=text,

@@ -15,11 +15,11 @@ from fastapi.responses import Response
 from app.auth import CurrentUser
 from app.db import SessionDep
 from app.htmx import is_htmx
-from app.models import ID_MAX, ProgramKind
+from app.models import ProgramKind
 from app.services import dashboard as dashboard_service
 from app.services import plans
 from app.services.burndown import MEASURES, Measure
-from app.services.filters import TaskFilter
+from app.services.filters import TaskFilter, parse_filter_id
 from app.templating import render
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
@@ -45,16 +45,6 @@ class DashboardQuery:
         return urlencode(self.params)
 
 
-def _parse_id(raw: str | None, label: str, ignored: list[str]) -> int | None:
-    value = (raw or "").strip()
-    if not value:
-        return None
-    if value.isascii() and value.isdigit() and 0 < int(value) <= ID_MAX:
-        return int(value)
-    ignored.append(label)
-    return None
-
-
 def _parse_measure(raw: str | None, ignored: list[str]) -> Measure:
     value = (raw or "").strip()
     if value in MEASURES:
@@ -78,10 +68,10 @@ def dashboard_query(
     if kind_value and program_kind is None:
         ignored.append("jenis program")
     filters = TaskFilter(
-        unit_id=_parse_id(unit, "unit kerja", ignored),
-        program_id=_parse_id(program, "program", ignored),
+        unit_id=parse_filter_id(unit, "unit kerja", ignored),
+        program_id=parse_filter_id(program, "program", ignored),
         program_kind=program_kind,
-        district_id=_parse_id(district, "kecamatan", ignored),
+        district_id=parse_filter_id(district, "kecamatan", ignored),
     )
     return DashboardQuery(
         filters=filters, measure=_parse_measure(measure, ignored), ignored=tuple(ignored)

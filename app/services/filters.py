@@ -7,9 +7,29 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import col, select
 
-from app.models import Program, ProgramKind, Task, TaskProgram, TaskStatus, TaskSupportingUnit
+from app.models import (
+    ID_MAX,
+    Program,
+    ProgramKind,
+    Task,
+    TaskProgram,
+    TaskStatus,
+    TaskSupportingUnit,
+)
 
 Q_MAX = 100
+
+
+def parse_filter_id(raw: str | None, label: str, ignored: list[str]) -> int | None:
+    """An id from a filter's query parameter; anything that is not one (text, 0, beyond
+    ID_MAX) is dropped, and its label noted in `ignored` so the page can say so."""
+    value = (raw or "").strip()
+    if not value:
+        return None
+    if value.isascii() and value.isdigit() and 0 < int(value) <= ID_MAX:
+        return int(value)
+    ignored.append(label)
+    return None
 
 
 @dataclass(frozen=True)
