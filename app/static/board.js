@@ -60,8 +60,9 @@
       sortables.push(window.Sortable.create(list, {
         group: "board",
         draggable: ".card",
-        // Cards the user may not move stay put; form controls keep working inside a card.
-        filter: '.card[data-movable="false"], input, select, textarea, button, summary',
+        // Form controls keep working inside a card. A card the user may not move can still be
+        // picked up: the server refuses the drop, the card snaps back and the reason is shown.
+        filter: "input, select, textarea, button, summary",
         preventOnFilter: false,
         delay: 200,
         delayOnTouchOnly: true,
@@ -76,6 +77,7 @@
         onMove: function (evt) {
           var card = evt.dragged;
           var to = evt.to.dataset.status;
+          if (card.dataset.movable === "false") return true;
           return to === card.dataset.status || card.dataset.targets.split(" ").indexOf(to) !== -1;
         },
         onEnd: function (evt) {

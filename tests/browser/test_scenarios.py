@@ -1,0 +1,179 @@
+"""End-to-end scenarios in Chromium against the real app with demo data.
+
+Each test stands alone: it creates the task it moves (through the team's form) or only reads
+demo tasks, so the order the tests run in does not matter."""
+
+import json
+import re
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import PageProblems, login
+
+NewPage = Callable[[], Page]
+PUTR_NAME = "Dinas Pekerjaan Umum dan Penataan Ruang"
+NOT_YOUR_UNIT = "dipegang perangkat daerah lain"
+
+
+def create_putr_task(page: Page, title: str) -> int:
+    """The team member's form: a task for Dinas PUTR under Banyuasin Membangun."""
+    login(page, "tim.transisi")
+    page.goto("/tasks/new")
+    page.fill("#f-title", title)
+    page.select_option("#f-lead-unit-id", label=PUTR_NAME)
+    page.get_by_label("Banyuasin Membangun", exact=True).check()
+    page.get_by_role("button", name="Simpan tugas").click()
+    page.wait_for_url(re.compile(r"/tasks/\d+"))
+    match = re.search(r"/tasks/(\d+)", page.url)
+    assert match is not None
+    return int(match.group(1))
+
+
+def new_title() -> str:
+    return f"Uji peramban {uuid.uuid4().hex[:8]}"
+
+
+def drag(page: Page, card_selector: str, list_selector: str) -> None:
+    """Drag a card onto a column's list with the mouse, in small steps (SortableJS)."""
+    page.locator(card_selector).scroll_into_view_if_needed()
+    page.locator(card_selector).drag_to(
+        page.locator(list_selector), target_position={"x": 40, "y": 8}
+    )
+
+
+def test_team_creates_task_for_putr(new_page: NewPage) -> None:
+    page = new_page()
+    title = new_title()
+    task_id = create_putr_task(page, title)
+    page.goto("/board?q=" + title.replace(" ", "+"))
+    card = page.locator(f"#cards-todo #task-{task_id}")
+    expect(card).to_be_visible()
+    expect(card).to_contain_text(title)
+    expect(card).to_contain_text("Banyuasin Membangun")
+    expect(page.locator("#col-title-todo")).to_contain_text("Belum Dimulai")
+
+
+def test_putr_head_moves_task_with_keyboard_only(new_page: NewPage) -> None:
+    task_id = create_putr_task(new_page(), new_title())
+    page = new_page()
+    login(page, "kadis.putr")
+    page.goto("/board")
+    summary = page.locator(f"#task-{task_id} summary")
+    summary.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator(f"#task-{task_id} details.move")).to_have_attribute("open", "")
+    page.keyboard.press("Tab")
+    expect(page.locator(f"#move-status-{task_id}")).to_be_focused()
+    page.keyboard.type("Sedang")
+    expect(page.locator(f"#move-status-{task_id}")).to_have_value("in_progress")
+    page.keyboard.press("Tab")
+    expect(page.locator(f"#task-{task_id} button[type=submit]")).to_be_focused()
+    with page.expect_response(re.compile(rf"/board/tasks/{task_id}/move")) as answer:
+        page.keyboard.press("Enter")
+    assert answer.value.status == 200
+    expect(page.locator(f"#cards-in_progress #task-{task_id}")).to_be_visible()
+    expect(page.locator(f"#task-{task_id}")).to_be_focused()
+    page.reload()
+    expect(page.locator(f"#cards-in_progress #task-{task_id}")).to_be_visible()
+
+
+def test_putr_head_drags_task_and_it_stays(new_page: NewPage) -> None:
+    task_id = create_putr_task(new_page(), new_title())
+    page = new_page()
+    login(page, "kadis.putr")
+    page.goto("/board")
+    with page.expect_response(re.compile(rf"/board/tasks/{task_id}/move")) as answer:
+        drag(page, f"#task-{task_id} .card-top", "#cards-in_progress")
+    assert answer.value.status == 200
+    expect(page.locator(f"#cards-in_progress #task-{task_id}")).to_be_visible()
+    page.reload()
+    expect(page.locator(f"#cards-in_progress #task-{task_id}")).to_be_visible()
+    expect(page.locator(f"#cards-todo #task-{task_id}")).to_have_count(0)
+
+
+def test_putr_head_cannot_move_another_agencys_card(page: Page, problems: PageProblems) -> None:
+    login(page, "kadis.putr")
+    page.goto("/board")
+    # Another agency's card (PUTR only supports it), the highest on the page so that it and
+    # the drop target both fit in the viewport.
+    card_id, status = page.evaluate(
+        """() => {
+          const cards = [...document.querySelectorAll('.card[data-movable="false"]')].filter(
+            (c) => c.querySelector(".fact-lead dd").textContent.trim() !== "Dinas PUTR");
+          cards.sort((a, b) => a.getBoundingClientRect().top - b.getBoundingClientRect().top);
+          return [cards[0].id, cards[0].dataset.status];
+        }"""
+    )
+    expect(page.locator(f"#{card_id} details.move")).to_have_count(0)
+    expect(page.locator(f"#{card_id} select")).to_have_count(0)
+    target = "todo" if status != "todo" else "in_progress"
+    problems.expect(403)
+    with page.expect_response(re.compile(r"/board/tasks/\d+/move")) as answer:
+        drag(page, f"#{card_id} .card-top", f"#cards-{target}")
+    assert answer.value.status == 403
+    expect(page.locator("#toasts")).to_contain_text(NOT_YOUR_UNIT)
+    expect(page.locator(f"#cards-{status} #{card_id}")).to_be_visible()
+    page.reload()
+    expect(page.locator(f"#cards-{status} #{card_id}")).to_be_visible()
+
+
+def test_blocked_needs_a_reason(new_page: NewPage, problems: PageProblems) -> None:
+    task_id = create_putr_task(new_page(), new_title())
+    page = new_page()
+    login(page, "kadis.putr")
+    page.goto("/board")
+    # The keyboard form: Terkendala asks for the reason, and an empty one is not sent.
+    page.locator(f"#task-{task_id} summary").click()
+    page.select_option(f"#move-status-{task_id}", "blocked")
+    reason = page.locator(f"#move-reason-{task_id}")
+    expect(reason).to_be_visible()
+    page.locator(f"#task-{task_id} button[type=submit]").click()
+    assert reason.evaluate("field => field.validity.valueMissing") is True
+    expect(page.locator(f"#cards-todo #task-{task_id}")).to_be_visible()
+    page.locator(f"#task-{task_id} summary").click()  # close it again
+
+    # A drop on Terkendala: the server refuses it without a reason and the form asks for one.
+    problems.expect(422)
+    with page.expect_response(re.compile(rf"/board/tasks/{task_id}/move")) as answer:
+        drag(page, f"#task-{task_id} .card-top", "#cards-blocked")
+    assert answer.value.status == 422
+    expect(page.locator("#toasts .toast-error")).not_to_have_count(0)
+    expect(page.locator(f"#cards-todo #task-{task_id}")).to_be_visible()
+    expect(page.locator(f"#move-status-{task_id}")).to_have_value("blocked")
+    expect(reason).to_be_focused()
+
+    reason.fill("Menunggu pembebasan lahan")
+    with page.expect_response(re.compile(rf"/board/tasks/{task_id}/move")) as answer:
+        page.locator(f"#task-{task_id} button[type=submit]").click()
+    assert answer.value.status == 200
+    card = page.locator(f"#cards-blocked #task-{task_id}")
+    expect(card).to_contain_text("Menunggu pembebasan lahan")
+    page.reload()
+    expect(page.locator(f"#cards-blocked #task-{task_id}")).to_be_visible()
+
+
+SERIOUS = ("serious", "critical")
+
+
+def axe_violations(page: Page, axe_path: Path) -> list[str]:
+    page.add_script_tag(path=str(axe_path))
+    result = page.evaluate("async () => await window.axe.run(document)")
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} — "
+        + json.dumps([node["target"] for node in v["nodes"]][:5])
+        for v in result["violations"]
+        if v["impact"] in SERIOUS
+    ]
+
+
+@pytest.mark.parametrize("path", ["/login", "/board", "/tasks/1", "/dashboard"])
+def test_no_serious_accessibility_violations(page: Page, axe_path: Path, path: str) -> None:
+    if path != "/login":
+        login(page, "tim.transisi")
+    page.goto(path)
+    page.wait_for_load_state("load")
+    assert axe_violations(page, axe_path) == []
