@@ -241,9 +241,12 @@ class PageProblems:
 
 
 def _new_context(
-    browser: "Browser", base_url: str, cdn_files: dict[str, bytes]
+    browser: "Browser", base_url: str, cdn_files: dict[str, bytes], **options: Any
 ) -> "BrowserContext":
-    ctx = browser.new_context(base_url=base_url, locale="id-ID", timezone_id="Asia/Jakarta")
+    """A context answering the CDN URLs; `options` (viewport, has_touch, …) go to Playwright."""
+    ctx = browser.new_context(
+        base_url=base_url, locale="id-ID", timezone_id="Asia/Jakarta", **options
+    )
     ctx.set_default_timeout(10_000)
 
     def answer_cdn(route: "Route") -> None:
@@ -297,13 +300,14 @@ def new_page(
     base_url: str,
     cdn_files: dict[str, bytes],
     problems: PageProblems,
-) -> Iterator[Callable[[], "Page"]]:
+) -> Iterator[Callable[..., "Page"]]:
     """Opens a page in a context of its own (its own login); every page is watched, and
-    problems on any of them fail the test at teardown (with a screenshot on failure)."""
+    problems on any of them fail the test at teardown (with a screenshot on failure).
+    Keyword arguments (viewport=…, has_touch=True) are options of the new context."""
     opened: list[tuple[BrowserContext, Page]] = []
 
-    def open_page() -> "Page":
-        ctx = _new_context(browser, base_url, cdn_files)
+    def open_page(**options: Any) -> "Page":
+        ctx = _new_context(browser, base_url, cdn_files, **options)
         tab = watch(ctx.new_page(), problems)
         opened.append((ctx, tab))
         return tab
@@ -318,7 +322,7 @@ def new_page(
 
 
 @pytest.fixture
-def page(new_page: Callable[[], "Page"]) -> "Page":
+def page(new_page: Callable[..., "Page"]) -> "Page":
     """A page whose console errors, failed requests and HTTP errors fail the test."""
     return new_page()
 
