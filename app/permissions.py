@@ -6,7 +6,7 @@ Services call the `ensure_*` functions on every path (page, fragment, API, impor
 """
 
 from app.errors import Forbidden
-from app.models import Role, Task, TaskStatus, User
+from app.models import BOARD_STATUSES, Role, Task, TaskStatus, User
 
 # Statuses a unit may move its own tasks between (never into Selesai).
 UNIT_STATUSES = frozenset(
@@ -97,8 +97,6 @@ def can_move(user: User, task: Task, to_status: TaskStatus) -> bool:
 
 def move_targets(user: User, task: Task) -> list[TaskStatus]:
     """The columns this user may move this card into (for the "Pindahkan ke…" control)."""
-    from app.models import BOARD_STATUSES
-
     return [s for s in BOARD_STATUSES if s != task.status and can_move(user, task, s)]
 
 

@@ -8,6 +8,7 @@ board hands out: the filter form, lazy column pages, move forms and the poll.
 import hashlib
 from dataclasses import dataclass, replace
 from datetime import date
+from functools import cached_property
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -53,7 +54,7 @@ class BoardQuery:
             params["all"] = "1"
         return params
 
-    @property
+    @cached_property  # every card's move form carries it
     def query_string(self) -> str:
         return urlencode(self.params)
 
@@ -106,19 +107,8 @@ BoardQueryDep = Annotated[BoardQuery, Depends(board_query)]
 
 
 def _drop_unknown(query: BoardQuery, options: FilterOptions) -> BoardQuery:
-    """Ids that name no (active) unit, program or district are ignored, like malformed ones."""
-    f = query.filters
-    ignored = list(query.ignored)
-    if f.unit_id and f.unit_id != query.viewer_unit_id and f.unit_id not in options.unit_ids:
-        f = replace(f, unit_id=None)
-        ignored.append("unit kerja")
-    if f.program_id and f.program_id not in options.program_ids:
-        f = replace(f, program_id=None)
-        ignored.append("program")
-    if f.district_id and f.district_id not in options.district_ids:
-        f = replace(f, district_id=None)
-        ignored.append("kecamatan")
-    return replace(query, filters=f, ignored=tuple(dict.fromkeys(ignored)))
+    filters, ignored = options.drop_unknown(query.filters, keep_unit_id=query.viewer_unit_id)
+    return replace(query, filters=filters, ignored=tuple(dict.fromkeys([*query.ignored, *ignored])))
 
 
 def _etag(*, stamp: int, user: User, query: BoardQuery, today: date, page_size: int) -> str:

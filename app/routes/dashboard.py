@@ -101,7 +101,7 @@ def dashboard_page(
     """The dashboard; for htmx (the burndown's filter form) only the burndown region."""
     plan = plans.current_plan(session)
     reference = dashboard_service.reference(session)
-    filters, ignored = dashboard_service.known_filters(query.filters, reference.options)
+    filters, ignored = reference.options.drop_unknown(query.filters)
     query = replace(query, filters=filters, ignored=(*query.ignored, *ignored))
     if is_htmx(request):
         view = dashboard_service.burndown_view(

@@ -12,7 +12,7 @@ not cancelled) is late when at least one working day has passed since its due da
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -42,7 +42,7 @@ from app.services.calendar import PlanCalendar
 from app.services.chart import BurndownChart, burndown_chart
 from app.services.filters import TaskFilter
 from app.services.plans import plan_calendar
-from app.services.reference_lists import FilterOptions
+from app.services.reference_lists import FilterOptions, options_from
 from app.services.task_detail import HistoryEntry, describe_events
 from app.services.tasks import EventView
 
@@ -306,35 +306,11 @@ def reference(session: Session) -> Reference:
     programs = session.exec(
         select(Program).order_by(col(Program.sort_order), col(Program.id))
     ).all()
-    active_units = [u for u in units if u.is_active]
-    active_programs = [p for p in programs if p.is_active]
-    grouped = [(kind, [p for p in active_programs if p.kind == kind]) for kind in ProgramKind]
-    options = FilterOptions(
-        agencies=[u for u in active_units if u.kind == UnitKind.agency],
-        districts=[u for u in active_units if u.kind == UnitKind.district],
-        programs=[(kind, group) for kind, group in grouped if group],
-    )
     return Reference(
         units={u.id: u for u in units if u.id is not None},
         programs={p.id: p for p in programs if p.id is not None},
-        options=options,
+        options=options_from(units, programs),
     )
-
-
-def known_filters(filters: TaskFilter, options: FilterOptions) -> tuple[TaskFilter, list[str]]:
-    """Drop ids that name no active unit, program or district (like malformed ones): the
-    filters kept, and the Indonesian names of the ones ignored."""
-    ignored: list[str] = []
-    if filters.unit_id and filters.unit_id not in options.unit_ids:
-        filters = replace(filters, unit_id=None)
-        ignored.append("unit kerja")
-    if filters.program_id and filters.program_id not in options.program_ids:
-        filters = replace(filters, program_id=None)
-        ignored.append("program")
-    if filters.district_id and filters.district_id not in options.district_ids:
-        filters = replace(filters, district_id=None)
-        ignored.append("kecamatan")
-    return filters, ignored
 
 
 def _stats_columns(cutoff: date) -> list[Any]:

@@ -1,10 +1,12 @@
 """Small read-only lists of reference data for pickers and filters (units, programs)."""
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 
 from sqlmodel import Session, col, select
 
 from app.models import Program, ProgramKind, Unit, UnitKind
+from app.services.filters import TaskFilter
 
 
 @dataclass
@@ -27,6 +29,38 @@ class FilterOptions:
     def program_ids(self) -> set[int]:
         return {p.id for _, group in self.programs for p in group if p.id is not None}
 
+    def drop_unknown(
+        self, filters: TaskFilter, *, keep_unit_id: int | None = None
+    ) -> tuple[TaskFilter, list[str]]:
+        """Ids that name no active unit, program or district are ignored, like malformed
+        ones: the filters kept, and the Indonesian names of those ignored. `keep_unit_id`
+        (a unit user's own unit) is kept even when inactive."""
+        ignored: list[str] = []
+        unit_id = filters.unit_id
+        if unit_id and unit_id != keep_unit_id and unit_id not in self.unit_ids:
+            filters = replace(filters, unit_id=None)
+            ignored.append("unit kerja")
+        if filters.program_id and filters.program_id not in self.program_ids:
+            filters = replace(filters, program_id=None)
+            ignored.append("program")
+        if filters.district_id and filters.district_id not in self.district_ids:
+            filters = replace(filters, district_id=None)
+            ignored.append("kecamatan")
+        return filters, ignored
+
+
+def options_from(units: Sequence[Unit], programs: Sequence[Program]) -> FilterOptions:
+    """The filter choices among `units` and `programs` (each already in display order): the
+    active ones, agencies then districts, programs grouped by kind."""
+    active_programs = [p for p in programs if p.is_active]
+    # Kinds in the order the administration presents them (the enum's order).
+    grouped = [(kind, [p for p in active_programs if p.kind == kind]) for kind in ProgramKind]
+    return FilterOptions(
+        agencies=[u for u in units if u.is_active and u.kind == UnitKind.agency],
+        districts=[u for u in units if u.is_active and u.kind == UnitKind.district],
+        programs=[(kind, group) for kind, group in grouped if group],
+    )
+
 
 def filter_options(session: Session) -> FilterOptions:
     """Active units (agencies, then districts) and active programs by kind, in two queries."""
@@ -38,10 +72,4 @@ def filter_options(session: Session) -> FilterOptions:
         .where(col(Program.is_active))
         .order_by(col(Program.sort_order), col(Program.id))
     ).all()
-    # Kinds in the order the administration presents them (the enum's order).
-    grouped = [(kind, [p for p in programs if p.kind == kind]) for kind in ProgramKind]
-    return FilterOptions(
-        agencies=[u for u in units if u.kind == UnitKind.agency],
-        districts=[u for u in units if u.kind == UnitKind.district],
-        programs=[(kind, group) for kind, group in grouped if group],
-    )
+    return options_from(units, programs)
