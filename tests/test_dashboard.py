@@ -522,6 +522,28 @@ def test_a_unit_without_tasks_is_grey_and_not_stale(
     assert "is-stale" not in row
 
 
+def test_print_pack_keeps_the_worst_rows_of_long_tables(
+    client: TestClient, session: Session, world: World
+) -> None:
+    """Two A4 pages hold six units per kind and eight exceptions; the rest stay on screen."""
+    for n in range(9):
+        unit = make_unit(session, code=f"X{n}", name=f"Dinas Uji {n}")
+        _task(session, world, f"Tugas terlambat {n}", lead=unit, due_date=world.plan.start_date)
+    login(client, world.executive)
+    html = client.get("/dashboard").text
+
+    units = _section(html, "units-h")
+    agency_rows = re.findall(r'<tr class="rag-row[^"]*">', units.split("Kecamatan")[0])
+    printed = [row for row in agency_rows if "not-printed" not in row]
+    assert len(printed) == 6
+    assert len(agency_rows) > 6
+    assert f"dan {len(agency_rows) - 6} unit lainnya" in units
+
+    exceptions = _section(html, "exceptions-h")
+    assert exceptions.count('class="not-printed"') == 9 - 8
+    assert "Dicetak 8 dari 9 tugas" in exceptions
+
+
 # --- exceptions and activity -------------------------------------------------------------
 
 

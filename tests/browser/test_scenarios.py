@@ -10,11 +10,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from tests.browser.conftest import PageProblems, login
 
-NewPage = Callable[[], Page]
+NewPage = Callable[..., Page]
 PUTR_NAME = "Dinas Pekerjaan Umum dan Penataan Ruang"
 NOT_YOUR_UNIT = "dipegang perangkat daerah lain"
 
@@ -35,6 +35,14 @@ def create_putr_task(page: Page, title: str) -> int:
 
 def new_title() -> str:
     return f"Uji peramban {uuid.uuid4().hex[:8]}"
+
+
+def live_region(page: Page) -> Locator:
+    """Where the board announces a move's result to screen readers (and shows it as a toast)."""
+    region = page.locator("#toasts")
+    expect(region).to_have_attribute("aria-live", "polite")
+    expect(region).to_have_attribute("role", "status")
+    return region
 
 
 def drag(page: Page, card_selector: str, list_selector: str) -> None:
@@ -77,6 +85,7 @@ def test_putr_head_moves_task_with_keyboard_only(new_page: NewPage) -> None:
     assert answer.value.status == 200
     expect(page.locator(f"#cards-in_progress #task-{task_id}")).to_be_visible()
     expect(page.locator(f"#task-{task_id}")).to_be_focused()
+    expect(live_region(page)).to_contain_text("dipindahkan ke Sedang Berjalan")
     page.reload()
     expect(page.locator(f"#cards-in_progress #task-{task_id}")).to_be_visible()
 
@@ -90,9 +99,54 @@ def test_putr_head_drags_task_and_it_stays(new_page: NewPage) -> None:
         drag(page, f"#task-{task_id} .card-top", "#cards-in_progress")
     assert answer.value.status == 200
     expect(page.locator(f"#cards-in_progress #task-{task_id}")).to_be_visible()
+    expect(live_region(page)).to_contain_text("dipindahkan ke Sedang Berjalan")
     page.reload()
     expect(page.locator(f"#cards-in_progress #task-{task_id}")).to_be_visible()
     expect(page.locator(f"#cards-todo #task-{task_id}")).to_have_count(0)
+
+
+def test_drag_from_far_down_a_long_column(new_page: NewPage) -> None:
+    """A card below the fold: the user scrolls to it and drops it beside itself in the next
+    column, far below that column's top, as a hand on a phone or a mouse would."""
+    page = new_page(viewport={"width": 1280, "height": 560})
+    login(page, "kadis.putr")
+    page.goto("/board")
+    card_id, status = page.evaluate(
+        """() => {
+          const movable = '.card[data-movable="true"]';
+          const cards = [...document.querySelectorAll(
+            `#cards-todo ${movable}, #cards-in_progress ${movable}`)];
+          cards.sort((a, b) => b.getBoundingClientRect().top - a.getBoundingClientRect().top);
+          return [cards[0].id, cards[0].dataset.status];
+        }"""
+    )
+    card = page.locator(f"#{card_id}")
+    assert card.bounding_box()["y"] > 560, "the card should start below the fold"  # type: ignore[index]
+    target = "in_progress" if status == "todo" else "todo"
+    card.locator(".card-top").scroll_into_view_if_needed()
+    source = card.locator(".card-top").bounding_box()
+    column = page.locator(f"#cards-{target}").bounding_box()
+    assert source is not None
+    assert column is not None
+    # The drop point: the next column, at the card's own height (clamped into that list).
+    drop_y = min(source["y"] + source["height"] / 2, column["y"] + column["height"] - 4)
+    drop_x = column["x"] + column["width"] / 2
+    with page.expect_response(re.compile(r"/board/tasks/\d+/move")) as answer:
+        page.mouse.move(source["x"] + 30, source["y"] + source["height"] / 2)
+        page.mouse.down()
+        for step in range(1, 11):
+            page.mouse.move(
+                source["x"] + 30 + (drop_x - source["x"] - 30) * step / 10,
+                source["y"]
+                + source["height"] / 2
+                + (drop_y - source["y"] - source["height"] / 2) * step / 10,
+            )
+        page.mouse.up()
+    assert answer.value.status == 200
+    expect(page.locator(f"#cards-{target} #{card_id}")).to_be_visible()
+    expect(live_region(page)).to_contain_text("dipindahkan ke")
+    page.reload()
+    expect(page.locator(f"#cards-{target} #{card_id}")).to_be_visible()
 
 
 def test_putr_head_cannot_move_another_agencys_card(page: Page, problems: PageProblems) -> None:
@@ -115,7 +169,7 @@ def test_putr_head_cannot_move_another_agencys_card(page: Page, problems: PagePr
     with page.expect_response(re.compile(r"/board/tasks/\d+/move")) as answer:
         drag(page, f"#{card_id} .card-top", f"#cards-{target}")
     assert answer.value.status == 403
-    expect(page.locator("#toasts")).to_contain_text(NOT_YOUR_UNIT)
+    expect(live_region(page)).to_contain_text(NOT_YOUR_UNIT)
     expect(page.locator(f"#cards-{status} #{card_id}")).to_be_visible()
     page.reload()
     expect(page.locator(f"#cards-{status} #{card_id}")).to_be_visible()
