@@ -508,7 +508,7 @@ def user_form_view(
     units = session.exec(
         select(Unit)
         .where(sa.or_(col(Unit.is_active), col(Unit.id) == current_unit))
-        .order_by(col(Unit.kind), col(Unit.name))
+        .order_by(col(Unit.kind), col(Unit.name), col(Unit.id))
     ).all()
     return UserFormView(user=user, form=form.without_passwords(), units=list(units))
 

@@ -192,7 +192,7 @@ def task_detail(session: Session, *, task_id: int, user: User) -> TaskDetail:
             select(Unit)
             .join(TaskSupportingUnit, col(TaskSupportingUnit.unit_id) == Unit.id)
             .where(TaskSupportingUnit.task_id == task_id)
-            .order_by(col(Unit.kind), col(Unit.name))
+            .order_by(col(Unit.kind), col(Unit.name), col(Unit.id))
         ).all()
     )
     programs = list(

@@ -392,7 +392,9 @@ def form_options(
     keep = set(keep_unit_ids)
     units = [
         u
-        for u in session.exec(select(Unit).order_by(col(Unit.kind), col(Unit.name))).all()
+        for u in session.exec(
+            select(Unit).order_by(col(Unit.kind), col(Unit.name), col(Unit.id))
+        ).all()
         if u.is_active or u.id in keep
     ]
     programs = session.exec(
