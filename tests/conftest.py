@@ -2,12 +2,12 @@
 
 SQLite by default: a new file per test. With SERATUS_TEST_DATABASE_URL set (see
 tests/databases.py) the same tests run on PostgreSQL: one throw-away database per session
-with the schema created once, emptied before each test (the app commits, so a rolled-back
-outer transaction cannot isolate tests).
+with the schema created once, emptied before each test.
 """
 
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,44 +37,70 @@ def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     )
 
 
+@dataclass(frozen=True)
+class PostgresDatabase:
+    url: str
+    # Empties every table and restarts every id sequence, in one round trip.
+    reset_sql: str
+
+
+def _reset_sql(engine: Engine) -> str:
+    """DELETE from every table, children first, then every sequence back to 1.
+
+    Not TRUNCATE: on tables of a few rows DELETE costs ~2 ms where TRUNCATE, which swaps in
+    new files for every table and index, costs ~50 ms, and this runs before every test."""
+    with engine.connect() as conn:
+        existing = set(
+            conn.exec_driver_sql(
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+            ).scalars()
+        )
+        sequences = conn.exec_driver_sql(
+            "SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename) "
+            "FROM pg_sequences WHERE schemaname = current_schema()"
+        ).scalars()
+        restarts = ", ".join(f"setval('{name}', 1, false)" for name in sequences)
+    assert existing <= set(SQLModel.metadata.tables), "a table the models do not know"
+    deletes = [
+        str(table.delete().compile(dialect=engine.dialect))
+        for table in reversed(SQLModel.metadata.sorted_tables)
+        if table.name in existing
+    ]
+    # A connection a previous test leaked would block the reset: fail, do not hang.
+    return "; ".join(["SET LOCAL lock_timeout = '10s'", *deletes, f"SELECT {restarts}"])
+
+
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
+def postgres_database() -> Iterator[PostgresDatabase]:
     """The session's throw-away PostgreSQL database, with the schema (PostgreSQL runs only)."""
     server = postgres_server()
-    assert server is not None, "postgres_url is only used when SERATUS_TEST_DATABASE_URL is set"
+    assert server is not None, "only used when SERATUS_TEST_DATABASE_URL is set"
     with throwaway_database(server) as url:
         engine = make_engine(url)
         SQLModel.metadata.create_all(engine)
+        reset_sql = _reset_sql(engine)
         engine.dispose()
-        yield url
+        yield PostgresDatabase(url, reset_sql)
 
 
 @pytest.fixture
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if postgres_server() is not None:
-        url: str = request.getfixturevalue("postgres_url")
-        return url
+        database: PostgresDatabase = request.getfixturevalue("postgres_database")
+        return database.url
     return f"sqlite:///{tmp_path / 'test.db'}"
 
 
-def _empty_postgres(engine: Engine) -> None:
-    """Every table emptied and every id sequence restarted, in one statement."""
-    with engine.begin() as conn:
-        tables = conn.exec_driver_sql(
-            "SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = current_schema()"
-        ).scalars()
-        names = ", ".join(tables)
-        if names:
-            # A connection a previous test leaked would block TRUNCATE: fail, do not hang.
-            conn.exec_driver_sql("SET LOCAL lock_timeout = '10s'")
-            conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
-
-
 @pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
+def engine(request: pytest.FixtureRequest, db_url: str) -> Iterator[Engine]:
+    """An engine on an empty database with the schema: a new SQLite file, or the session's
+    PostgreSQL database emptied (the app commits, so a rolled-back outer transaction cannot
+    isolate the tests)."""
     engine = make_engine(db_url)
     if engine.dialect.name == "postgresql":
-        _empty_postgres(engine)
+        database: PostgresDatabase = request.getfixturevalue("postgres_database")
+        with engine.begin() as conn:
+            conn.exec_driver_sql(database.reset_sql)
     else:
         SQLModel.metadata.create_all(engine)
     yield engine
