@@ -27,15 +27,18 @@ def on_postgres() -> bool:
 
 
 @contextmanager
-def throwaway_database(server: str, prefix: str = "seratus_test") -> Iterator[str]:
-    """A new empty database on `server` for the duration of the block; yields its URL."""
+def throwaway_database(
+    server: str, prefix: str = "seratus_test", options: str = ""
+) -> Iterator[str]:
+    """A new empty database on `server` for the duration of the block; yields its URL.
+    `options` are CREATE DATABASE options (e.g. another locale)."""
     admin_url = sa.make_url(server)
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     # CREATE/DROP DATABASE cannot run inside a transaction.
     admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
     try:
         with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}" {options}')
         try:
             with admin.connect() as conn:
                 # A test database need not survive a crash: its commits skip the wait for
