@@ -59,7 +59,7 @@ def _reset_sql(engine: Engine) -> str:
             "SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename) "
             "FROM pg_sequences WHERE schemaname = current_schema()"
         ).scalars()
-        restarts = ", ".join(f"setval('{name}', 1, false)" for name in sequences)
+        restarts = [f"SELECT setval('{name}', 1, false)" for name in sequences]
     assert existing <= set(SQLModel.metadata.tables), "a table the models do not know"
     deletes = [
         str(table.delete().compile(dialect=engine.dialect))
@@ -67,7 +67,7 @@ def _reset_sql(engine: Engine) -> str:
         if table.name in existing
     ]
     # A connection a previous test leaked would block the reset: fail, do not hang.
-    return "; ".join(["SET LOCAL lock_timeout = '10s'", *deletes, f"SELECT {restarts}"])
+    return "; ".join(["SET LOCAL lock_timeout = '10s'", *deletes, *restarts])
 
 
 @pytest.fixture(scope="session")
