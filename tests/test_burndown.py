@@ -7,13 +7,12 @@ boundary is midnight WIB (UTC+7): 00:30 WIB on day 3 is still the UTC date of da
 """
 
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event
 from sqlmodel import Session, col, select
 
 from app.models import (
@@ -814,19 +813,6 @@ def test_filter_query_params_and_activity() -> None:
 
 
 # --- cost ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def statements(engine: Engine) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if not statement.lstrip().upper().startswith("BEGIN"):
-            seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    yield seen
-    event.remove(engine, "before_cursor_execute", record)
 
 
 @pytest.mark.parametrize("measure", ["count", "weight"])

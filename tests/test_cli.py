@@ -1,4 +1,6 @@
-"""The `seratus` command line, run through `app.cli.main` on a throw-away SQLite file.
+"""The `seratus` command line, run through `app.cli.main` on a throw-away database of the
+backend under test (a SQLite file, or PostgreSQL with SERATUS_TEST_DATABASE_URL); what is
+about SQLite files (creating their folder) runs on SQLite always.
 
 An operator's mistake (unmigrated database, bad account details, bad settings) ends with one
 sentence on stderr and exit status 2, never a traceback, and leaves nothing half-written.
@@ -8,7 +10,8 @@ import io
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,34 +26,49 @@ from app.db import make_engine, open_session
 from app.models import Role, Task, Unit, User
 from app.services import accounts, demo
 from app.services.reference import load_reference
+from tests.databases import on_postgres, postgres_server
 
 PASSWORD = "kata-sandi-operator"
+
+
+def _use_database(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    """SERATUS_DATABASE_URL = `url` and no other SERATUS_ setting."""
+    for name in [n for n in os.environ if n.upper().startswith("SERATUS_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("SERATUS_DATABASE_URL", url)
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def cli_url(new_database: Callable[[str], str], monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """SERATUS_DATABASE_URL names an empty database (no schema) of the backend under test."""
+    url = new_database("cli")
+    _use_database(monkeypatch, url)
+    yield url
+    # monkeypatch restores the environment after this; nothing reads settings in between.
+    get_settings.cache_clear()
 
 
 @pytest.fixture
 def db_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """SERATUS_DATABASE_URL names a SQLite file in a folder that does not exist yet."""
     path = tmp_path / "data" / "nested" / "seratus.db"
-    for name in [n for n in os.environ if n.upper().startswith("SERATUS_")]:
-        monkeypatch.delenv(name)
-    monkeypatch.setenv("SERATUS_DATABASE_URL", f"sqlite:///{path}")
-    get_settings.cache_clear()
+    _use_database(monkeypatch, f"sqlite:///{path}")
     yield path
-    # monkeypatch restores the environment after this; nothing reads settings in between.
     get_settings.cache_clear()
 
 
 @pytest.fixture
-def migrated(db_file: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+def migrated(cli_url: str, capsys: pytest.CaptureFixture[str]) -> str:
     assert cli.main(["migrate"]) == 0
     capsys.readouterr()
-    return db_file
+    return cli_url
 
 
 @pytest.fixture
-def with_units(migrated: Path) -> Path:
+def with_units(migrated: str) -> str:
     """A migrated database with the reference units (PUTR, kecamatan …) and no users."""
-    engine = make_engine(f"sqlite:///{migrated}")
+    engine = make_engine(migrated)
     with open_session(engine, write=True) as session:
         load_reference(session)
     engine.dispose()
@@ -80,8 +98,8 @@ def server_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     return calls
 
 
-def table_counts(path: Path) -> dict[str, int]:
-    engine = make_engine(f"sqlite:///{path}")
+def table_counts(url: str) -> dict[str, int]:
+    engine = make_engine(url)
     try:
         with engine.connect() as conn:
             return {
@@ -92,8 +110,8 @@ def table_counts(path: Path) -> dict[str, int]:
         engine.dispose()
 
 
-def users(path: Path) -> dict[str, User]:
-    engine = make_engine(f"sqlite:///{path}")
+def users(url: str) -> dict[str, User]:
+    engine = make_engine(url)
     try:
         with open_session(engine) as session:
             return {u.username: u for u in session.exec(select(User)).all()}
@@ -101,8 +119,8 @@ def users(path: Path) -> dict[str, User]:
         engine.dispose()
 
 
-def login(path: Path, username: str, password: str) -> User:
-    engine = make_engine(f"sqlite:///{path}")
+def login(url: str, username: str, password: str) -> User:
+    engine = make_engine(url)
     try:
         with open_session(engine) as session:
             return accounts.authenticate(
@@ -129,7 +147,7 @@ def assert_one_line_error(err: str, command: str) -> None:
 # --- migrate ---------------------------------------------------------------------------
 
 
-def test_migrate_creates_the_folder_and_the_schema(
+def test_migrate_creates_the_sqlite_folder_and_file(
     db_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert not db_file.parent.exists()
@@ -138,7 +156,15 @@ def test_migrate_creates_the_folder_and_the_schema(
 
     assert db_file.is_file()
     assert "latest revision" in capsys.readouterr().out
-    engine = make_engine(f"sqlite:///{db_file}")
+
+
+def test_migrate_creates_the_schema_and_can_run_again(
+    cli_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["migrate"]) == 0
+
+    assert "latest revision" in capsys.readouterr().out
+    engine = make_engine(cli_url)
     try:
         with engine.connect() as conn:
             revision = MigrationContext.configure(conn).get_current_revision()
@@ -155,7 +181,7 @@ def test_migrate_creates_the_folder_and_the_schema(
 
 
 def test_demo_on_an_unmigrated_database_says_to_migrate(
-    db_file: Path, capsys: pytest.CaptureFixture[str]
+    cli_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert cli.main(["demo"]) == 2
 
@@ -163,7 +189,7 @@ def test_demo_on_an_unmigrated_database_says_to_migrate(
     assert out == ""
     assert_one_line_error(err, "demo")
     assert "`seratus migrate`" in err
-    engine = make_engine(f"sqlite:///{db_file}")
+    engine = make_engine(cli_url)
     try:
         assert sa.inspect(engine).get_table_names() == []
     finally:
@@ -171,7 +197,7 @@ def test_demo_on_an_unmigrated_database_says_to_migrate(
 
 
 def test_demo_prints_the_logins_and_loading_twice_duplicates_nothing(
-    migrated: Path, capsys: pytest.CaptureFixture[str]
+    migrated: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert cli.main(["demo"]) == 0
 
@@ -198,7 +224,7 @@ def test_demo_prints_the_logins_and_loading_twice_duplicates_nothing(
 
 
 def test_demo_with_a_start_date_and_password(
-    migrated: Path, capsys: pytest.CaptureFixture[str]
+    migrated: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert cli.main(["demo", "--start-date", "2025-02-20", "--password", PASSWORD]) == 0
 
@@ -209,7 +235,7 @@ def test_demo_with_a_start_date_and_password(
 
 
 def test_demo_with_a_short_password_writes_nothing(
-    migrated: Path, capsys: pytest.CaptureFixture[str]
+    migrated: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert cli.main(["demo", "--password", "pendek"]) == 2
 
@@ -222,7 +248,7 @@ def test_demo_with_a_short_password_writes_nothing(
 
 
 def test_a_bad_start_date_is_a_usage_error(
-    db_file: Path, capsys: pytest.CaptureFixture[str]
+    cli_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["demo", "--start-date", "20-02-2025"])
@@ -234,7 +260,7 @@ def test_a_bad_start_date_is_a_usage_error(
 
 
 def test_create_user_makes_an_account_that_can_log_in(
-    with_units: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    with_units: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert (
         create_user(monkeypatch, "Sekda.Banyuasin", "--full-name", "Sekda", "--role", "team") == 0
@@ -264,7 +290,7 @@ def test_create_user_makes_an_account_that_can_log_in(
     operator = login(with_units, "op.putr", PASSWORD)
     assert operator.role == Role.unit
     assert operator.full_name == "Operator PUTR"
-    engine = make_engine(f"sqlite:///{with_units}")
+    engine = make_engine(with_units)
     try:
         with open_session(engine) as session:
             unit = session.get(Unit, operator.unit_id)
@@ -275,7 +301,7 @@ def test_create_user_makes_an_account_that_can_log_in(
 
 
 def test_create_user_for_a_kecamatan_by_its_code(
-    with_units: Path, monkeypatch: pytest.MonkeyPatch
+    with_units: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     args = ("camat.airsalek", "--full-name", "Camat Air Salek", "--role", "unit")
     assert create_user(monkeypatch, *args, "--unit", "16.07.14") == 0
@@ -328,7 +354,7 @@ def test_create_user_for_a_kecamatan_by_its_code(
     ],
 )
 def test_create_user_refuses_bad_accounts_and_creates_nothing(
-    with_units: Path,
+    with_units: str,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     args: tuple[str, ...],
@@ -353,7 +379,7 @@ def test_create_user_refuses_bad_accounts_and_creates_nothing(
 
 
 def test_create_user_without_a_terminal_asks_for_password_stdin(
-    with_units: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    with_units: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setattr(sys, "stdin", io.StringIO(PASSWORD + "\n"))
 
@@ -366,7 +392,7 @@ def test_create_user_without_a_terminal_asks_for_password_stdin(
 
 
 def test_create_user_on_an_unmigrated_database_says_to_migrate(
-    db_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    cli_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert create_user(monkeypatch, "op.baru", "--full-name", "Operator", "--role", "team") == 2
     err = capsys.readouterr().err
@@ -379,7 +405,7 @@ def test_create_user_on_an_unmigrated_database_says_to_migrate(
 
 @pytest.mark.usefixtures("no_server")
 def test_serve_refuses_an_unmigrated_database(
-    db_file: Path, capsys: pytest.CaptureFixture[str]
+    cli_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert cli.main(["serve"]) == 2
 
@@ -389,7 +415,7 @@ def test_serve_refuses_an_unmigrated_database(
 
 
 def test_serve_runs_the_app_factory_with_the_options(
-    migrated: Path, server_calls: list[dict[str, Any]]
+    migrated: str, server_calls: list[dict[str, Any]]
 ) -> None:
     assert cli.main(["serve", "--port", "8123", "--host", "0.0.0.0"]) == 0  # noqa: S104
 
@@ -406,7 +432,7 @@ def test_serve_runs_the_app_factory_with_the_options(
 
 
 def test_serve_takes_its_defaults_from_the_settings(
-    migrated: Path, monkeypatch: pytest.MonkeyPatch, server_calls: list[dict[str, Any]]
+    migrated: str, monkeypatch: pytest.MonkeyPatch, server_calls: list[dict[str, Any]]
 ) -> None:
     monkeypatch.setenv("SERATUS_PORT", "9001")
     monkeypatch.setenv("SERATUS_WORKERS", "3")
@@ -423,7 +449,7 @@ def test_serve_takes_its_defaults_from_the_settings(
 
 
 def test_up_migrates_loads_the_demo_and_serves(
-    db_file: Path, server_calls: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
+    cli_url: str, server_calls: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert cli.main(["up", "--port", "8124"]) == 0
 
@@ -433,7 +459,7 @@ def test_up_migrates_loads_the_demo_and_serves(
     assert demo.DEMO_PASSWORD in out
     assert "http://127.0.0.1:8124" in out
     assert len(server_calls) == 1
-    engine = make_engine(f"sqlite:///{db_file}")
+    engine = make_engine(cli_url)
     try:
         with open_session(engine) as session:
             assert session.exec(select(Task)).first() is not None
@@ -454,7 +480,7 @@ def test_up_migrates_loads_the_demo_and_serves(
 )
 @pytest.mark.parametrize("command", ["migrate", "demo", "serve"])
 def test_bad_settings_are_named_without_a_traceback(
-    db_file: Path,
+    cli_url: str,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     command: str,
@@ -485,6 +511,28 @@ def test_a_database_that_cannot_be_opened_is_named(
     err = capsys.readouterr().err
     assert_one_line_error(err, "migrate")
     assert "cannot use the database" in err
+
+
+@pytest.mark.skipif(
+    not on_postgres(), reason="needs a PostgreSQL server (SERATUS_TEST_DATABASE_URL)"
+)
+@pytest.mark.parametrize("command", ["migrate", "demo"])
+def test_a_missing_postgresql_database_is_named(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    server = postgres_server()
+    assert server is not None
+    name = f"seratus_missing_{uuid.uuid4().hex[:12]}"
+    missing = sa.make_url(server).set(database=name)
+    _use_database(monkeypatch, missing.render_as_string(hide_password=False))
+    try:
+        assert cli.main([command]) == 2
+    finally:
+        get_settings.cache_clear()
+    err = capsys.readouterr().err
+    assert_one_line_error(err, command)
+    assert "cannot use the database" in err
+    assert name in err
 
 
 def test_a_file_in_the_way_of_the_database_folder_is_named(

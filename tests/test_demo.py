@@ -9,7 +9,7 @@ every role; loading again adds nothing; the same seed gives the same demo.
 
 import csv
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -46,6 +46,7 @@ from app.models import (
 from app.services import accounts, demo, reference
 from app.services.plans import plan_calendar
 from app.timefmt import WIB
+from tests.databases import empty_database
 
 # The design folder sits beside the repository (as CI lays it out): ../shared/data.
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -77,8 +78,8 @@ def end_of(day: date) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(0), tzinfo=WIB).astimezone(UTC)
 
 
-def new_engine(path: Path) -> Engine:
-    engine = make_engine(f"sqlite:///{path}")
+def new_engine(url: str) -> Engine:
+    engine = make_engine(url)
     SQLModel.metadata.create_all(engine)
     return engine
 
@@ -153,12 +154,13 @@ class Loaded:
 @pytest.fixture(scope="module")
 def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loaded]:
     """The demo loaded once (today = day 45) for the read-only checks of this module."""
-    engine = new_engine(tmp_path_factory.mktemp("demo") / "demo.db")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(accounts, "password_hash", _cheap_hasher())
-        summary = load(engine, start_date=None, today=TODAY)
-    yield Loaded(engine, summary)
-    engine.dispose()
+    with empty_database(tmp_path_factory.mktemp("demo"), "demo") as url:
+        engine = new_engine(url)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(accounts, "password_hash", _cheap_hasher())
+            summary = load(engine, start_date=None, today=TODAY)
+        yield Loaded(engine, summary)
+        engine.dispose()
 
 
 @pytest.fixture
@@ -304,8 +306,8 @@ def test_without_a_start_date_today_is_day_45(loaded: Loaded, demo_session: Sess
     assert plan.created_at < plan.baseline_at
 
 
-def test_with_a_start_date_day_one_is_that_date(tmp_path: Path) -> None:
-    engine = new_engine(tmp_path / "demo.db")
+def test_with_a_start_date_day_one_is_that_date(new_database: Callable[[str], str]) -> None:
+    engine = new_engine(new_database("demo"))
     try:
         summary = load(engine, start_date=date(2025, 3, 3), today=date(2025, 3, 20))
         with open_session(engine) as session:
@@ -559,9 +561,9 @@ def test_every_event_is_written_by_someone_allowed_to_write_it(demo_session: Ses
     ],
 )
 def test_the_history_is_cut_at_today(
-    tmp_path: Path, today: date, expected: set[TaskStatus]
+    new_database: Callable[[str], str], today: date, expected: set[TaskStatus]
 ) -> None:
-    engine = new_engine(tmp_path / "demo.db")
+    engine = new_engine(new_database("demo"))
     try:
         load(engine, start_date=DAY_ONE, today=today)
         with open_session(engine) as session:
@@ -584,8 +586,8 @@ def test_the_history_is_cut_at_today(
         engine.dispose()
 
 
-def test_loading_twice_creates_nothing_new(tmp_path: Path) -> None:
-    engine = new_engine(tmp_path / "demo.db")
+def test_loading_twice_creates_nothing_new(new_database: Callable[[str], str]) -> None:
+    engine = new_engine(new_database("demo"))
     try:
         first = load(engine, start_date=None, today=TODAY)
         counts = table_counts(engine)
@@ -613,8 +615,8 @@ def test_loading_twice_creates_nothing_new(tmp_path: Path) -> None:
         engine.dispose()
 
 
-def test_the_same_seed_gives_the_same_demo(tmp_path: Path) -> None:
-    engines = [new_engine(tmp_path / f"demo{n}.db") for n in range(3)]
+def test_the_same_seed_gives_the_same_demo(new_database: Callable[[str], str]) -> None:
+    engines = [new_engine(new_database(f"demo{n}")) for n in range(3)]
     try:
         load(engines[0], start_date=None, today=TODAY, seed=11)
         load(engines[1], start_date=None, today=TODAY, seed=11)
@@ -630,8 +632,10 @@ def test_the_same_seed_gives_the_same_demo(tmp_path: Path) -> None:
             engine.dispose()
 
 
-def test_a_short_demo_password_is_refused_before_anything_is_written(tmp_path: Path) -> None:
-    engine = new_engine(tmp_path / "demo.db")
+def test_a_short_demo_password_is_refused_before_anything_is_written(
+    new_database: Callable[[str], str],
+) -> None:
+    engine = new_engine(new_database("demo"))
     try:
         with (
             open_session(engine, write=True) as session,
@@ -643,8 +647,10 @@ def test_a_short_demo_password_is_refused_before_anything_is_written(tmp_path: P
         engine.dispose()
 
 
-def test_another_demo_password_is_used_for_the_new_accounts(tmp_path: Path) -> None:
-    engine = new_engine(tmp_path / "demo.db")
+def test_another_demo_password_is_used_for_the_new_accounts(
+    new_database: Callable[[str], str],
+) -> None:
+    engine = new_engine(new_database("demo"))
     try:
         summary = load(engine, start_date=None, today=TODAY, password="kata-sandi-demo-lain")
         assert summary.password == "kata-sandi-demo-lain"

@@ -3,11 +3,9 @@ nothing; and the app refuses to start on a database that is not at head.
 
 SQLite always; PostgreSQL too when SERATUS_TEST_DATABASE_URL names a server (a throw-away
 database is created next to the one named there, and dropped afterwards), e.g.
-SERATUS_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+SERATUS_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test
 """
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,8 +23,7 @@ from app import schema
 from app.config import Settings
 from app.db import make_engine
 from app.main import create_app
-
-POSTGRES_ENV = "SERATUS_TEST_DATABASE_URL"
+from tests.databases import POSTGRES_ENV, postgres_server, throwaway_database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -35,20 +32,11 @@ def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'empty.db'}"
         return
-    server = os.environ.get(POSTGRES_ENV)
-    if not server:
+    server = postgres_server()
+    if server is None:
         pytest.skip(f"{POSTGRES_ENV} is not set")
-    admin_url = sa.make_url(server)
-    name = f"seratus_migration_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    with throwaway_database(server, prefix="seratus_migration") as url:
+        yield url
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from app.config import Settings
 from app.db import utcnow
 from app.errors import NotAuthenticated, NotFound, RuleViolation
 from app.models import LoginSession, Role, SessionKind, Unit, User
+from app.sorting import text_order
 
 password_hash = PasswordHash.recommended()  # argon2id
 # Verified against when the username is unknown, so timing does not reveal which names exist.
@@ -148,7 +149,9 @@ def get_user(session: Session, *, user_id: int) -> User:
 
 def list_users(session: Session, *, actor: User) -> list[User]:
     permissions.ensure_team(actor)
-    return list(session.exec(select(User).order_by(col(User.role), col(User.username))).all())
+    return list(
+        session.exec(select(User).order_by(col(User.role), text_order(col(User.username)))).all()
+    )
 
 
 # --- login -----------------------------------------------------------------------------

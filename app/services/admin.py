@@ -37,6 +37,7 @@ from app.models import (
 from app.services import accounts
 from app.services.calendar import PlanCalendar
 from app.services.plans import plan_calendar
+from app.sorting import text_order
 from app.timefmt import WIB, format_day_date
 
 # Ids beyond a 32-bit INTEGER cannot exist; looking them up would overflow the driver.
@@ -246,7 +247,12 @@ def list_units(session: Session, *, actor: User, kind: UnitKind | None = None) -
         query = query.where(Unit.kind == kind)
     return list(
         session.exec(
-            query.order_by(col(Unit.kind), col(Unit.region_code), col(Unit.name), col(Unit.id))
+            query.order_by(
+                col(Unit.kind),
+                text_order(col(Unit.region_code)),
+                text_order(col(Unit.name)),
+                col(Unit.id),
+            )
         ).all()
     )
 
@@ -363,7 +369,7 @@ def list_programs(session: Session, *, actor: User) -> list[tuple[ProgramKind, l
     """Every program, grouped by kind in the agenda's order (Unggulan, Gerakan, Pro Rakyat)."""
     permissions.ensure_team(actor)
     programs = session.exec(
-        select(Program).order_by(col(Program.sort_order), col(Program.code))
+        select(Program).order_by(col(Program.sort_order), text_order(col(Program.code)))
     ).all()
     return [(kind, [p for p in programs if p.kind == kind]) for kind in ProgramKind]
 
@@ -508,7 +514,7 @@ def user_form_view(
     units = session.exec(
         select(Unit)
         .where(sa.or_(col(Unit.is_active), col(Unit.id) == current_unit))
-        .order_by(col(Unit.kind), col(Unit.name))
+        .order_by(col(Unit.kind), text_order(col(Unit.name)), col(Unit.id))
     ).all()
     return UserFormView(user=user, form=form.without_passwords(), units=list(units))
 
@@ -682,7 +688,7 @@ def _due_outside(session: Session, plan: Plan, calendar: PlanCalendar) -> list[s
                 col(Task.due_date) < calendar.start_date, col(Task.due_date) > calendar.end_date
             ),
         )
-        .order_by(col(Task.code))
+        .order_by(text_order(col(Task.code)))
     ).all()
     return list(rows)
 

@@ -45,6 +45,7 @@ from app.services.plans import plan_calendar
 from app.services.reference_lists import FilterOptions, options_from
 from app.services.task_detail import HistoryEntry, describe_events
 from app.services.tasks import EventView
+from app.sorting import text_order
 
 # --- the RAG rule ----------------------------------------------------------------------
 
@@ -302,7 +303,9 @@ def late_cutoff(calendar: PlanCalendar, today: date) -> date:
 
 def reference(session: Session) -> Reference:
     """Units and programs in two queries; the filter choices derived from them."""
-    units = session.exec(select(Unit).order_by(col(Unit.short_name), col(Unit.id))).all()
+    units = session.exec(
+        select(Unit).order_by(text_order(col(Unit.short_name)), col(Unit.id))
+    ).all()
     programs = session.exec(
         select(Program).order_by(col(Program.sort_order), col(Program.id))
     ).all()

@@ -7,6 +7,7 @@ from sqlmodel import Session, col, select
 
 from app.models import Program, ProgramKind, Unit, UnitKind
 from app.services.filters import TaskFilter
+from app.sorting import text_order
 
 
 @dataclass
@@ -65,7 +66,9 @@ def options_from(units: Sequence[Unit], programs: Sequence[Program]) -> FilterOp
 def filter_options(session: Session) -> FilterOptions:
     """Active units (agencies, then districts) and active programs by kind, in two queries."""
     units = session.exec(
-        select(Unit).where(col(Unit.is_active)).order_by(col(Unit.short_name), col(Unit.id))
+        select(Unit)
+        .where(col(Unit.is_active))
+        .order_by(text_order(col(Unit.short_name)), col(Unit.id))
     ).all()
     programs = session.exec(
         select(Program)

@@ -32,6 +32,7 @@ from app.models import (
 from app.services.calendar import PlanCalendar
 from app.services.plans import get_plan, plan_calendar
 from app.services.tasks import STATUS_LABELS, EventView, task_events
+from app.sorting import text_order
 from app.timefmt import format_day_date
 
 FIELD_LABELS: dict[str, str] = {
@@ -192,7 +193,7 @@ def task_detail(session: Session, *, task_id: int, user: User) -> TaskDetail:
             select(Unit)
             .join(TaskSupportingUnit, col(TaskSupportingUnit.unit_id) == Unit.id)
             .where(TaskSupportingUnit.task_id == task_id)
-            .order_by(col(Unit.kind), col(Unit.name))
+            .order_by(col(Unit.kind), text_order(col(Unit.name)), col(Unit.id))
         ).all()
     )
     programs = list(

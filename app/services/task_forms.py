@@ -33,6 +33,7 @@ from app.models import (
     VersionedNote,
 )
 from app.services import reference
+from app.sorting import text_order
 from app.timefmt import format_day_date
 
 # A rejected form echoes what was typed; beyond this it is noise, not a draft worth keeping.
@@ -392,7 +393,9 @@ def form_options(
     keep = set(keep_unit_ids)
     units = [
         u
-        for u in session.exec(select(Unit).order_by(col(Unit.kind), col(Unit.name))).all()
+        for u in session.exec(
+            select(Unit).order_by(col(Unit.kind), text_order(col(Unit.name)), col(Unit.id))
+        ).all()
         if u.is_active or u.id in keep
     ]
     programs = session.exec(

@@ -28,6 +28,7 @@ from app.services.calendar import PlanCalendar
 from app.services.filters import TaskFilter
 from app.services.plans import plan_calendar
 from app.services.tasks import get_task, task_events, task_public, task_publics
+from app.sorting import text_order
 
 # The board's column order, with cancelled tasks after every column.
 STATUS_ORDER: dict[TaskStatus, int] = {
@@ -128,7 +129,7 @@ def plan_public(session: Session, plan: Plan) -> PlanPublic:
 
 def list_units(session: Session, *, kind: UnitKind | None = None) -> list[Unit]:
     """Agencies and districts (inactive ones too: old tasks still point at them)."""
-    query = select(Unit).order_by(col(Unit.kind), col(Unit.name), col(Unit.id))
+    query = select(Unit).order_by(col(Unit.kind), text_order(col(Unit.name)), col(Unit.id))
     if kind is not None:
         query = query.where(Unit.kind == kind)
     return list(session.exec(query).all())

@@ -1,5 +1,9 @@
 """Browser fixtures: the real app on a free port, Chromium driven by Playwright, and the CDN.
 
+The app runs on a fresh SQLite database, or on a throw-away PostgreSQL database when
+SERATUS_TEST_DATABASE_URL is set (tests/databases.py), migrated with `seratus migrate` and
+loaded with `seratus demo`.
+
 The pages load htmx and SortableJS from cdn.jsdelivr.net with `integrity` and `crossorigin`.
 These machines have no internet, so the browser context answers exactly those URLs with the
 files from the same npm package versions (`npm pack` once into .cache/npm-assets/): the
@@ -25,6 +29,7 @@ import httpx
 import pytest
 
 from app.templating import CDN_ASSETS
+from tests.databases import empty_database
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -155,13 +160,21 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def app_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The live app's own empty database: a SQLite file, or a throw-away PostgreSQL
+    database when SERATUS_TEST_DATABASE_URL is set."""
+    with empty_database(tmp_path_factory.mktemp("app-db"), "browser") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def base_url(tmp_path_factory: pytest.TempPathFactory, app_database_url: str) -> Iterator[str]:
     """The real app (migrated, demo data) served by uvicorn on 127.0.0.1."""
     folder = tmp_path_factory.mktemp("app")
     port = _free_port()
     env = {
         **os.environ,
-        "SERATUS_DATABASE_URL": f"sqlite:///{folder / 'seratus.db'}",
+        "SERATUS_DATABASE_URL": app_database_url,
         "SERATUS_HOST": "127.0.0.1",
         "SERATUS_PORT": str(port),
         "SERATUS_LOG_LEVEL": "warning",
