@@ -1,6 +1,8 @@
 """Alembic environment: the app's metadata, the URL from settings unless one is given."""
 
 from alembic import context
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 import app.models  # noqa: F401  (registers every table on SQLModel.metadata)
@@ -9,6 +11,10 @@ from app.db import make_engine
 
 config = context.config
 target_metadata = SQLModel.metadata
+# Replicas that start together each run `seratus migrate`: on PostgreSQL they take this
+# transaction-level advisory lock first, so one migrates and the others then find the schema
+# at head (alembic reads the current revision after the lock is granted).
+MIGRATION_LOCK_KEY = 0x5E7A7115
 
 
 def _url() -> str:
@@ -40,15 +46,19 @@ def run_migrations_online() -> None:
         engine.dispose()
 
 
-def _run(connection: object) -> None:
+def _run(connection: Connection) -> None:
     context.configure(
-        connection=connection,  # type: ignore[arg-type]
+        connection=connection,
         target_metadata=target_metadata,
         # SQLite alters tables by copying them; batch mode does that for us.
         render_as_batch=True,
         compare_type=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+            )
         context.run_migrations()
 
 

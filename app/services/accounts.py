@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from app import permissions
 from app.config import Settings
-from app.db import utcnow
+from app.db import retry_write, utcnow
 from app.errors import NotAuthenticated, NotFound, RuleViolation
 from app.models import LoginSession, Role, SessionKind, Unit, User
 
@@ -154,6 +154,7 @@ def list_users(session: Session, *, actor: User) -> list[User]:
 # --- login -----------------------------------------------------------------------------
 
 
+@retry_write
 def authenticate(session: Session, *, username: str, password: str, settings: Settings) -> User:
     """The user with these credentials; failures count towards a temporary lock-out.
 
@@ -195,6 +196,7 @@ class NewSession:
     login_session: LoginSession
 
 
+@retry_write
 def start_session(
     session: Session,
     *,
