@@ -23,7 +23,7 @@ def _failure(message: str, sqlstate: str | None = None) -> OperationalError:
 
 @pytest.fixture(autouse=True)
 def no_pause(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(db.time, "sleep", lambda _seconds: None)
+    monkeypatch.setattr("app.db.time.sleep", lambda _seconds: None)
 
 
 def _flaky(failures: list[Exception]) -> tuple[Any, list[bool]]:
