@@ -6,15 +6,16 @@ from pathlib import Path
 import pytest
 
 from app import cli, schema
+from app.config import get_settings
 
 
 def _run(monkeypatch: pytest.MonkeyPatch, url: str, *args: str) -> int:
     monkeypatch.setenv("SERATUS_DATABASE_URL", url)
-    cli.get_settings.cache_clear()
+    get_settings.cache_clear()
     try:
         return cli.main(list(args))
     finally:
-        cli.get_settings.cache_clear()
+        get_settings.cache_clear()
 
 
 def test_postgresql_is_refused_with_the_pg_dump_command(
