@@ -8,13 +8,10 @@ from sqlmodel import SQLModel
 import app.models  # noqa: F401  (registers every table on SQLModel.metadata)
 from app.config import get_settings
 from app.db import make_engine
+from app.schema import MIGRATION_LOCK_KEY
 
 config = context.config
 target_metadata = SQLModel.metadata
-# Replicas that start together each run `seratus migrate`: on PostgreSQL they take this
-# transaction-level advisory lock first, so one migrates and the others then find the schema
-# at head (alembic reads the current revision after the lock is granted).
-MIGRATION_LOCK_KEY = 0x5E7A7115
 
 
 def _url() -> str:
@@ -55,6 +52,9 @@ def _run(connection: Connection) -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        # Replicas that start together each run `seratus migrate`: on PostgreSQL they take a
+        # transaction-level advisory lock first, so one migrates and the others then find the
+        # schema at head (alembic reads the current revision after the lock is granted).
         if connection.dialect.name == "postgresql":
             connection.execute(
                 text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
