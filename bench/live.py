@@ -165,17 +165,26 @@ class LiveServer:
                 children.append(int(entry.name))
         return [pid, *sorted(children)]
 
-    def peak_rss_mib(self) -> dict[int, float]:
-        """Peak resident memory (VmHWM) of each of the server's processes, in MiB."""
-        peaks: dict[int, float] = {}
-        for pid in self.pids():
+    def peak_rss_mib(self) -> dict[str, float]:
+        """Peak resident memory (VmHWM) of each of the server's processes, in MiB, by role:
+        the server (or, with several workers, the supervisor), each worker, and the helper
+        process multiprocessing starts to track shared resources."""
+        peaks: dict[str, float] = {}
+        for index, pid in enumerate(self.pids()):
             try:
                 status = Path(f"/proc/{pid}/status").read_text()
+                command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
             except OSError:
                 continue
+            if index == 0:
+                role = "server" if self.workers == 1 else "supervisor"
+            elif b"resource_tracker" in command:
+                role = "resource tracker"
+            else:
+                role = "worker"
             for line in status.splitlines():
                 if line.startswith("VmHWM:"):
-                    peaks[pid] = int(line.split()[1]) / 1024
+                    peaks[f"{role} {pid}"] = int(line.split()[1]) / 1024
         return peaks
 
     def _signal_group(self, sig: signal.Signals) -> None:

@@ -278,7 +278,7 @@ def _percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
 
 
-def report(title: str, result: Result, duration: float, peaks: dict[int, float]) -> None:
+def report(title: str, result: Result, duration: float, peaks: dict[str, float]) -> None:
     print(f"\n== {title}")
     print(
         f"{'kind':<10} {'requests':>8} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} "
@@ -310,13 +310,8 @@ def report(title: str, result: Result, duration: float, peaks: dict[int, float])
             f"{_percentile(values, 50):>7.1f} {_percentile(values, 95):>7.1f} "
             f"{_percentile(values, 99):>7.1f} {conflicts:>5} {errors:>6}  {shown}"
         )
-    pids = list(peaks)
-    if pids:
-        memory = ", ".join(
-            f"{'main' if i == 0 else 'worker'} {pid}: {mib:.0f} MiB"
-            for i, (pid, mib) in enumerate(peaks.items())
-        )
-        print(f"peak RSS: {memory}")
+    if peaks:
+        print("peak RSS: " + ", ".join(f"{name}: {mib:.0f} MiB" for name, mib in peaks.items()))
     if result.errors:
         print(f"errors ({total_errors}), first: {result.errors[:3]}")
 
