@@ -12,8 +12,8 @@ and reporting progress. A stale version answers 409, which is counted apart from
 It prints requests/s, p50/p95/p99 latency per kind of request, errors, and the peak resident
 memory (VmHWM) of each server process. The clients run in several processes (`--procs`) of
 threads on plain http.client to keep the generator cheap; on a small machine it shares the
-cores with the server, so the figures are a floor, not the server's ceiling. Not a test: it
-asserts nothing about time.
+cores with the server, so the figures are a floor, not the server's ceiling. It asserts nothing
+about time, but exits non-zero when any request failed (a 5xx, no answer).
 
     python bench/load.py                                  # C=16, T=20 s, 1 and 2 workers
     python bench/load.py --clients 4 --duration 3         # smoke run
@@ -278,7 +278,8 @@ def _percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
 
 
-def report(title: str, result: Result, duration: float, peaks: dict[str, float]) -> None:
+def report(title: str, result: Result, duration: float, peaks: dict[str, float]) -> int:
+    """Print the table; returns the number of errors (answers other than 200/303/304/409)."""
     print(f"\n== {title}")
     print(
         f"{'kind':<10} {'requests':>8} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} "
@@ -314,6 +315,7 @@ def report(title: str, result: Result, duration: float, peaks: dict[str, float])
         print("peak RSS: " + ", ".join(f"{name}: {mib:.0f} MiB" for name, mib in peaks.items()))
     if result.errors:
         print(f"errors ({total_errors}), first: {result.errors[:3]}")
+    return total_errors
 
 
 def bench_one(
@@ -322,7 +324,7 @@ def bench_one(
     *,
     args: argparse.Namespace,
     folder: Path,
-) -> None:
+) -> int:
     tag = f"{backend}-{workers}w"
     with throwaway_database(
         backend, folder=folder / tag, server_url=args.pg_url, tag="load"
@@ -339,7 +341,7 @@ def bench_one(
             f"{backend}, {workers} worker{'s' if workers > 1 else ''}, {args.clients} clients, "
             f"{args.duration:g} s (load from {min(args.procs, args.clients)} processes)"
         )
-        report(title, result, args.duration, peaks)
+        return report(title, result, args.duration, peaks)
 
 
 def main() -> None:
@@ -362,13 +364,17 @@ def main() -> None:
         + ", ".join(f"{k} {v:.0%}" for k, v in MIX.items())
         + f"; {os.cpu_count()} CPUs (shared by the server and the load generator)"
     )
+    errors = 0
     with tempfile.TemporaryDirectory(prefix="seratus-load-") as tmp:
         for backend in args.databases:
             if backend == "postgresql" and not args.pg_url:
                 print("\n== postgresql: skipped (no --pg-url or SERATUS_TEST_DATABASE_URL)")
                 continue
             for workers in args.workers:
-                bench_one(backend, workers, args=args, folder=Path(tmp))
+                errors += bench_one(backend, workers, args=args, folder=Path(tmp))
+    if errors:
+        # Speed is only reported; a wrong answer (a 5xx, a refused request) fails the run.
+        sys.exit(f"{errors} requests failed")
 
 
 if __name__ == "__main__":
