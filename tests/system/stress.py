@@ -60,14 +60,12 @@ class Client:
         name: str,
         base_url: str,
         headers: dict[str, str],
-        is_team: bool,
         task_ids: list[int],
         tally: Tally,
         seed: int,
     ) -> None:
         self.name = name
         self.http = httpx.Client(base_url=f"{base_url}/api/v1", headers=headers, timeout=60)
-        self.is_team = is_team
         self.task_ids = task_ids
         self.tally = tally
         self.rng = random.Random(seed)

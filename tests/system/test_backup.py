@@ -38,7 +38,6 @@ def test_backup_during_writes_is_a_consistent_copy(tmp_path: Path) -> None:
                     name=f"c{i}",
                     base_url=server.url,
                     headers=token_headers(server.url, "tim.transisi"),
-                    is_team=True,
                     task_ids=task_ids,
                     tally=tally,
                     seed=200 + i,

@@ -51,7 +51,6 @@ def test_concurrent_moves_and_edits_lose_nothing(
                 name=f"c{i}",
                 base_url=server.url,
                 headers=token_headers(server.url, username),
-                is_team=username == "tim.transisi",
                 task_ids=task_ids,
                 tally=tally,
                 seed=i,

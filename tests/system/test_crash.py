@@ -52,7 +52,6 @@ def test_sigkill_during_writes_loses_no_acknowledged_change(
                 name=f"c{i}",
                 base_url=server.url,
                 headers=token_headers(server.url, username),
-                is_team=username == "tim.transisi",
                 task_ids=task_ids,
                 tally=tally,
                 seed=100 + i,
