@@ -130,6 +130,18 @@ def is_busy(exc: BaseException) -> bool:
     return isinstance(exc, OperationalError) and "database is locked" in str(exc.orig)
 
 
+def _hold_sqlite_write_lock(session: Session, *, hold: bool) -> None:
+    """On SQLite, the write's transaction takes the write lock when it begins (BEGIN
+    IMMEDIATE); once the write has committed, what the request still reads to answer (a card,
+    column counts) begins without it, so other processes' writers need not wait for that
+    rendering. Switched only between transactions."""
+    bind = session.get_bind()
+    if bind.dialect.name != "sqlite" or session.in_transaction() or not isinstance(bind, Engine):
+        return
+    if bool(bind.get_execution_options().get(IMMEDIATE, False)) != hold:
+        session.bind = bind.execution_options(**{IMMEDIATE: hold})
+
+
 def retry_write(
     fn: Callable[Concatenate[Session, P], R],
 ) -> Callable[Concatenate[Session, P], R]:
@@ -147,7 +159,10 @@ def retry_write(
             attempt = 1
             while True:
                 try:
-                    return fn(session, *args, **kwargs)
+                    _hold_sqlite_write_lock(session, hold=True)
+                    result = fn(session, *args, **kwargs)
+                    _hold_sqlite_write_lock(session, hold=False)
+                    return result
                 except DBAPIError as exc:
                     if not is_busy(exc):
                         raise

@@ -1,14 +1,18 @@
 """retry_write: a write that lost a race runs again from a fresh transaction; when that keeps
 happening, or SQLite stays locked, the client gets Busy (409), never a 500."""
 
+import sqlite3
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from app import db
 from app.errors import Busy
+from app.models import User
+from tests.factories import World
 
 
 class FakeDriverError(Exception):
@@ -102,3 +106,30 @@ def test_the_app_answers_409_for_a_busy_database_outside_the_services(client: An
     response = client.get("/api/v1/_busy")
     assert response.status_code == 409
     assert response.json()["detail"] == db.BUSY_MESSAGE
+
+
+def test_sqlite_holds_the_write_lock_only_for_the_write(engine: Engine, world: World) -> None:
+    """The write's transaction begins IMMEDIATE; what the request reads after the commit does
+    not keep other writers waiting; the next write takes the lock again."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's write lock")
+    seen: list[bool] = []
+
+    @db.retry_write
+    def write(session: Session) -> None:
+        seen.append(bool(session.get_bind().get_execution_options().get(db.IMMEDIATE)))
+        session.exec(select(User.id)).first()
+        session.commit()
+
+    with db.open_session(engine, write=True) as session:
+        write(session)
+        session.exec(select(User.id)).first()  # the answer's reads, in a new transaction
+        other = sqlite3.connect(engine.url.database or "", timeout=0)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # would fail with "database is locked"
+            other.execute("ROLLBACK")
+        finally:
+            other.close()
+        session.rollback()
+        write(session)
+    assert seen == [True, True]
