@@ -1,4 +1,4 @@
-"""The `seratus` command line: up, migrate, demo, create-user, serve.
+"""The `seratus` command line: up, migrate, demo, create-user, serve, backup.
 
 Every command works on `SERATUS_DATABASE_URL` (default: SQLite under ./data/). Errors are
 printed as one sentence on stderr with exit status 2; nothing half-done is left behind.
@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
+from app.backup import BackupRefused, backup_sqlite, restore_instructions
 from app.config import Settings, get_settings
 from app.db import make_engine, open_session
 from app.errors import DomainError
@@ -165,6 +166,18 @@ def _read_password(*, from_stdin: bool) -> str:
     return first
 
 
+def cmd_backup(settings: Settings, args: argparse.Namespace) -> None:
+    try:
+        result = backup_sqlite(settings.database_url, Path(args.path))
+    except BackupRefused as exc:
+        raise CommandError(str(exc)) from exc
+    print(
+        f"Backed up {result.source} to {result.target} "
+        f"({result.size_bytes / 1_048_576:.1f} MiB, integrity checked)."
+    )
+    print(restore_instructions(result))
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     _migrated_engine(settings).dispose()
     _serve(settings, args)
@@ -245,6 +258,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
     create.set_defaults(handler=cmd_create_user)
+
+    backup = commands.add_parser(
+        "backup", help="copy the running SQLite database to PATH (PostgreSQL: pg_dump)"
+    )
+    backup.add_argument("path", metavar="PATH", help="the new file (must not exist)")
+    backup.set_defaults(handler=cmd_backup)
 
     serve = commands.add_parser("serve", help="serve the app (the database must be migrated)")
     _serve_options(serve)

@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
+    # PostgreSQL connections per app process: a pool of this many, plus this many more at a
+    # peak. Every worker of every replica holds its own pool (README, "Scaling out").
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
     log_level: str = "info"
     # Checked at start-up; tests create the schema themselves and may switch this off.
     require_migrated: bool = True

@@ -1,14 +1,24 @@
-"""Engine factory, SQLite pragmas, the UTC column type and the session dependency."""
+"""Engine factory, SQLite pragmas, the UTC column type, the session dependency, and retrying
+a write transaction that lost a race with a concurrent one."""
 
-from collections.abc import Iterator
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from functools import wraps
+from typing import Annotated, Any, Concatenate, ParamSpec, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, Engine, create_engine, event
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session
+
+from app.errors import Busy
+
+log = logging.getLogger("seratus.db")
 
 # Write requests take SQLite's write lock when their transaction starts, so a request that
 # read first never fails to upgrade its lock (SQLITE_BUSY) under concurrent writers.
@@ -38,8 +48,10 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite gets WAL, foreign keys, a busy timeout and explicit BEGIN."""
+def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> Engine:
+    """An engine for `url`; SQLite gets WAL, foreign keys, a busy timeout and explicit BEGIN.
+
+    On PostgreSQL each process holds up to `pool_size + max_overflow` connections."""
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
@@ -47,7 +59,7 @@ def make_engine(url: str) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow)
 
 
 def _unicode_lower(value: Any) -> Any:
@@ -92,3 +104,84 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+# --- concurrent writers ----------------------------------------------------------------
+
+# PostgreSQL's serialization_failure and deadlock_detected: the transaction lost a race with a
+# concurrent one, was rolled back by the server, and may simply run again.
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+WRITE_ATTEMPTS = 5
+BUSY_MESSAGE = (
+    "Server sedang menyimpan perubahan lain pada data yang sama; perubahan Anda belum "
+    "tersimpan. Silakan coba lagi."
+)
+_RETRYING = "seratus_retrying"
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """A serialization failure or deadlock: running the whole transaction again is safe."""
+    return (
+        isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
+    )
+
+
+def is_busy(exc: BaseException) -> bool:
+    """A write that failed only because of concurrent ones: retryable, or SQLite's busy
+    timeout (30 s of waiting already; not worth repeating inside the request)."""
+    if is_retryable(exc):
+        return True
+    return isinstance(exc, OperationalError) and "database is locked" in str(exc.orig)
+
+
+def _hold_sqlite_write_lock(session: Session, *, hold: bool) -> None:
+    """On SQLite, the write's transaction takes the write lock when it begins (BEGIN
+    IMMEDIATE); once the write has committed, what the request still reads to answer (a card,
+    column counts) begins without it, so other processes' writers need not wait for that
+    rendering. Switched only between transactions."""
+    bind = session.get_bind()
+    if bind.dialect.name != "sqlite" or session.in_transaction() or not isinstance(bind, Engine):
+        return
+    if bool(bind.get_execution_options().get(IMMEDIATE, False)) != hold:
+        session.bind = bind.execution_options(**{IMMEDIATE: hold})
+
+
+def retry_write(
+    fn: Callable[Concatenate[Session, P], R],
+) -> Callable[Concatenate[Session, P], R]:
+    """Run the write service `fn(session, ...)` again, from a fresh transaction, when the
+    database rolls it back for a serialization failure or a deadlock (a few times, with a
+    short random pause); when that persists, or SQLite stays locked, raise `Busy` (409)
+    instead of a 500. Nested calls (verify_task → move_task) retry as one transaction."""
+
+    @wraps(fn)
+    def wrapper(session: Session, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        if session.info.get(_RETRYING):
+            return fn(session, *args, **kwargs)
+        session.info[_RETRYING] = True
+        try:
+            attempt = 1
+            while True:
+                try:
+                    _hold_sqlite_write_lock(session, hold=True)
+                    result = fn(session, *args, **kwargs)
+                    _hold_sqlite_write_lock(session, hold=False)
+                    return result
+                except DBAPIError as exc:
+                    if not is_busy(exc):
+                        raise
+                    session.rollback()
+                    if not is_retryable(exc) or attempt >= WRITE_ATTEMPTS:
+                        log.warning("%s gave up after %d attempts: %s", fn.__name__, attempt, exc)
+                        raise Busy(BUSY_MESSAGE) from exc
+                    log.info("%s retried after a concurrent write: %s", fn.__name__, exc.orig)
+                    # Jittered, growing pause so the colliding transactions do not meet again.
+                    time.sleep(random.uniform(0, 0.01 * 2**attempt))
+                    attempt += 1
+        finally:
+            session.info.pop(_RETRYING, None)
+
+    return wrapper

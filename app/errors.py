@@ -37,3 +37,11 @@ class RuleViolation(DomainError):
 
 class NotAuthenticated(DomainError):
     status_code = 401
+
+
+class Busy(DomainError):
+    """A concurrent change kept the database from settling this one (a serialization failure
+    or deadlock that persisted through the retries, or SQLite's busy timeout); nothing was
+    changed and the client may simply try again. 409, like a stale version."""
+
+    status_code = 409

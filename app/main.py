@@ -11,10 +11,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.config import BASE_DIR, Settings, get_settings
-from app.db import make_engine
+from app.db import BUSY_MESSAGE, is_busy, make_engine
 from app.errors import Conflict, DomainError, NotAuthenticated
 from app.htmx import is_htmx
 from app.models import TaskPublic
@@ -43,7 +44,11 @@ def _is_api(request: Request) -> bool:
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     settings = settings or get_settings()
-    engine = engine or make_engine(settings.database_url)
+    engine = engine or make_engine(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -138,6 +143,16 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _error_response(
             request, exc.status_code, message or HTTP_MESSAGES.get(exc.status_code, str(exc.detail))
         )
+
+    @app.exception_handler(DBAPIError)
+    async def database_error(request: Request, exc: DBAPIError) -> Response:
+        # A write outside the retrying services that lost a race (a deadlock, a serialization
+        # failure, SQLite's busy timeout) changed nothing and may be repeated: 409, not 500.
+        if is_busy(exc):
+            log.warning("concurrent write on %s %s: %s", request.method, request.url.path, exc)
+            return _error_response(request, 409, BUSY_MESSAGE)
+        log.exception("database error on %s %s", request.method, request.url.path)
+        return _error_response(request, 500, HTTP_MESSAGES[500])
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:

@@ -9,6 +9,8 @@ from sqlalchemy import Engine
 from app.config import BASE_DIR
 
 MIGRATE_COMMAND = "seratus migrate"
+# The PostgreSQL advisory lock migrations/env.py holds while migrating.
+MIGRATION_LOCK_KEY = 0x5E7A7115
 
 
 class DatabaseNotMigrated(RuntimeError):

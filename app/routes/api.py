@@ -135,7 +135,9 @@ _ERRORS: dict[int, tuple[type[SQLModel], str]] = {
     404: (ErrorDetail, "No task with this id."),
     409: (
         ConflictDetail,
-        "The task changed since `version`; `current` holds its state. Nothing was changed.",
+        "The task changed since `version`; `current` holds its state. Nothing was changed. "
+        "(Rarely, with `detail` only: the database was busy with a concurrent change to the "
+        "same data and gave up after a few retries; nothing was changed, send it again.)",
     ),
     422: (ValidationErrorDetail, "Invalid input, naming the field; nothing was changed."),
 }

@@ -385,7 +385,7 @@ class NotedChange(Protocol):
     """A team decision that takes the task's version and a note: verify, reject, cancel."""
 
     def __call__(
-        self, session: Session, *, actor: User, task_id: int, version: int, note: str
+        self, session: Session, /, *, actor: User, task_id: int, version: int, note: str
     ) -> Task: ...
 
 

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from app import permissions
 from app.config import Settings
-from app.db import utcnow
+from app.db import retry_write, utcnow
 from app.errors import NotAuthenticated, NotFound, RuleViolation
 from app.models import LoginSession, Role, SessionKind, Unit, User
 from app.sorting import text_order
@@ -157,6 +157,7 @@ def list_users(session: Session, *, actor: User) -> list[User]:
 # --- login -----------------------------------------------------------------------------
 
 
+@retry_write
 def authenticate(session: Session, *, username: str, password: str, settings: Settings) -> User:
     """The user with these credentials; failures count towards a temporary lock-out.
 
@@ -198,6 +199,7 @@ class NewSession:
     login_session: LoginSession
 
 
+@retry_write
 def start_session(
     session: Session,
     *,

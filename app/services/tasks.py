@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from app import permissions
-from app.db import utcnow
+from app.db import retry_write, utcnow
 from app.errors import Conflict, NotFound, RuleViolation
 from app.models import (
     BOARD_STATUSES,
@@ -315,6 +315,7 @@ def _place(
 # --- writing ---------------------------------------------------------------------------
 
 
+@retry_write
 def create_task(session: Session, *, actor: User, plan_id: int, data: TaskCreate) -> Task:
     """A new task at the top of Belum Dimulai, with the next code of the plan (T-001, …)."""
     permissions.ensure_team(actor)
@@ -407,6 +408,7 @@ def _set_links(
         )
 
 
+@retry_write
 def update_task(session: Session, *, actor: User, task_id: int, data: TaskUpdate) -> Task:
     """Edit the task's fields (team only). Changing the lead unit is recorded as `assigned`."""
     permissions.ensure_team(actor)
@@ -463,6 +465,7 @@ def update_task(session: Session, *, actor: User, task_id: int, data: TaskUpdate
     return task
 
 
+@retry_write
 def move_task(session: Session, *, actor: User, task_id: int, move: TaskMove) -> Task:
     """Move a card to a column (and place it after `move.after_id`).
 
@@ -537,6 +540,7 @@ def move_task(session: Session, *, actor: User, task_id: int, move: TaskMove) ->
     return task
 
 
+@retry_write
 def update_progress(session: Session, *, actor: User, task_id: int, data: ProgressUpdate) -> Task:
     """Progress (0–100 %) and realisation against the target, by the lead unit or the team."""
     task = _load_for_write(session, task_id=task_id)
@@ -570,6 +574,7 @@ def update_progress(session: Session, *, actor: User, task_id: int, data: Progre
     return task
 
 
+@retry_write
 def add_comment(session: Session, *, actor: User, task_id: int, note: str) -> Task:
     """A working note (catatan / tindak lanjut) by the lead unit or the team."""
     task = _load_for_write(session, task_id=task_id)
@@ -580,6 +585,7 @@ def add_comment(session: Session, *, actor: User, task_id: int, note: str) -> Ta
     return task
 
 
+@retry_write
 def add_directive(session: Session, *, actor: User, task_id: int, note: str) -> Task:
     """The Bupati's directive (arahan) on a task."""
     task = _load_for_write(session, task_id=task_id)
@@ -595,6 +601,7 @@ def _require_note(note: str) -> None:
         raise RuleViolation("Catatan tidak boleh kosong.", field="note")
 
 
+@retry_write
 def verify_task(
     session: Session, *, actor: User, task_id: int, version: int, note: str = ""
 ) -> Task:
@@ -611,6 +618,7 @@ def verify_task(
     )
 
 
+@retry_write
 def reject_task(session: Session, *, actor: User, task_id: int, version: int, note: str) -> Task:
     """Menunggu Verifikasi → Sedang Berjalan with a required note, by the team."""
     task = get_task(session, task_id=task_id)
@@ -630,6 +638,7 @@ def reject_task(session: Session, *, actor: User, task_id: int, version: int, no
     )
 
 
+@retry_write
 def cancel_task(session: Session, *, actor: User, task_id: int, version: int, note: str) -> Task:
     """Take a task off the board and out of the scope (team only); it stays in history."""
     task = _load_for_write(session, task_id=task_id)
@@ -656,6 +665,7 @@ def cancel_task(session: Session, *, actor: User, task_id: int, version: int, no
     return task
 
 
+@retry_write
 def restore_task(session: Session, *, actor: User, task_id: int, version: int) -> Task:
     """Bring a cancelled task back to the top of Belum Dimulai (team only)."""
     task = _load_for_write(session, task_id=task_id)

@@ -1,0 +1,381 @@
+"""Load benchmark: the real server under concurrent browser-like clients.
+
+For each database (SQLite, and PostgreSQL when a server URL is given) and each number of
+worker processes, it creates a throw-away database, migrates it, loads the demo plan
+(`seratus demo`, ~150 tasks with history), starts `seratus serve --workers N` and runs C
+closed-loop clients (each sends its next request when the previous one is answered, no think
+time) for T seconds. Every client is a logged-in team member's browser session doing a
+realistic mix: 80 % reads — the board page, the board's conditional poll (If-None-Match, a
+304 when nothing changed), the dashboard — and 20 % writes — moving a card (the htmx form)
+and reporting progress. A stale version answers 409, which is counted apart from errors.
+
+It prints requests/s, p50/p95/p99 latency per kind of request, errors, and the peak resident
+memory (VmHWM) of each server process. The clients run in several processes (`--procs`) of
+threads on plain http.client to keep the generator cheap; on a small machine it shares the
+cores with the server, so the figures are a floor, not the server's ceiling. It asserts nothing
+about time, but exits non-zero when any request failed (a 5xx, no answer).
+
+    python bench/load.py                                  # C=16, T=20 s, 1 and 2 workers
+    python bench/load.py --clients 4 --duration 3         # smoke run
+    python bench/load.py --pg-url postgresql+psycopg://postgres@127.0.0.1:5432/test
+"""
+
+import argparse
+import http.client
+import multiprocessing
+import os
+import random
+import re
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import httpx
+
+from bench.live import BACKENDS, LiveServer, seratus, throwaway_database
+
+PASSWORD = "banyuasin-100"
+USERNAME = "tim.transisi"
+# Share of each kind of request: 80 % reads, 20 % writes.
+MIX: dict[str, float] = {
+    "poll": 0.35,
+    "board": 0.25,
+    "dashboard": 0.20,
+    "move": 0.12,
+    "progress": 0.08,
+}
+KINDS = list(MIX)
+# 200 pages and fragments, 304 an unchanged poll, 303 a saved form, 409 a stale version: any
+# other answer (or none, counted as 0) is an error.
+ANSWERED = frozenset({200, 303, 304, 409})
+OPEN = ("todo", "in_progress", "blocked", "review")
+_CARD = re.compile(r'data-task-id="(\d+)" data-version="(\d+)" data-status="(\w+)"')
+_CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
+_LOGIN_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@dataclass
+class Result:
+    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    statuses: dict[str, dict[int, int]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(int))
+    )
+    errors: list[str] = field(default_factory=list)
+
+    def merge(self, other: dict[str, Any]) -> None:
+        for kind, values in other["latencies"].items():
+            self.latencies[kind].extend(values)
+        for kind, counts in other["statuses"].items():
+            for status, count in counts.items():
+                self.statuses[kind][status] += count
+        self.errors.extend(other["errors"])
+
+
+def login(base_url: str) -> tuple[str, str]:
+    """A fresh browser session of the team user: (session cookie, CSRF token)."""
+    with httpx.Client(base_url=base_url, timeout=60) as client:
+        page = client.get("/login")
+        token = _LOGIN_CSRF.search(page.text)
+        assert token is not None, page.text[:300]
+        answer = client.post(
+            "/login",
+            data={"username": USERNAME, "password": PASSWORD, "csrf_token": token.group(1)},
+        )
+        assert answer.status_code == 303, answer.text[:300]
+        csrf = _CSRF_META.search(client.get("/board").text)
+        assert csrf is not None
+        return client.cookies["seratus_session"], csrf.group(1)
+
+
+class BrowserClient:
+    """One closed-loop browser session over a keep-alive http.client connection."""
+
+    def __init__(self, port: int, cookie: str, csrf: str, seed: int) -> None:
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.cookie = f"seratus_session={cookie}"
+        self.csrf = csrf
+        self.rng = random.Random(seed)
+        self.etag = ""
+        self.cards: dict[int, tuple[int, str]] = {}  # id -> (version, status)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, bytes]:
+        sent = {"Cookie": self.cookie, **(headers or {})}
+        data = None
+        if body is not None:
+            data = urlencode(body)
+            sent["Content-Type"] = "application/x-www-form-urlencoded"
+        try:
+            self.conn.request(method, path, body=data, headers=sent)
+            response = self.conn.getresponse()
+            payload = response.read()
+        except (OSError, http.client.HTTPException):
+            self.conn.close()  # reconnects on the next request
+            raise
+        if response.status == 200 and method == "GET" and path.startswith("/board"):
+            self.etag = response.getheader("ETag", self.etag)
+        return response.status, payload
+
+    def learn(self, html: bytes) -> None:
+        for task_id, version, status in _CARD.findall(html.decode(errors="replace")):
+            self.cards[int(task_id)] = (int(version), status)
+
+    def one(self, kind: str) -> int:
+        if kind == "board":
+            status, body = self.request("GET", "/board")
+            self.learn(body)
+            return status
+        if kind == "poll":
+            headers = {"HX-Request": "true"}
+            if self.etag:
+                headers["If-None-Match"] = self.etag
+            status, body = self.request("GET", "/board/columns", headers=headers)
+            self.learn(body)
+            return status
+        if kind == "dashboard":
+            return self.request("GET", "/dashboard")[0]
+        movable = [(tid, v, s) for tid, (v, s) in self.cards.items() if s in OPEN]
+        if not movable:
+            status, body = self.request("GET", "/board")
+            self.learn(body)
+            return status
+        task_id, version, current = self.rng.choice(movable)
+        if kind == "move":
+            target = self.rng.choice([s for s in OPEN if s != current])
+            form = {
+                "csrf_token": self.csrf,
+                "status": target,
+                "version": str(version),
+                "blocked_reason": "Menunggu anggaran" if target == "blocked" else "",
+                "note": "Dipindahkan saat uji beban",
+            }
+            status, body = self.request(
+                "POST", f"/board/tasks/{task_id}/move", body=form, headers={"HX-Request": "true"}
+            )
+            if status == 200:
+                self.learn(body)
+            elif status == 409:
+                self.cards.pop(task_id, None)  # learnt again from the next board read
+            return status
+        form = {
+            "csrf_token": self.csrf,
+            "version": str(version),
+            "progress_pct": str(self.rng.randrange(101)),
+            "realisation": f"{self.rng.randrange(40)} KK",
+            "note": "Laporan uji beban",
+        }
+        status, _ = self.request("POST", f"/tasks/{task_id}/progress", body=form)
+        if status == 303:
+            self.cards[task_id] = (version + 1, current)
+        else:
+            self.cards.pop(task_id, None)
+        return status
+
+
+def _client_thread(
+    port: int, session: tuple[str, str], seed: int, until: float, out: Result, lock: threading.Lock
+) -> None:
+    client = BrowserClient(port, *session, seed=seed)
+    local = Result()
+    kinds = KINDS
+    weights = [MIX[k] for k in kinds]
+    try:
+        client.one("board")
+    except (OSError, http.client.HTTPException) as exc:
+        local.errors.append(f"warm-up: {exc!r}")
+    while time.monotonic() < until:
+        kind = client.rng.choices(kinds, weights)[0]
+        started = time.perf_counter()
+        try:
+            status = client.one(kind)
+        except (OSError, http.client.HTTPException) as exc:
+            local.statuses[kind][0] += 1
+            local.errors.append(f"{kind}: {exc!r}")
+            continue
+        local.latencies[kind].append((time.perf_counter() - started) * 1000)
+        local.statuses[kind][status] += 1
+    with lock:
+        out.merge(_plain(local))
+
+
+def _plain(result: Result) -> dict[str, Any]:
+    return {
+        "latencies": {k: list(v) for k, v in result.latencies.items()},
+        "statuses": {k: dict(v) for k, v in result.statuses.items()},
+        "errors": list(result.errors[:20]),
+    }
+
+
+def _generator_process(
+    port: int,
+    sessions: list[tuple[str, str]],
+    seed: int,
+    start_at: float,
+    duration: float,
+    queue: "multiprocessing.Queue[dict[str, Any]]",
+) -> None:
+    """One load process: a thread per client, all starting at the same wall-clock instant."""
+    delay = start_at - time.time()
+    if delay > 0:
+        time.sleep(delay)
+    until = time.monotonic() + duration
+    out = Result()
+    lock = threading.Lock()
+    threads = [
+        threading.Thread(
+            target=_client_thread, args=(port, session, seed * 1000 + i, until, out, lock)
+        )
+        for i, session in enumerate(sessions)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    queue.put(_plain(out))
+
+
+def run_load(server: LiveServer, *, clients: int, duration: float, procs: int) -> Result:
+    sessions = [login(server.url) for _ in range(clients)]
+    procs = max(1, min(procs, clients))
+    context = multiprocessing.get_context("spawn")
+    queue: multiprocessing.Queue[dict[str, Any]] = context.Queue()
+    start_at = time.time() + 2.0  # time for the spawned processes to import
+    workers = [
+        context.Process(
+            target=_generator_process,
+            args=(server.port, sessions[i::procs], i, start_at, duration, queue),
+        )
+        for i in range(procs)
+    ]
+    for worker in workers:
+        worker.start()
+    result = Result()
+    for _ in workers:
+        result.merge(queue.get(timeout=duration + 300))
+    for worker in workers:
+        worker.join()
+    return result
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+
+
+def report(title: str, result: Result, duration: float, peaks: dict[str, float]) -> int:
+    """Print the table; returns the number of errors (answers other than 200/303/304/409)."""
+    print(f"\n== {title}")
+    print(
+        f"{'kind':<10} {'requests':>8} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} "
+        f"{'p99 ms':>7} {'409':>5} {'errors':>6}  statuses"
+    )
+    every: list[float] = []
+    total_errors = 0
+    for kind in [*KINDS, "all"]:
+        if kind == "all":
+            values = every
+            statuses: dict[int, int] = defaultdict(int)
+            for counts in result.statuses.values():
+                for status, count in counts.items():
+                    statuses[status] += count
+        else:
+            values = result.latencies.get(kind, [])
+            statuses = result.statuses.get(kind, {})
+            every.extend(values)
+        conflicts = statuses.get(409, 0)
+        errors = sum(c for s, c in statuses.items() if s not in ANSWERED)
+        if kind != "all":
+            total_errors += errors
+        if not values:
+            print(f"{kind:<10} {0:>8}")
+            continue
+        shown = " ".join(f"{s}:{c}" for s, c in sorted(statuses.items()))
+        print(
+            f"{kind:<10} {len(values):>8} {len(values) / duration:>7.1f} "
+            f"{_percentile(values, 50):>7.1f} {_percentile(values, 95):>7.1f} "
+            f"{_percentile(values, 99):>7.1f} {conflicts:>5} {errors:>6}  {shown}"
+        )
+    if peaks:
+        print("peak RSS: " + ", ".join(f"{name}: {mib:.0f} MiB" for name, mib in peaks.items()))
+    if result.errors:
+        print(f"errors ({total_errors}), first: {result.errors[:3]}")
+    return total_errors
+
+
+def bench_one(
+    backend: str,
+    workers: int,
+    *,
+    args: argparse.Namespace,
+    folder: Path,
+) -> int:
+    tag = f"{backend}-{workers}w"
+    with throwaway_database(
+        backend, folder=folder / tag, server_url=args.pg_url, tag="load"
+    ) as url:
+        seratus(url, "migrate")
+        seratus(url, "demo", "--password", PASSWORD)
+        server = LiveServer(url, log_path=folder / f"{tag}.log", workers=workers)
+        with server:
+            result = run_load(
+                server, clients=args.clients, duration=args.duration, procs=args.procs
+            )
+            peaks = server.peak_rss_mib()
+        title = (
+            f"{backend}, {workers} worker{'s' if workers > 1 else ''}, {args.clients} clients, "
+            f"{args.duration:g} s (load from {min(args.procs, args.clients)} processes)"
+        )
+        return report(title, result, args.duration, peaks)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", "-C", type=int, default=16, help="concurrent clients")
+    parser.add_argument("--duration", "-T", type=float, default=20, help="seconds per run")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--databases", nargs="+", choices=BACKENDS, default=list(BACKENDS))
+    parser.add_argument(
+        "--pg-url",
+        default=os.environ.get("SERATUS_BENCH_DATABASE_URL")
+        or os.environ.get("SERATUS_TEST_DATABASE_URL"),
+        help="PostgreSQL server for a throw-away database (default: SERATUS_BENCH_DATABASE_URL "
+        "or SERATUS_TEST_DATABASE_URL)",
+    )
+    parser.add_argument("--procs", type=int, default=2, help="load generator processes")
+    args = parser.parse_args()
+    print(
+        f"Load: {args.clients} clients for {args.duration:g} s; mix "
+        + ", ".join(f"{k} {v:.0%}" for k, v in MIX.items())
+        + f"; {os.cpu_count()} CPUs (shared by the server and the load generator)"
+    )
+    errors = 0
+    with tempfile.TemporaryDirectory(prefix="seratus-load-") as tmp:
+        for backend in args.databases:
+            if backend == "postgresql" and not args.pg_url:
+                print("\n== postgresql: skipped (no --pg-url or SERATUS_TEST_DATABASE_URL)")
+                continue
+            for workers in args.workers:
+                errors += bench_one(backend, workers, args=args, folder=Path(tmp))
+    if errors:
+        # Speed is only reported; a wrong answer (a 5xx, a refused request) fails the run.
+        sys.exit(f"{errors} requests failed")
+
+
+if __name__ == "__main__":
+    main()

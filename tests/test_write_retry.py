@@ -1,0 +1,135 @@
+"""retry_write: a write that lost a race runs again from a fresh transaction; when that keeps
+happening, or SQLite stays locked, the client gets Busy (409), never a 500."""
+
+import sqlite3
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlmodel import Session, select
+
+from app import db
+from app.errors import Busy
+from app.models import User
+from tests.factories import World
+
+
+class FakeDriverError(Exception):
+    def __init__(self, message: str, sqlstate: str | None = None) -> None:
+        super().__init__(message)
+        self.sqlstate = sqlstate
+
+
+def _failure(message: str, sqlstate: str | None = None) -> OperationalError:
+    return OperationalError("UPDATE task …", {}, FakeDriverError(message, sqlstate))
+
+
+@pytest.fixture(autouse=True)
+def no_pause(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("app.db.time.sleep", lambda _seconds: None)
+
+
+def _flaky(failures: list[Exception]) -> tuple[Any, list[bool]]:
+    calls: list[bool] = []
+
+    @db.retry_write
+    def write(session: Session, *, value: int) -> int:
+        calls.append(bool(session.info.get("seratus_retrying")))
+        if failures:
+            raise failures.pop(0)
+        return value
+
+    return write, calls
+
+
+@pytest.mark.parametrize("sqlstate", ["40001", "40P01"])
+def test_serialization_failures_and_deadlocks_are_retried(session: Session, sqlstate: str) -> None:
+    write, calls = _flaky([_failure("could not serialize", sqlstate)] * 2)
+    assert write(session, value=7) == 7
+    assert calls == [True, True, True]
+    assert "seratus_retrying" not in session.info
+
+
+def test_a_race_lost_every_time_becomes_busy(session: Session) -> None:
+    write, calls = _flaky([_failure("deadlock detected", "40P01")] * (db.WRITE_ATTEMPTS + 1))
+    with pytest.raises(Busy) as caught:
+        write(session, value=1)
+    assert caught.value.status_code == 409
+    assert len(calls) == db.WRITE_ATTEMPTS
+
+
+def test_sqlite_locked_is_busy_at_once(session: Session) -> None:
+    write, calls = _flaky([_failure("database is locked")])
+    with pytest.raises(Busy):
+        write(session, value=1)
+    assert len(calls) == 1
+
+
+def test_other_database_errors_pass_through(session: Session) -> None:
+    duplicate = IntegrityError("INSERT …", {}, FakeDriverError("duplicate key", "23505"))
+    write, calls = _flaky([duplicate])
+    with pytest.raises(IntegrityError):
+        write(session, value=1)
+    assert len(calls) == 1
+
+
+def test_nested_writes_retry_as_one_transaction(session: Session) -> None:
+    inner_calls: list[int] = []
+    failures = [_failure("could not serialize", "40001")]
+
+    @db.retry_write
+    def inner(session: Session) -> None:
+        inner_calls.append(1)
+        if failures:
+            raise failures.pop(0)
+
+    @db.retry_write
+    def outer(session: Session) -> str:
+        inner(session)
+        return "done"
+
+    assert outer(session) == "done"
+    assert len(inner_calls) == 2
+
+
+def test_the_app_answers_409_for_a_busy_database_outside_the_services(client: Any) -> None:
+    from fastapi import APIRouter
+
+    router = APIRouter()
+
+    @router.get("/api/v1/_busy")
+    def busy() -> None:
+        raise _failure("deadlock detected", "40P01")
+
+    client.app.include_router(router)
+    response = client.get("/api/v1/_busy")
+    assert response.status_code == 409
+    assert response.json()["detail"] == db.BUSY_MESSAGE
+
+
+def test_sqlite_holds_the_write_lock_only_for_the_write(engine: Engine, world: World) -> None:
+    """The write's transaction begins IMMEDIATE; what the request reads after the commit does
+    not keep other writers waiting; the next write takes the lock again."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's write lock")
+    seen: list[bool] = []
+
+    @db.retry_write
+    def write(session: Session) -> None:
+        seen.append(bool(session.get_bind().get_execution_options().get(db.IMMEDIATE)))
+        session.exec(select(User.id)).first()
+        session.commit()
+
+    with db.open_session(engine, write=True) as session:
+        write(session)
+        session.exec(select(User.id)).first()  # the answer's reads, in a new transaction
+        other = sqlite3.connect(engine.url.database or "", timeout=0)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # would fail with "database is locked"
+            other.execute("ROLLBACK")
+        finally:
+            other.close()
+        session.rollback()
+        write(session)
+    assert seen == [True, True]
