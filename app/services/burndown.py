@@ -3,12 +3,13 @@
 Every figure is rebuilt from `task_event`, so the history is exact and can be recomputed at
 any time:
 
-- A task exists from its `created` event (or the `imported` event that created it). Every status change writes an event with the
-  status it left and the one it entered (`from_status` → `to_status`); `cancelled` takes the
-  task out of the scope, a restore (`cancelled` → `todo`) brings it back, `done` takes it out
-  of the remaining work and a re-opening (`done` → `in_progress`) puts it back. So each event
-  counts on its own, in any order, and only the events that enter or leave `done` or
-  `cancelled` (and `created`) are read: moves between the open columns change nothing here.
+- A task exists from its `created` event (or the `imported` event that created it). Every
+  status change writes an event with the status it left and the one it entered
+  (`from_status` → `to_status`); `cancelled` takes the task out of the scope, a restore
+  (`cancelled` → `todo`) brings it back, `done` takes it out of the remaining work and a
+  re-opening (`done` → `in_progress`) puts it back. So each event counts on its own, in any
+  order, and only the events that enter or leave `done` or `cancelled` (and creations) are
+  read: moves between the open columns change nothing here.
 - `scope(d)` counts the tasks that exist at the end of day d and are not cancelled;
   `remaining(d)` those of them whose status then is not `done`. By weight, each task counts
   with the weight in force at that moment (`edited`/`assigned` events carry
@@ -350,9 +351,7 @@ def burndown_series(
         weight_edit = sa.and_(
             sa.or_(
                 events.c.kind.in_([EventKind.edited.value, EventKind.assigned.value]),
-                sa.and_(
-                    events.c.kind == EventKind.imported.value, events.c.to_status.is_(None)
-                ),
+                sa.and_(events.c.kind == EventKind.imported.value, events.c.to_status.is_(None)),
             ),
             sa.cast(events.c.changes, sa.String()).like('%"weight"%'),
         )

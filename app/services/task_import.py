@@ -1,0 +1,778 @@
+"""Importing tasks from a spreadsheet: first a dry run (what would be created, updated and left
+unchanged, and every problem by row and column), then the same plan applied all or nothing.
+
+A row updates the task with its code; without a code, the task with exactly the same title
+(spacing and case aside), else it creates a task. Columns missing from the file leave those
+fields alone; an empty cell clears an optional field. The apply re-plans inside the write
+lock against the tasks as they are then, and writes one `imported` event per changed task
+(two when the status changes too: the fields, then the status, so the burndown reads the
+status change as it reads a move).
+"""
+
+import difflib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Literal
+
+from openpyxl.utils.datetime import from_excel
+from sqlmodel import Session, select
+
+from app import permissions
+from app.db import utcnow
+from app.errors import RuleViolation
+from app.models import (
+    SHORT_MAX,
+    TEXT_MAX,
+    TITLE_MAX,
+    EventKind,
+    Plan,
+    Program,
+    Task,
+    TaskStatus,
+    Unit,
+    UnitKind,
+    User,
+)
+from app.services import reference
+from app.services.plans import get_plan, lock_plan_for_writes, plan_calendar
+from app.services.spreadsheet import (
+    FORMULA_PREFIXES,
+    INFO_COLUMNS,
+    NEUTRAL_PREFIX,
+    TASK_COLUMNS,
+    Cell,
+    Formula,
+    Sheet,
+    normalise_header,
+)
+from app.services.tasks import (  # its building blocks: the same rules for codes, links, events
+    END_OF_COLUMN,
+    STATUS_LABELS,
+    _jsonable,
+    _record,
+    _renumber,
+    _set_links,
+    link_ids,
+    next_task_code,
+)
+from app.timefmt import format_day_date
+
+Action = Literal["create", "update", "unchanged"]
+
+CODE_MAX = 20
+CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9._/-]*$")
+REQUIRED_KEYS = ("title", "lead_unit")
+# Statuses a spreadsheet may set; Terkendala and Dibatalkan need a reason, given on the board.
+IMPORT_STATUSES = (TaskStatus.todo, TaskStatus.in_progress, TaskStatus.review, TaskStatus.done)
+HEADER_LABEL = "judul kolom"
+TEXT_LIMITS = {
+    "code": CODE_MAX,
+    "title": TITLE_MAX,
+    "description": TEXT_MAX,
+    "village": SHORT_MAX,
+    "target": SHORT_MAX,
+}
+# Fields compared to decide whether a row changes its task, in the order of the columns.
+FIELDS = (
+    "title",
+    "description",
+    "lead_unit_id",
+    "supporting_unit_ids",
+    "program_ids",
+    "district_id",
+    "village",
+    "due_date",
+    "weight",
+    "target",
+)
+COLUMN_FIELDS = {
+    "title": "title",
+    "description": "description",
+    "lead_unit": "lead_unit_id",
+    "supporting_units": "supporting_unit_ids",
+    "programs": "program_ids",
+    "district": "district_id",
+    "village": "village",
+    "due_date": "due_date",
+    "weight": "weight",
+    "target": "target",
+}
+HEADERS = {c.key: c.header for c in TASK_COLUMNS}
+
+
+@dataclass
+class Issue:
+    row: int
+    column: str
+    message: str
+
+    @property
+    def text(self) -> str:
+        return f"Baris {self.row}, kolom {self.column}: {self.message}"
+
+
+@dataclass
+class RowPlan:
+    row: int
+    action: Action
+    code: str
+    title: str
+    task_id: int | None = None
+    # Field → new value, for the columns the file has (ids for units and programs).
+    values: dict[str, Any] = field(default_factory=dict)
+    # For an update: field → [old, new] as recorded in the event.
+    changes: dict[str, list[Any]] = field(default_factory=dict)
+    status: TaskStatus | None = None
+    from_status: TaskStatus | None = None
+
+
+@dataclass
+class ImportPlan:
+    filename: str
+    rows: list[RowPlan] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+    applied: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.issues
+
+    def of(self, action: Action) -> list[RowPlan]:
+        return [r for r in self.rows if r.action == action]
+
+    @property
+    def created(self) -> list[RowPlan]:
+        return self.of("create")
+
+    @property
+    def updated(self) -> list[RowPlan]:
+        return self.of("update")
+
+    @property
+    def unchanged(self) -> list[RowPlan]:
+        return self.of("unchanged")
+
+
+class ImportHasIssues(RuleViolation):
+    """The file has problems; nothing was written. `plan` lists them."""
+
+    def __init__(self, plan: ImportPlan) -> None:
+        count = len(plan.issues)
+        super().__init__(
+            f"Impor dibatalkan: berkas memuat {count} masalah. Tidak ada yang disimpan; "
+            "perbaiki lalu unggah lagi."
+        )
+        self.plan = plan
+
+
+# --- matching names ----------------------------------------------------------------------
+
+
+def _key(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def _district_key(key: str) -> str:
+    bare = reference._DISTRICT_PREFIX.sub("", key)
+    return reference.DISTRICT_ALIASES.get(bare, bare)
+
+
+class _Names:
+    """Units or programs by code, name or short name, case- and space-insensitively; a
+    district also by its bare name, Kemendagri code and known variant spellings."""
+
+    def __init__(self, entries: Iterable[tuple[int, str, Iterable[str]]]) -> None:
+        self.display: dict[int, str] = {}
+        self.index: dict[str, set[int]] = {}
+        for item_id, display, keys in entries:
+            self.display[item_id] = display
+            for raw in keys:
+                if raw:
+                    self.index.setdefault(_key(raw), set()).add(item_id)
+
+    def find(self, text: str) -> int | str:
+        """The id, or the message saying why `text` names nothing (with a suggestion)."""
+        key = _key(text)
+        found = self.index.get(key) or self.index.get(_district_key(key))
+        if found and len(found) == 1:
+            return next(iter(found))
+        if found:
+            names = ", ".join(sorted(f"'{self.display[i]}'" for i in found))
+            return f"'{text}' cocok dengan lebih dari satu ({names}); tuliskan kodenya."
+        close = difflib.get_close_matches(key, list(self.index), n=1, cutoff=0.6)
+        if close:
+            suggestion = self.display[min(self.index[close[0]])]
+            return f"'{text}' tidak dikenal — maksud Anda '{suggestion}'?"
+        return f"'{text}' tidak dikenal."
+
+
+def _unit_keys(unit: Unit) -> list[str]:
+    keys = [unit.code, unit.name, unit.short_name]
+    if unit.kind == UnitKind.district:
+        keys += [unit.region_code or "", _district_key(_key(unit.name))]
+    return keys
+
+
+@dataclass
+class _Context:
+    plan: Plan
+    units: _Names
+    active_unit_ids: set[int]
+    districts: _Names
+    programs: _Names
+    tasks_by_code: dict[str, Task]
+    tasks_by_title: dict[str, list[Task]]
+    links: dict[int, tuple[list[int], list[int]]]
+    start: date
+    end: date
+
+
+def _context(session: Session, plan: Plan) -> _Context:
+    """Everything a plan needs from the database, in a fixed number of queries."""
+    units = session.exec(select(Unit)).all()
+    programs = session.exec(select(Program)).all()
+    tasks = session.exec(select(Task).where(Task.plan_id == plan.id)).all()
+    calendar = plan_calendar(session, plan)
+    by_title: dict[str, list[Task]] = {}
+    for task in tasks:
+        by_title.setdefault(_key(task.title), []).append(task)
+    return _Context(
+        plan=plan,
+        units=_Names((u.id or 0, u.short_name, _unit_keys(u)) for u in units),
+        active_unit_ids={u.id or 0 for u in units if u.is_active},
+        districts=_Names(
+            (u.id or 0, u.short_name, _unit_keys(u)) for u in units if u.kind == UnitKind.district
+        ),
+        programs=_Names(
+            (p.id or 0, p.short_name, [p.code, p.name, p.short_name]) for p in programs
+        ),
+        tasks_by_code={t.code.upper(): t for t in tasks},
+        tasks_by_title=by_title,
+        links=link_ids(session, task_ids=[t.id for t in tasks if t.id is not None]),
+        start=calendar.start_date,
+        end=calendar.end_date,
+    )
+
+
+# --- reading cells -----------------------------------------------------------------------
+
+
+class _CellError(Exception):
+    pass
+
+
+def _number_text(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value).replace(".", ",")
+
+
+def _text(cell: Cell, key: str) -> str:
+    """A cell as text; formulas and formula-like text are refused (see README: an apostrophe
+    in front, as the export writes it, marks such text as plain and is removed)."""
+    if isinstance(cell, Formula):
+        raise _CellError(
+            f"berisi rumus ({cell.text[:40]}); impor hanya menerima nilai. Salin lalu tempel "
+            "sebagai nilai."
+        )
+    if cell is None:
+        return ""
+    if isinstance(cell, datetime):
+        text = cell.date().isoformat() if cell.time() == datetime.min.time() else str(cell)
+    elif isinstance(cell, date):
+        text = cell.isoformat()
+    elif isinstance(cell, (int, float)):
+        text = _number_text(cell)
+    else:
+        text = cell.strip()
+        if text.startswith(NEUTRAL_PREFIX) and text[1:2] in FORMULA_PREFIXES:
+            text = text[1:]
+        elif text.startswith(FORMULA_PREFIXES):
+            raise _CellError(
+                f"diawali '{text[0]}' sehingga dapat dijalankan sebagai rumus oleh program "
+                "lembar kerja. Bila memang teks, awali dengan tanda petik (')."
+            )
+    limit = TEXT_LIMITS.get(key)
+    if limit is not None and len(text) > limit:
+        raise _CellError(f"terlalu panjang ({len(text)} karakter; paling banyak {limit}).")
+    if len(text) > TEXT_MAX:
+        raise _CellError(f"terlalu panjang ({len(text)} karakter; paling banyak {TEXT_MAX}).")
+    return text
+
+
+DATE_FORMATS = ("%d/%m/%Y", "%d-%m-%Y")
+
+
+def _due_date(cell: Cell, ctx: _Context) -> date | None:
+    value: date | None
+    if isinstance(cell, datetime):
+        value = cell.date()
+    elif isinstance(cell, date):
+        value = cell
+    elif isinstance(cell, (int, float)) and not isinstance(cell, bool) and 20000 < cell < 80000:
+        # A date cell whose format was lost: Excel's day number.
+        converted = from_excel(cell)
+        value = converted.date() if isinstance(converted, datetime) else None
+    else:
+        text = _text(cell, "due_date")
+        if not text:
+            return None
+        value = _parse_date(text)
+        if value is None:
+            raise _CellError(
+                f"'{text}' bukan tanggal. Gunakan 2025-03-15, 15/03/2025 atau sel tanggal Excel."
+            )
+    if value is None:
+        raise _CellError("bukan tanggal. Gunakan 2025-03-15, 15/03/2025 atau sel tanggal Excel.")
+    if not ctx.start <= value <= ctx.end:
+        raise _CellError(
+            f"{format_day_date(value)} di luar masa rencana "
+            f"({format_day_date(ctx.start)} – {format_day_date(ctx.end)})."
+        )
+    return value
+
+
+def _parse_date(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        pass
+    for pattern in DATE_FORMATS:
+        try:
+            return datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    return None
+
+
+def _weight(cell: Cell) -> int:
+    if isinstance(cell, (int, float)) and not isinstance(cell, bool):
+        number: float = cell
+    else:
+        text = _text(cell, "weight") if not isinstance(cell, str) else cell.strip()
+        if not text:
+            return 1
+        try:
+            number = float(text.replace(",", "."))
+        except ValueError:
+            raise _CellError(f"'{text}' bukan bilangan bulat 1–100.") from None
+    if not float(number).is_integer() or not 1 <= number <= 100:
+        raise _CellError(f"'{_number_text(number)}' bukan bilangan bulat 1–100.")
+    return int(number)
+
+
+def _status(cell: Cell) -> TaskStatus | None:
+    text = _text(cell, "status")
+    if not text:
+        return None
+    wanted = _key(text)
+    for status in TaskStatus:
+        if wanted in (status.value, _key(STATUS_LABELS[status])):
+            return status
+    labels = ", ".join(STATUS_LABELS[s] for s in IMPORT_STATUSES)
+    close = difflib.get_close_matches(
+        wanted, [_key(STATUS_LABELS[s]) for s in IMPORT_STATUSES], n=1
+    )
+    hint = ""
+    if close:
+        hint = next(
+            f" Maksud Anda '{STATUS_LABELS[s]}'?"
+            for s in IMPORT_STATUSES
+            if _key(STATUS_LABELS[s]) == close[0]
+        )
+    raise _CellError(f"'{text}' bukan status yang dikenal ({labels}).{hint}")
+
+
+def _needs_reason(status: TaskStatus | None) -> str:
+    label = STATUS_LABELS[status] if status is not None else ""
+    if status == TaskStatus.cancelled:
+        return f"status {label} memerlukan alasan; batalkan tugas lewat halaman tugasnya."
+    return f"status {label} memerlukan alasan kendala; pindahkan tugas lewat papan."
+
+
+def _one(names: _Names, text: str) -> int:
+    found = names.find(text)
+    if isinstance(found, str):
+        raise _CellError(found)
+    return found
+
+
+def _many(names: _Names, text: str) -> list[int]:
+    ids: list[int] = []
+    for part in text.split(";"):
+        if part.strip():
+            ids.append(_one(names, part.strip()))
+    return sorted(dict.fromkeys(ids))
+
+
+# --- planning ----------------------------------------------------------------------------
+
+
+def _columns(sheet: Sheet, result: ImportPlan) -> dict[str, int]:
+    """{column key: index in the row}; unknown, doubled or missing headers are issues."""
+    by_header = {normalise_header(c.header): c.key for c in TASK_COLUMNS}
+    info = {normalise_header(c.header) for c in INFO_COLUMNS}
+    found: dict[str, int] = {}
+    for index, header in enumerate(sheet.headers):
+        name = normalise_header(header)
+        if not name:
+            continue
+        key = by_header.get(name)
+        if key is None:
+            if name in info:
+                result.ignored_columns.append(header)
+                continue
+            close = difflib.get_close_matches(name, list(by_header), n=1)
+            hint = f" — maksud Anda '{HEADERS[by_header[close[0]]]}'?" if close else ""
+            result.issues.append(
+                Issue(sheet.header_row, header, f"judul kolom tidak dikenal{hint}")
+            )
+        elif key in found:
+            result.issues.append(Issue(sheet.header_row, header, "kolom ini muncul dua kali."))
+        else:
+            found[key] = index
+    for key in REQUIRED_KEYS:
+        if key not in found:
+            result.issues.append(
+                Issue(sheet.header_row, HEADER_LABEL, f"kolom wajib '{HEADERS[key]}' tidak ada.")
+            )
+    return found
+
+
+def plan_import(
+    session: Session, *, actor: User, plan_id: int, sheet: Sheet, filename: str
+) -> ImportPlan:
+    """The dry run: what importing `sheet` into the plan would do. Writes nothing."""
+    permissions.ensure_team(actor)
+    plan = get_plan(session, plan_id=plan_id)
+    return _plan(session, plan=plan, sheet=sheet, filename=filename)
+
+
+def _plan(session: Session, *, plan: Plan, sheet: Sheet, filename: str) -> ImportPlan:
+    result = ImportPlan(filename=filename)
+    columns = _columns(sheet, result)
+    if result.issues:
+        return result
+    ctx = _context(session, plan)
+    seen_codes: dict[str, int] = {}
+    seen_tasks: dict[int, int] = {}
+    seen_titles: dict[str, int] = {}
+    for number, cells in sheet.rows:
+        row = _plan_row(number, cells, columns, ctx, result)
+        if row is None:
+            continue
+        if row.code:
+            earlier = seen_codes.setdefault(row.code, number)
+            if earlier != number:
+                result.issues.append(
+                    Issue(
+                        number,
+                        HEADERS["code"],
+                        f"kode {row.code} sudah dipakai di baris {earlier}.",
+                    )
+                )
+                continue
+        if row.task_id is not None:
+            earlier = seen_tasks.setdefault(row.task_id, number)
+            if earlier != number:
+                result.issues.append(
+                    Issue(
+                        number,
+                        HEADERS["code"],
+                        f"tugas {row.code} sudah diubah di baris {earlier}.",
+                    )
+                )
+                continue
+        elif not row.code:
+            title_key = _key(row.title)
+            earlier = seen_titles.setdefault(title_key, number)
+            if earlier != number:
+                result.issues.append(
+                    Issue(
+                        number,
+                        HEADERS["title"],
+                        f"judul sama dengan baris {earlier}; beri kode berbeda agar keduanya "
+                        "dapat dibedakan.",
+                    )
+                )
+                continue
+        result.rows.append(row)
+    return result
+
+
+def _plan_row(
+    number: int, cells: list[Cell], columns: dict[str, int], ctx: _Context, result: ImportPlan
+) -> RowPlan | None:
+    raw = {key: cells[index] if index < len(cells) else None for key, index in columns.items()}
+    values: dict[str, Any] = {}
+    status: TaskStatus | None = None
+    code = ""
+    failed = False
+
+    def fail(key: str, message: str) -> None:
+        nonlocal failed
+        failed = True
+        result.issues.append(Issue(number, HEADERS[key], message))
+
+    for key, cell in raw.items():
+        try:
+            if key == "code":
+                code = _text(cell, key).upper()
+                if code and not CODE_PATTERN.match(code):
+                    raise _CellError(
+                        f"'{code}' bukan kode tugas: gunakan huruf, angka dan tanda - . / _ "
+                        "(misalnya T-001)."
+                    )
+            elif key in ("title", "description", "village", "target"):
+                values[key] = _text(cell, key)
+            elif key == "lead_unit":
+                text = _text(cell, key)
+                if text:
+                    unit_id = _one(ctx.units, text)
+                    if unit_id not in ctx.active_unit_ids:
+                        raise _CellError(
+                            f"'{text}' sudah tidak aktif; pilih penanggung jawab lain."
+                        )
+                    values["lead_unit_id"] = unit_id
+                else:
+                    values["lead_unit_id"] = None
+            elif key == "supporting_units":
+                values["supporting_unit_ids"] = _many(ctx.units, _text(cell, key))
+            elif key == "programs":
+                values["program_ids"] = _many(ctx.programs, _text(cell, key))
+            elif key == "district":
+                text = _text(cell, key)
+                values["district_id"] = _one(ctx.districts, text) if text else None
+            elif key == "due_date":
+                values["due_date"] = _due_date(cell, ctx)
+            elif key == "weight":
+                values["weight"] = _weight(cell)
+            elif key == "status":
+                status = _status(cell)
+        except _CellError as exc:
+            fail(key, str(exc))
+    if failed:
+        return None
+    title = values.get("title", "")
+    if "title" in values and len(title) < 3:
+        fail(
+            "title",
+            "wajib diisi, paling sedikit 3 karakter."
+            if not title
+            else f"'{title}' terlalu pendek; paling sedikit 3 karakter.",
+        )
+    if "lead_unit_id" in values and values["lead_unit_id"] is None:
+        fail("lead_unit", "wajib diisi: perangkat daerah penanggung jawab.")
+    if failed:
+        return None
+
+    task = ctx.tasks_by_code.get(code) if code else None
+    if task is None and not code:
+        same_title = ctx.tasks_by_title.get(_key(title), [])
+        task = same_title[0] if len(same_title) == 1 else None
+    if "supporting_unit_ids" in values:
+        lead = values.get("lead_unit_id", task.lead_unit_id if task else None)
+        values["supporting_unit_ids"] = [u for u in values["supporting_unit_ids"] if u != lead]
+    if task is None:
+        if status is not None and status not in IMPORT_STATUSES:
+            fail("status", _needs_reason(status))
+            return None
+        return RowPlan(
+            row=number,
+            action="create",
+            code=code,
+            title=title,
+            values=values,
+            status=status or TaskStatus.todo,
+        )
+    return _update_row(number, task, values, status, ctx, result)
+
+
+def _update_row(
+    number: int,
+    task: Task,
+    values: dict[str, Any],
+    status: TaskStatus | None,
+    ctx: _Context,
+    result: ImportPlan,
+) -> RowPlan | None:
+    supporting, programs = ctx.links.get(task.id or 0, ([], []))
+    current = {
+        "supporting_unit_ids": sorted(supporting),
+        "program_ids": sorted(programs),
+    }
+    if "lead_unit_id" in values and "supporting_unit_ids" not in values:
+        # As in update_task: a new lead unit stops being one of the supporting units.
+        kept = [u for u in current["supporting_unit_ids"] if u != values["lead_unit_id"]]
+        if kept != current["supporting_unit_ids"]:
+            values["supporting_unit_ids"] = kept
+    changes: dict[str, list[Any]] = {}
+    for name in FIELDS:
+        if name not in values:
+            continue
+        old = current[name] if name in current else getattr(task, name)
+        if _jsonable(old) != _jsonable(values[name]):
+            changes[name] = [_jsonable(old), _jsonable(values[name])]
+    old_status = TaskStatus(task.status)
+    moved = status is not None and status != old_status
+    row = RowPlan(
+        row=number,
+        action="update" if changes or moved else "unchanged",
+        code=task.code,
+        title=values.get("title", task.title),
+        task_id=task.id,
+        values=values,
+        changes=changes,
+        status=status if moved else None,
+        from_status=old_status if moved else None,
+    )
+    if moved and status not in IMPORT_STATUSES:
+        result.issues.append(Issue(number, HEADERS["status"], _needs_reason(status)))
+        return None
+    if row.action == "update" and old_status == TaskStatus.cancelled:
+        result.issues.append(
+            Issue(
+                number,
+                HEADERS["code"],
+                f"tugas {task.code} sudah dibatalkan dan tidak dapat diubah; pulihkan dulu "
+                "lewat halaman tugas.",
+            )
+        )
+        return None
+    return row
+
+
+# --- applying ----------------------------------------------------------------------------
+
+
+def apply_import(
+    session: Session, *, actor: User, plan_id: int, sheet: Sheet, filename: str
+) -> ImportPlan:
+    """Import `sheet` in one transaction: everything, or (on any problem) nothing."""
+    permissions.ensure_team(actor)
+    plan = get_plan(session, plan_id=plan_id)
+    lock_plan_for_writes(session, plan.id)  # type: ignore[arg-type]
+    result = _plan(session, plan=plan, sheet=sheet, filename=filename)
+    if result.issues:
+        session.rollback()
+        raise ImportHasIssues(result)
+    note = f"Diimpor dari berkas {filename}"
+    try:
+        touched: set[TaskStatus] = set()
+        placed: list[Task] = []
+        for order, row in enumerate(result.rows):
+            if row.action == "create":
+                task = _create(session, actor=actor, plan=plan, row=row, note=note)
+            elif row.action == "update":
+                task = _update(session, actor=actor, row=row, note=note)
+            else:
+                continue
+            if row.status is not None:
+                # New and moved cards go to the end of their column, in the file's order.
+                task.position = END_OF_COLUMN + order
+                touched.add(row.status)
+                if row.from_status is not None:
+                    touched.add(row.from_status)
+                placed.append(task)
+        if placed:
+            session.flush()
+            _renumber(session, task=placed[0], statuses=touched)
+        result.applied = True
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    return result
+
+
+def _create(session: Session, *, actor: User, plan: Plan, row: RowPlan, note: str) -> Task:
+    values = row.values
+    status = row.status or TaskStatus.todo
+    code = row.code or next_task_code(session, plan=plan)
+    task = Task(
+        plan_id=plan.id,  # type: ignore[arg-type]
+        code=code,
+        title=values["title"],
+        description=values.get("description", ""),
+        lead_unit_id=values["lead_unit_id"],
+        district_id=values.get("district_id"),
+        village=values.get("village", ""),
+        due_date=values.get("due_date"),
+        weight=values.get("weight", 1),
+        target=values.get("target", ""),
+        status=status,
+        position=END_OF_COLUMN,
+        version=1,
+    )
+    if status == TaskStatus.done:
+        task.done_at = utcnow()
+        task.progress_pct = 100
+    session.add(task)
+    session.flush()
+    _set_links(
+        session,
+        task_id=task.id,  # type: ignore[arg-type]
+        supporting_unit_ids=values.get("supporting_unit_ids", []),
+        program_ids=values.get("program_ids", []),
+    )
+    row.code = code
+    row.task_id = task.id
+    changes = {
+        name: [None, _jsonable(values[name])]
+        for name in FIELDS
+        if values.get(name) not in (None, "", [])
+    }
+    _record(
+        session,
+        task,
+        actor=actor,
+        kind=EventKind.imported,
+        to_status=status,
+        changes=changes,
+        note=note,
+        bump_version=False,
+    )
+    return task
+
+
+def _update(session: Session, *, actor: User, row: RowPlan, note: str) -> Task:
+    task = session.get(Task, row.task_id)
+    assert task is not None  # planned inside this transaction, under the plan's lock
+    if row.changes:
+        for name in row.changes:
+            if name not in ("supporting_unit_ids", "program_ids"):
+                setattr(task, name, row.values[name])
+        _set_links(
+            session,
+            task_id=task.id,  # type: ignore[arg-type]
+            supporting_unit_ids=row.values["supporting_unit_ids"]
+            if "supporting_unit_ids" in row.changes
+            else None,
+            program_ids=row.values["program_ids"] if "program_ids" in row.changes else None,
+        )
+        _record(session, task, actor=actor, kind=EventKind.imported, changes=row.changes, note=note)
+    if row.status is not None and row.from_status is not None:
+        changes: dict[str, Any] = {"status": [row.from_status.value, row.status.value]}
+        if task.blocked_reason:
+            changes["blocked_reason"] = [task.blocked_reason, ""]
+            task.blocked_reason = ""
+        if row.status == TaskStatus.done:
+            task.done_at = utcnow()
+            if task.progress_pct != 100:
+                changes["progress_pct"] = [task.progress_pct, 100]
+                task.progress_pct = 100
+        elif row.from_status == TaskStatus.done:
+            task.done_at = None
+        task.status = row.status
+        _record(
+            session,
+            task,
+            actor=actor,
+            kind=EventKind.imported,
+            changes=changes,
+            note=note,
+            from_status=row.from_status,
+            to_status=row.status,
+        )
+    return task
