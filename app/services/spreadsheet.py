@@ -507,7 +507,8 @@ def _lists(book: Workbook, sheet: Any, lists: ChoiceLists, *, last_row: int) -> 
     keys = [c.key for c in TASK_COLUMNS]
     for key, (list_column, header, values, strict) in named.items():
         letter = get_column_letter(list_column)
-        source = f"={LISTS_SHEET}!${letter}$2:${letter}${max(len(values), 1) + 1}"
+        # No leading "=" in the file: Excel stores list sources without it.
+        source = f"{LISTS_SHEET}!${letter}$2:${letter}${max(len(values), 1) + 1}"
         validation = DataValidation(
             type="list",
             formula1=source,
