@@ -28,7 +28,9 @@ def xlsx_bytes(rows: Sequence[Sequence[Any]], headers: Sequence[str] = HEADERS) 
     return buffer.getvalue()
 
 
-def csv_text(rows: Sequence[Sequence[Any]], headers: Sequence[str] = HEADERS, sep: str = ",") -> str:
+def csv_text(
+    rows: Sequence[Sequence[Any]], headers: Sequence[str] = HEADERS, sep: str = ","
+) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=sep)
     writer.writerow(headers)
@@ -57,9 +59,7 @@ def plan_rows(start: date, count: int = 150) -> list[list[Any]]:
         spec = catalogue[index % len(catalogue)]
         suffix = "" if index < len(catalogue) else " – tahap II"
         district = by_name.get(spec["district"], "")
-        supporting = [
-            district if s == "CAMAT" else s for s in spec["supporting"].split() if s
-        ]
+        supporting = [district if s == "CAMAT" else s for s in spec["supporting"].split() if s]
         supporting = [s for s in supporting if s]
         due_day = int(spec["due_day"] or 100)
         rows.append(
