@@ -65,8 +65,9 @@ def _limits(settings: Settings) -> Limits:
 
 
 def refuse_oversized_body(request: Request) -> None:
-    """Declared first on the upload routes, so a body announced as too large is refused
-    before anything (the CSRF check included) parses it."""
+    """A body announced as too large is refused before the file is read or parsed as a
+    spreadsheet. (Starlette has spooled the upload to a temporary file by then; a hard cap
+    on request bodies belongs in the reverse proxy, see README "Production".)"""
     settings: Settings = request.app.state.settings
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > settings.import_max_bytes + FORM_OVERHEAD:
