@@ -558,3 +558,20 @@ def test_history_describes_an_import(session: Session, world: factories.World) -
     entry = detail.history[-1]
     assert entry.sentence == "membuat tugas ini dari impor lembar kerja"
     assert entry.note == "Diimpor dari berkas rencana.xlsx"
+
+
+def test_an_entity_expansion_bomb_inside_a_workbook_is_refused() -> None:
+    source = zipfile.ZipFile(io.BytesIO(xlsx_bytes([row(title="Jalan", lead_unit="PUTR")])))
+    lol = "".join(f'<!ENTITY l{i} "{("&l" + str(i - 1) + ";") * 10}">' for i in range(1, 10))
+    bomb = (
+        f'<?xml version="1.0"?><!DOCTYPE w [<!ENTITY l0 "lol">{lol}]>'
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        '<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>&l9;</t></is></c></row>'
+        "</sheetData></worksheet>"
+    ).encode()
+    members = {
+        name: (bomb if name == "xl/worksheets/sheet1.xml" else source.read(name))
+        for name in source.namelist()
+    }
+    with pytest.raises(FileRefused, match="rusak"):
+        _sheet(_zip(members), "bom.xlsx")
