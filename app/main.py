@@ -83,7 +83,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = settings
 
     app.mount("/static", StaticFiles(directory=str(BASE_DIR / "app" / "static")), name="static")
-    # `transfer` before `tasks` and `api`: /tasks/import is not a task id.
+    # `transfer` before `tasks`: /tasks/import is not a task id.
     for router in (
         health.router,
         auth.router,
@@ -94,7 +94,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         burndown.router,
         tasks.router,
         admin.router,
-        transfer.api_router,
         api.router,
     ):
         app.include_router(router)

@@ -460,6 +460,8 @@ def test_round_trip_updates_exactly_the_edited_rows(
     preview = _upload(client, csrf, edited, f"diubah.{fmt}")
     assert "Akan diperbarui (2)" in preview.text
     assert "Akan dibuat" not in preview.text
+    assert "<strong>Bobot:</strong> <del>1</del> → <ins>7</ins>" in preview.text
+    assert "<del>Belum Dimulai</del> → <ins>Menunggu Verifikasi</ins>" in preview.text
     applied = client.post(
         "/tasks/import/apply",
         data={

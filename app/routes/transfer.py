@@ -1,5 +1,5 @@
-"""Spreadsheets in and out: the import page (upload → preview → apply) and its API, the
-template, and the exports of the board and of the whole task list.
+"""Spreadsheets in and out: the import page (upload → preview → apply), the template, and
+the exports of the board and of the whole task list. (The import's API is in app.routes.api.)
 
 The preview does not keep the upload in memory: the bytes are stored under the data
 directory by their SHA-256 (app.services.import_store) and the confirmation form carries
@@ -11,12 +11,12 @@ from datetime import date
 from pathlib import PureWindowsPath
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
-from fastapi.responses import JSONResponse, Response
-from sqlmodel import Field, Session, SQLModel
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import Response
+from sqlmodel import Session
 
 from app import permissions
-from app.auth import ApiUser, CurrentUser
+from app.auth import CurrentUser
 from app.config import Settings, SettingsDep
 from app.db import SessionDep
 from app.models import User
@@ -37,26 +37,13 @@ from app.services.task_import import ImportHasIssues, ImportPlan
 from app.templating import render
 
 router = APIRouter(include_in_schema=False)
-api_router = APIRouter(prefix="/api/v1", tags=["import"])
 
 FILENAME_MAX = 120
 # Multipart framing around the file: the request may exceed the file limit by this much.
 FORM_OVERHEAD = 64 * 1024
-FIELD_LABELS = {
-    "title": "Judul",
-    "description": "Uraian",
-    "lead_unit_id": "Perangkat Daerah",
-    "supporting_unit_ids": "Perangkat Daerah Pendukung",
-    "program_ids": "Program",
-    "district_id": "Kecamatan",
-    "village": "Desa/Kelurahan",
-    "due_date": "Tenggat",
-    "weight": "Bobot",
-    "target": "Target",
-}
 
 
-def _limits(settings: Settings) -> Limits:
+def import_limits(settings: Settings) -> Limits:
     return Limits(
         max_bytes=settings.import_max_bytes,
         max_rows=settings.import_max_rows,
@@ -87,7 +74,7 @@ def clean_filename(raw: str | None) -> str:
     return name[:FILENAME_MAX] or "berkas-tanpa-nama"
 
 
-def _read_file(upload: UploadFile, settings: Settings) -> bytes:
+def read_limited(upload: UploadFile, settings: Settings) -> bytes:
     data = upload.file.read(settings.import_max_bytes + 1)
     if len(data) > settings.import_max_bytes:
         raise FileTooLarge(
@@ -125,7 +112,6 @@ def _page(
         "digest": digest,
         "error": error,
         "columns": TASK_COLUMNS,
-        "field_labels": FIELD_LABELS,
         "max_mb": settings.import_max_bytes // (1024 * 1024),
         "max_rows": settings.import_max_rows,
     }
@@ -141,7 +127,7 @@ def import_page(request: Request, settings: SettingsDep, user: CurrentUser) -> R
 def _preview(
     session: Session, *, user: User, data: bytes, filename: str, settings: Settings
 ) -> ImportPlan:
-    sheet = read_upload(data, filename, limits=_limits(settings))
+    sheet = read_upload(data, filename, limits=import_limits(settings))
     plan = plans.current_plan(session)
     return task_import.plan_import(
         session,
@@ -165,7 +151,7 @@ def import_preview(
     permissions.ensure_team(user)
     filename = clean_filename(file.filename)
     try:
-        data = _read_file(file, settings)
+        data = read_limited(file, settings)
         result = _preview(session, user=user, data=data, filename=filename, settings=settings)
     except FileRefused as exc:
         return _page(request, error=exc.message, status_code=exc.status_code, settings=settings)
@@ -201,7 +187,7 @@ def import_apply(
             settings=settings,
         )
     try:
-        sheet = read_upload(data, name, limits=_limits(settings))
+        sheet = read_upload(data, name, limits=import_limits(settings))
         plan = plans.current_plan(session)
         result = task_import.apply_import(
             session,
@@ -294,110 +280,3 @@ def export_board_xlsx(session: SessionDep, user: CurrentUser, query: BoardQueryD
 @router.get("/board/export.csv")
 def export_board_csv(session: SessionDep, user: CurrentUser, query: BoardQueryDep) -> Response:
     return _export(session, kind="papan", extension="csv", filters=query.filters, board_only=True)
-
-
-# --- API -----------------------------------------------------------------------------------
-
-
-class ImportIssueOut(SQLModel):
-    row: int = Field(description="Row number as the spreadsheet shows it.")
-    column: str
-    message: str = Field(description="In Indonesian, for the user to read.")
-
-
-class ImportRowOut(SQLModel):
-    row: int
-    action: Literal["create", "update", "unchanged"]
-    code: str = Field(description="The task's code; empty for a new task in a dry run.")
-    title: str
-    task_id: int | None
-    changed: list[str] = Field(description="The fields an update changes.")
-    status: str | None = Field(description="The new status, when the row changes it.")
-
-
-class ImportReport(SQLModel):
-    filename: str
-    dry_run: bool
-    applied: bool
-    created: int
-    updated: int
-    unchanged: int
-    rows: list[ImportRowOut]
-    issues: list[ImportIssueOut]
-
-
-def _report(result: ImportPlan, *, dry_run: bool) -> ImportReport:
-    return ImportReport(
-        filename=result.filename,
-        dry_run=dry_run,
-        applied=result.applied,
-        created=len(result.created),
-        updated=len(result.updated),
-        unchanged=len(result.unchanged),
-        rows=[
-            ImportRowOut(
-                row=r.row,
-                action=r.action,
-                code=r.code,
-                title=r.title,
-                task_id=r.task_id,
-                changed=list(r.changes),
-                status=r.status.value if r.status is not None and r.action != "unchanged" else None,
-            )
-            for r in result.rows
-        ],
-        issues=[
-            ImportIssueOut(row=i.row, column=i.column, message=i.message) for i in result.issues
-        ],
-    )
-
-
-@api_router.post(
-    "/tasks/import",
-    response_model=ImportReport,
-    responses={
-        400: {"description": "Not a spreadsheet this import can read."},
-        403: {"description": "Only the transition team imports."},
-        413: {"description": "Over the size limit."},
-        422: {"description": "Not applied: the file has problems (`issues`)."},
-    },
-)
-def import_tasks(
-    _limit: BodyLimit,
-    session: SessionDep,
-    settings: SettingsDep,
-    user: ApiUser,
-    file: Annotated[UploadFile, File(description=".xlsx or .csv in the template's columns.")],
-    dry_run: Annotated[
-        bool, Query(description="Only report what would change (the default).")
-    ] = True,
-) -> Any:
-    """Import tasks from a spreadsheet (team only). With `dry_run=false` everything is
-    applied in one transaction, or nothing when any row has a problem."""
-    permissions.ensure_team(user)
-    filename = clean_filename(file.filename)
-    data = _read_file(file, settings)
-    sheet = read_upload(data, filename, limits=_limits(settings))
-    plan = plans.current_plan(session)
-    if dry_run:
-        result = task_import.plan_import(
-            session,
-            actor=user,
-            plan_id=plan.id,  # type: ignore[arg-type]
-            sheet=sheet,
-            filename=filename,
-        )
-        return _report(result, dry_run=True)
-    try:
-        result = task_import.apply_import(
-            session,
-            actor=user,
-            plan_id=plan.id,  # type: ignore[arg-type]
-            sheet=sheet,
-            filename=filename,
-        )
-    except ImportHasIssues as exc:
-        body = _report(exc.plan, dry_run=False).model_dump(mode="json")
-        body["detail"] = exc.message
-        return JSONResponse(body, status_code=422)
-    return _report(result, dry_run=False)

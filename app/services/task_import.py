@@ -128,6 +128,29 @@ class RowPlan:
     from_status: TaskStatus | None = None
 
 
+FIELD_LABELS = {
+    "title": "Judul",
+    "description": "Uraian",
+    "lead_unit_id": "Perangkat Daerah",
+    "supporting_unit_ids": "Perangkat Daerah Pendukung",
+    "program_ids": "Program",
+    "district_id": "Kecamatan",
+    "village": "Desa/Kelurahan",
+    "due_date": "Tenggat",
+    "weight": "Bobot",
+    "target": "Target",
+}
+# A preview shows this much of a long old or new value.
+PREVIEW_TEXT_MAX = 80
+
+
+@dataclass(frozen=True)
+class ChangeLine:
+    label: str
+    old: str
+    new: str
+
+
 @dataclass
 class ImportPlan:
     filename: str
@@ -135,6 +158,35 @@ class ImportPlan:
     issues: list[Issue] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
     applied: bool = False
+    # Names for the ids in the changes, for the preview.
+    unit_names: dict[int, str] = field(default_factory=dict)
+    program_names: dict[int, str] = field(default_factory=dict)
+
+    def change_lines(self, row: RowPlan) -> list[ChangeLine]:
+        """An update's changes as the preview shows them: label, old and new value."""
+        lines = [
+            ChangeLine(FIELD_LABELS.get(name, name), self._show(name, old), self._show(name, new))
+            for name, (old, new) in row.changes.items()
+        ]
+        if row.status is not None and row.from_status is not None:
+            lines.append(
+                ChangeLine("Status", STATUS_LABELS[row.from_status], STATUS_LABELS[row.status])
+            )
+        return lines
+
+    def _show(self, name: str, value: Any) -> str:
+        if value is None or value == "" or value == []:
+            return "(kosong)"
+        if name in ("lead_unit_id", "district_id"):
+            return self.unit_names.get(value, str(value))
+        if name == "supporting_unit_ids":
+            return "; ".join(self.unit_names.get(v, str(v)) for v in value)
+        if name == "program_ids":
+            return "; ".join(self.program_names.get(v, str(v)) for v in value)
+        if name == "due_date":
+            return format_day_date(date.fromisoformat(value))
+        text = str(value)
+        return text if len(text) <= PREVIEW_TEXT_MAX else text[: PREVIEW_TEXT_MAX - 1] + "…"
 
     @property
     def ok(self) -> bool:
@@ -440,11 +492,16 @@ def _columns(sheet: Sheet, result: ImportPlan) -> dict[str, int]:
     return found
 
 
+def ensure_can_import(user: User) -> None:
+    """Importing creates and edits tasks: the team's right (DESIGN §1)."""
+    permissions.ensure_team(user)
+
+
 def plan_import(
     session: Session, *, actor: User, plan_id: int, sheet: Sheet, filename: str
 ) -> ImportPlan:
     """The dry run: what importing `sheet` into the plan would do. Writes nothing."""
-    permissions.ensure_team(actor)
+    ensure_can_import(actor)
     plan = get_plan(session, plan_id=plan_id)
     return _plan(session, plan=plan, sheet=sheet, filename=filename)
 
@@ -455,6 +512,8 @@ def _plan(session: Session, *, plan: Plan, sheet: Sheet, filename: str) -> Impor
     if result.issues:
         return result
     ctx = _context(session, plan)
+    result.unit_names = ctx.units.display
+    result.program_names = ctx.programs.display
     seen_codes: dict[str, int] = {}
     seen_tasks: dict[int, int] = {}
     seen_titles: dict[str, int] = {}
@@ -650,7 +709,7 @@ def apply_import(
     session: Session, *, actor: User, plan_id: int, sheet: Sheet, filename: str
 ) -> ImportPlan:
     """Import `sheet` in one transaction: everything, or (on any problem) nothing."""
-    permissions.ensure_team(actor)
+    ensure_can_import(actor)
     plan = get_plan(session, plan_id=plan_id)
     lock_plan_for_writes(session, plan.id)  # type: ignore[arg-type]
     result = _plan(session, plan=plan, sheet=sheet, filename=filename)
