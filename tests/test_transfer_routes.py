@@ -493,6 +493,7 @@ def test_export_menu_on_board_and_dashboard_and_template_download(
     assert f'href="/board/export.xlsx?unit={world.putr.id}"' in board
     assert 'href="/burndown.csv"' in board
     assert 'href="/tasks/import"' in board
+    assert 'href="/tasks/import"' in client.get("/tasks/new").text
     dashboard = client.get("/dashboard").text
     assert 'href="/tasks/export.xlsx"' in dashboard
     assert 'href="/burndown.csv' in dashboard
