@@ -11,7 +11,7 @@ from openpyxl import Workbook
 from sqlmodel import Session, col, func, select
 
 from app.errors import Forbidden
-from app.models import EventKind, Role, Task, TaskEvent, TaskStatus, UnitKind
+from app.models import EventKind, Role, Task, TaskEvent, TaskStatus, UnitKind, User
 from app.services import burndown, reference, task_export, task_import, tasks
 from app.services.filters import TaskFilter
 from app.services.spreadsheet import (
@@ -575,3 +575,49 @@ def test_an_entity_expansion_bomb_inside_a_workbook_is_refused() -> None:
     }
     with pytest.raises(FileRefused, match="rusak"):
         _sheet(_zip(members), "bom.xlsx")
+
+
+def test_the_demo_plan_exported_and_imported_again_changes_nothing(session: Session) -> None:
+    from app.services import demo, plans
+
+    demo.load_demo(session, start_date=None)
+    plan = plans.current_plan(session)
+    team = session.exec(select(User).where(User.role == Role.team)).first()
+    assert team is not None
+    events = _count(session, TaskEvent)
+    table = task_export.task_table(session, plan=plan, with_history=True)
+    assert len(table.rows) == _count(session, Task)
+    for name, data in (
+        ("demo.xlsx", task_export.table_xlsx(session, table)),
+        ("demo.csv", task_export.table_csv(table)),
+    ):
+        result = task_import.apply_import(
+            session, actor=team, plan_id=_id(plan.id), sheet=_sheet(data, name), filename=name
+        )
+        assert result.issues == []
+        assert len(result.unchanged) == len(table.rows)
+    assert _count(session, TaskEvent) == events
+
+
+def test_weight_changes_by_import_move_the_weighted_burndown(
+    session: Session, world: factories.World
+) -> None:
+    first = xlsx_bytes([row(code="A-1", title="Jalan", lead_unit="PUTR", weight=2)])
+    _apply(session, world, first, "a.xlsx")
+    # The plan was imported three days ago …
+    created = session.exec(select(TaskEvent)).one()
+    created.at = created.at - timedelta(days=3)
+    session.add(created)
+    session.commit()
+    # … and today a new version of the file raises the weight and marks the task done.
+    second = xlsx_bytes(
+        [row(code="A-1", title="Jalan", lead_unit="PUTR", weight=5, status="Selesai")]
+    )
+    _apply(session, world, second, "b.xlsx")
+    series = burndown.burndown_series(
+        session, plan=world.plan, filters=TaskFilter(), measure="weight"
+    )
+    actual = [p for p in series.points if p.scope is not None]
+    assert (actual[-4].scope, actual[-4].remaining) == (2, 2)
+    assert (actual[-1].scope, actual[-1].remaining) == (5, 0)
+    assert actual[-1].added == 3
