@@ -57,7 +57,8 @@ def plan_rows(start: date, count: int = 150) -> list[list[Any]]:
     index = 0
     while len(rows) < count:
         spec = catalogue[index % len(catalogue)]
-        suffix = "" if index < len(catalogue) else " – tahap II"
+        cycle = index // len(catalogue)
+        suffix = f" – tahap {cycle + 1}" if cycle else ""
         district = by_name.get(spec["district"], "")
         supporting = [district if s == "CAMAT" else s for s in spec["supporting"].split() if s]
         supporting = [s for s in supporting if s]
