@@ -204,6 +204,13 @@ def test_units_programs_and_districts_match_by_code_or_name_with_aliases(
         ),
         row(title="Tiga", lead_unit="Dinas PUTR", programs="Program Sehat", district="16.07.14"),
         row(title="Empat", lead_unit="DINKES", district="KECAMATAN RANTAU BAYUR"),
+        # Commas where the template asks for semicolons still read right.
+        row(
+            title="Lima",
+            lead_unit="PUTR",
+            supporting_units="Dinkes, Air Salek",
+            programs="SEHAT,MEMBANGUN",
+        ),
     ]
     result = _apply(session, world, xlsx_bytes(rows), "rencana.xlsx")
     assert result.ok
@@ -215,7 +222,10 @@ def test_units_programs_and_districts_match_by_code_or_name_with_aliases(
     assert by_title["Satu"].lead_unit_id == world.putr.id
     links = tasks.link_ids(session, task_ids=[by_title["Satu"].id, by_title["Dua"].id])  # type: ignore[list-item]
     assert sorted(links[by_title["Satu"].id][1]) == sorted([world.membangun.id, world.sehat.id])  # type: ignore[index, type-var]
-    assert links[by_title["Dua"].id][0] == [world.dinkes.id]  # type: ignore[index]
+    assert links[_id(by_title["Dua"].id)][0] == [world.dinkes.id]
+    five = tasks.link_ids(session, task_ids=[_id(by_title["Lima"].id)])[_id(by_title["Lima"].id)]
+    assert sorted(five[0]) == sorted([_id(world.dinkes.id), _id(salek.id)])
+    assert sorted(five[1]) == sorted([_id(world.membangun.id), _id(world.sehat.id)])
 
 
 def test_dates_in_iso_day_first_and_excel_date_cells(

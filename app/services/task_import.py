@@ -451,10 +451,21 @@ def _one(names: _Names, text: str) -> int:
 
 
 def _many(names: _Names, text: str) -> list[int]:
+    """Names separated by ";" — or by "," where that is how a part reads (some agency names
+    contain commas, so "," is tried only when the part as a whole names nothing)."""
     ids: list[int] = []
-    for part in text.split(";"):
-        if part.strip():
-            ids.append(_one(names, part.strip()))
+    for part in (p.strip() for p in text.split(";")):
+        if not part:
+            continue
+        found = names.find(part)
+        if isinstance(found, str) and "," in part:
+            pieces = [names.find(p.strip()) for p in part.split(",") if p.strip()]
+            if all(isinstance(p, int) for p in pieces):
+                ids.extend(p for p in pieces if isinstance(p, int))
+                continue
+        if isinstance(found, str):
+            raise _CellError(found)
+        ids.append(found)
     return sorted(dict.fromkeys(ids))
 
 
