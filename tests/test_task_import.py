@@ -631,3 +631,21 @@ def test_weight_changes_by_import_move_the_weighted_burndown(
     assert (actual[-4].scope, actual[-4].remaining) == (2, 2)
     assert (actual[-1].scope, actual[-1].remaining) == (5, 0)
     assert actual[-1].added == 3
+
+
+def test_a_new_code_in_the_file_is_never_handed_out_to_a_code_less_row(
+    session: Session, world: factories.World
+) -> None:
+    rows = [
+        row(title="Tanpa kode", lead_unit="PUTR"),
+        row(code="T-001", title="Kode sendiri", lead_unit="PUTR"),
+        row(title="Tanpa kode lagi", lead_unit="PUTR"),
+    ]
+    result = _apply(session, world, xlsx_bytes(rows), "r.xlsx")
+    assert [(r.code, r.title) for r in result.rows] == [
+        ("T-002", "Tanpa kode"),
+        ("T-001", "Kode sendiri"),
+        ("T-003", "Tanpa kode lagi"),
+    ]
+    column = session.exec(select(Task).order_by(col(Task.position))).all()
+    assert [t.title for t in column] == ["Tanpa kode", "Kode sendiri", "Tanpa kode lagi"]

@@ -30,7 +30,9 @@ from app.models import (
     Plan,
     Program,
     Task,
+    TaskProgram,
     TaskStatus,
+    TaskSupportingUnit,
     Unit,
     UnitKind,
     User,
@@ -731,9 +733,10 @@ def apply_import(
     try:
         touched: set[TaskStatus] = set()
         placed: list[Task] = []
+        created = _create_all(session, actor=actor, plan=plan, rows=result.created, note=note)
         for order, row in enumerate(result.rows):
             if row.action == "create":
-                task = _create(session, actor=actor, plan=plan, row=row, note=note)
+                task = created[row.row]
             elif row.action == "update":
                 task = _update(session, actor=actor, row=row, note=note)
             else:
@@ -756,10 +759,57 @@ def apply_import(
     return result
 
 
-def _create(session: Session, *, actor: User, plan: Plan, row: RowPlan, note: str) -> Task:
+def _create_all(
+    session: Session, *, actor: User, plan: Plan, rows: list[RowPlan], note: str
+) -> dict[int, Task]:
+    """The new tasks, by row number. The codes the file gives are inserted first, so the
+    plan's next code (`next_task_code`, which skips taken codes) never hands one out again;
+    the rest are inserted together, then every link and event."""
+    tasks: dict[int, Task] = {}
+    for row in (r for r in rows if r.code):
+        tasks[row.row] = _new_task(plan, row, row.code)
+    session.add_all(tasks.values())
+    session.flush()
+    # Codes handed out here are new and increasing; the explicit ones are in the database.
+    with session.no_autoflush:
+        for row in (r for r in rows if not r.code):
+            row.code = next_task_code(session, plan=plan)
+            tasks[row.row] = _new_task(plan, row, row.code)
+            session.add(tasks[row.row])
+    session.flush()
+    for row in rows:
+        task = tasks[row.row]
+        row.task_id = task.id
+        values = row.values
+        # A new task has no links yet, so they are added rather than replaced (_set_links).
+        session.add_all(
+            TaskSupportingUnit(task_id=task.id, unit_id=u)  # type: ignore[arg-type]
+            for u in values.get("supporting_unit_ids", [])
+        )
+        session.add_all(
+            TaskProgram(task_id=task.id, program_id=p)  # type: ignore[arg-type]
+            for p in values.get("program_ids", [])
+        )
+        _record(
+            session,
+            task,
+            actor=actor,
+            kind=EventKind.imported,
+            to_status=task.status,
+            changes={
+                name: [None, _jsonable(values[name])]
+                for name in FIELDS
+                if values.get(name) not in (None, "", [])
+            },
+            note=note,
+            bump_version=False,
+        )
+    return tasks
+
+
+def _new_task(plan: Plan, row: RowPlan, code: str) -> Task:
     values = row.values
     status = row.status or TaskStatus.todo
-    code = row.code or next_task_code(session, plan=plan)
     task = Task(
         plan_id=plan.id,  # type: ignore[arg-type]
         code=code,
@@ -778,31 +828,6 @@ def _create(session: Session, *, actor: User, plan: Plan, row: RowPlan, note: st
     if status == TaskStatus.done:
         task.done_at = utcnow()
         task.progress_pct = 100
-    session.add(task)
-    session.flush()
-    _set_links(
-        session,
-        task_id=task.id,  # type: ignore[arg-type]
-        supporting_unit_ids=values.get("supporting_unit_ids", []),
-        program_ids=values.get("program_ids", []),
-    )
-    row.code = code
-    row.task_id = task.id
-    changes = {
-        name: [None, _jsonable(values[name])]
-        for name in FIELDS
-        if values.get(name) not in (None, "", [])
-    }
-    _record(
-        session,
-        task,
-        actor=actor,
-        kind=EventKind.imported,
-        to_status=status,
-        changes=changes,
-        note=note,
-        bump_version=False,
-    )
     return task
 
 
