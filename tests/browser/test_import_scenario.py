@@ -36,6 +36,15 @@ def test_team_imports_a_plan_from_the_board_menu(new_page: NewPage, axe_path: Pa
     title = f"Impor peramban {uuid.uuid4().hex[:8]}"
     login(page, "tim.transisi")
     page.goto("/board")
+    menu = page.locator("details.export-menu")
+    # The menu opens on its button and closes on Escape or a click elsewhere.
+    page.get_by_text("Unduh / impor").click()
+    expect(menu).to_have_attribute("open", "")
+    page.keyboard.press("Escape")
+    expect(menu).not_to_have_attribute("open", "")
+    page.get_by_text("Unduh / impor").click()
+    page.locator("h1").click()
+    expect(menu).not_to_have_attribute("open", "")
     page.get_by_text("Unduh / impor").click()
     page.get_by_role("link", name="Impor tugas dari Excel/CSV…").click()
     page.wait_for_url(re.compile(r"/tasks/import$"))
