@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from app.models import BOARD_STATUSES, EventKind, Plan, Program, Task, TaskEvent, Unit, User
 from app.services.filters import TaskFilter
+from app.services.import_cells import IMPORT_STATUSES
 from app.services.plans import plan_calendar
 from app.services.spreadsheet import (
     HISTORY_HEADERS,
@@ -24,7 +25,6 @@ from app.services.spreadsheet import (
     write_csv,
     write_workbook,
 )
-from app.services.task_import import IMPORT_STATUSES
 from app.services.tasks import STATUS_LABELS, link_ids
 from app.timefmt import WIB
 

@@ -11,21 +11,16 @@ status change as it reads a move).
 
 import difflib
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any, Literal
 
-from openpyxl.utils.datetime import from_excel
 from sqlmodel import Session, select
 
 from app import permissions
 from app.db import utcnow
 from app.errors import RuleViolation
 from app.models import (
-    SHORT_MAX,
-    TEXT_MAX,
-    TITLE_MAX,
     EventKind,
     Plan,
     Program,
@@ -37,15 +32,25 @@ from app.models import (
     UnitKind,
     User,
 )
-from app.services import reference
+from app.services.import_cells import (
+    IMPORT_STATUSES,
+    CellError,
+    Names,
+    cell_date,
+    cell_status,
+    cell_text,
+    cell_weight,
+    find_many,
+    find_one,
+    name_key,
+    needs_reason,
+    unit_keys,
+)
 from app.services.plans import get_plan, lock_plan_for_writes, plan_calendar
 from app.services.spreadsheet import (
-    FORMULA_PREFIXES,
     INFO_COLUMNS,
-    NEUTRAL_PREFIX,
     TASK_COLUMNS,
     Cell,
-    Formula,
     Sheet,
     normalise_header,
 )
@@ -63,19 +68,9 @@ from app.timefmt import format_day_date
 
 Action = Literal["create", "update", "unchanged"]
 
-CODE_MAX = 20
 CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9._/-]*$")
 REQUIRED_KEYS = ("title", "lead_unit")
-# Statuses a spreadsheet may set; Terkendala and Dibatalkan need a reason, given on the board.
-IMPORT_STATUSES = (TaskStatus.todo, TaskStatus.in_progress, TaskStatus.review, TaskStatus.done)
 HEADER_LABEL = "judul kolom"
-TEXT_LIMITS = {
-    "code": CODE_MAX,
-    "title": TITLE_MAX,
-    "description": TEXT_MAX,
-    "village": SHORT_MAX,
-    "target": SHORT_MAX,
-}
 # Fields compared to decide whether a row changes its task, in the order of the columns.
 FIELDS = (
     "title",
@@ -89,18 +84,6 @@ FIELDS = (
     "weight",
     "target",
 )
-COLUMN_FIELDS = {
-    "title": "title",
-    "description": "description",
-    "lead_unit": "lead_unit_id",
-    "supporting_units": "supporting_unit_ids",
-    "programs": "program_ids",
-    "district": "district_id",
-    "village": "village",
-    "due_date": "due_date",
-    "weight": "weight",
-    "target": "target",
-}
 HEADERS = {c.key: c.header for c in TASK_COLUMNS}
 
 
@@ -222,61 +205,13 @@ class ImportHasIssues(RuleViolation):
         self.plan = plan
 
 
-# --- matching names ----------------------------------------------------------------------
-
-
-def _key(text: str) -> str:
-    return " ".join(text.lower().split())
-
-
-def _district_key(key: str) -> str:
-    bare = reference._DISTRICT_PREFIX.sub("", key)
-    return reference.DISTRICT_ALIASES.get(bare, bare)
-
-
-class _Names:
-    """Units or programs by code, name or short name, case- and space-insensitively; a
-    district also by its bare name, Kemendagri code and known variant spellings."""
-
-    def __init__(self, entries: Iterable[tuple[int, str, Iterable[str]]]) -> None:
-        self.display: dict[int, str] = {}
-        self.index: dict[str, set[int]] = {}
-        for item_id, display, keys in entries:
-            self.display[item_id] = display
-            for raw in keys:
-                if raw:
-                    self.index.setdefault(_key(raw), set()).add(item_id)
-
-    def find(self, text: str) -> int | str:
-        """The id, or the message saying why `text` names nothing (with a suggestion)."""
-        key = _key(text)
-        found = self.index.get(key) or self.index.get(_district_key(key))
-        if found and len(found) == 1:
-            return next(iter(found))
-        if found:
-            names = ", ".join(sorted(f"'{self.display[i]}'" for i in found))
-            return f"'{text}' cocok dengan lebih dari satu ({names}); tuliskan kodenya."
-        close = difflib.get_close_matches(key, list(self.index), n=1, cutoff=0.6)
-        if close:
-            suggestion = self.display[min(self.index[close[0]])]
-            return f"'{text}' tidak dikenal — maksud Anda '{suggestion}'?"
-        return f"'{text}' tidak dikenal."
-
-
-def _unit_keys(unit: Unit) -> list[str]:
-    keys = [unit.code, unit.name, unit.short_name]
-    if unit.kind == UnitKind.district:
-        keys += [unit.region_code or "", _district_key(_key(unit.name))]
-    return keys
-
-
 @dataclass
 class _Context:
     plan: Plan
-    units: _Names
+    units: Names
     active_unit_ids: set[int]
-    districts: _Names
-    programs: _Names
+    districts: Names
+    programs: Names
     tasks_by_code: dict[str, Task]
     tasks_by_title: dict[str, list[Task]]
     links: dict[int, tuple[list[int], list[int]]]
@@ -292,183 +227,21 @@ def _context(session: Session, plan: Plan) -> _Context:
     calendar = plan_calendar(session, plan)
     by_title: dict[str, list[Task]] = {}
     for task in tasks:
-        by_title.setdefault(_key(task.title), []).append(task)
+        by_title.setdefault(name_key(task.title), []).append(task)
     return _Context(
         plan=plan,
-        units=_Names((u.id or 0, u.short_name, _unit_keys(u)) for u in units),
+        units=Names((u.id or 0, u.short_name, unit_keys(u)) for u in units),
         active_unit_ids={u.id or 0 for u in units if u.is_active},
-        districts=_Names(
-            (u.id or 0, u.short_name, _unit_keys(u)) for u in units if u.kind == UnitKind.district
+        districts=Names(
+            (u.id or 0, u.short_name, unit_keys(u)) for u in units if u.kind == UnitKind.district
         ),
-        programs=_Names(
-            (p.id or 0, p.short_name, [p.code, p.name, p.short_name]) for p in programs
-        ),
+        programs=Names((p.id or 0, p.short_name, [p.code, p.name, p.short_name]) for p in programs),
         tasks_by_code={t.code.upper(): t for t in tasks},
         tasks_by_title=by_title,
         links=link_ids(session, task_ids=[t.id for t in tasks if t.id is not None]),
         start=calendar.start_date,
         end=calendar.end_date,
     )
-
-
-# --- reading cells -----------------------------------------------------------------------
-
-
-class _CellError(Exception):
-    pass
-
-
-def _number_text(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else str(value).replace(".", ",")
-
-
-def _text(cell: Cell, key: str) -> str:
-    """A cell as text; formulas and formula-like text are refused (see README: an apostrophe
-    in front, as the export writes it, marks such text as plain and is removed)."""
-    if isinstance(cell, Formula):
-        raise _CellError(
-            f"berisi rumus ({cell.text[:40]}); impor hanya menerima nilai. Salin lalu tempel "
-            "sebagai nilai."
-        )
-    if cell is None:
-        return ""
-    if isinstance(cell, datetime):
-        text = cell.date().isoformat() if cell.time() == datetime.min.time() else str(cell)
-    elif isinstance(cell, date):
-        text = cell.isoformat()
-    elif isinstance(cell, (int, float)):
-        text = _number_text(cell)
-    else:
-        text = cell.strip()
-        if text.startswith(NEUTRAL_PREFIX) and text[1:2] in FORMULA_PREFIXES:
-            text = text[1:]
-        elif text.startswith(FORMULA_PREFIXES):
-            raise _CellError(
-                f"diawali '{text[0]}' sehingga dapat dijalankan sebagai rumus oleh program "
-                "lembar kerja. Bila memang teks, awali dengan tanda petik (')."
-            )
-    limit = TEXT_LIMITS.get(key)
-    if limit is not None and len(text) > limit:
-        raise _CellError(f"terlalu panjang ({len(text)} karakter; paling banyak {limit}).")
-    if len(text) > TEXT_MAX:
-        raise _CellError(f"terlalu panjang ({len(text)} karakter; paling banyak {TEXT_MAX}).")
-    return text
-
-
-DATE_FORMATS = ("%d/%m/%Y", "%d-%m-%Y")
-
-
-def _due_date(cell: Cell, ctx: _Context) -> date | None:
-    value: date | None
-    if isinstance(cell, datetime):
-        value = cell.date()
-    elif isinstance(cell, date):
-        value = cell
-    elif isinstance(cell, (int, float)) and not isinstance(cell, bool) and 20000 < cell < 80000:
-        # A date cell whose format was lost: Excel's day number.
-        converted = from_excel(cell)
-        value = converted.date() if isinstance(converted, datetime) else None
-    else:
-        text = _text(cell, "due_date")
-        if not text:
-            return None
-        value = _parse_date(text)
-        if value is None:
-            raise _CellError(
-                f"'{text}' bukan tanggal. Gunakan 2025-03-15, 15/03/2025 atau sel tanggal Excel."
-            )
-    if value is None:
-        raise _CellError("bukan tanggal. Gunakan 2025-03-15, 15/03/2025 atau sel tanggal Excel.")
-    if not ctx.start <= value <= ctx.end:
-        raise _CellError(
-            f"{format_day_date(value)} di luar masa rencana "
-            f"({format_day_date(ctx.start)} – {format_day_date(ctx.end)})."
-        )
-    return value
-
-
-def _parse_date(text: str) -> date | None:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        pass
-    for pattern in DATE_FORMATS:
-        try:
-            return datetime.strptime(text, pattern).date()
-        except ValueError:
-            continue
-    return None
-
-
-def _weight(cell: Cell) -> int:
-    if isinstance(cell, (int, float)) and not isinstance(cell, bool):
-        number: float = cell
-    else:
-        text = _text(cell, "weight") if not isinstance(cell, str) else cell.strip()
-        if not text:
-            return 1
-        try:
-            number = float(text.replace(",", "."))
-        except ValueError:
-            raise _CellError(f"'{text}' bukan bilangan bulat 1–100.") from None
-    if not float(number).is_integer() or not 1 <= number <= 100:
-        raise _CellError(f"'{_number_text(number)}' bukan bilangan bulat 1–100.")
-    return int(number)
-
-
-def _status(cell: Cell) -> TaskStatus | None:
-    text = _text(cell, "status")
-    if not text:
-        return None
-    wanted = _key(text)
-    for status in TaskStatus:
-        if wanted in (status.value, _key(STATUS_LABELS[status])):
-            return status
-    labels = ", ".join(STATUS_LABELS[s] for s in IMPORT_STATUSES)
-    close = difflib.get_close_matches(
-        wanted, [_key(STATUS_LABELS[s]) for s in IMPORT_STATUSES], n=1
-    )
-    hint = ""
-    if close:
-        hint = next(
-            f" Maksud Anda '{STATUS_LABELS[s]}'?"
-            for s in IMPORT_STATUSES
-            if _key(STATUS_LABELS[s]) == close[0]
-        )
-    raise _CellError(f"'{text}' bukan status yang dikenal ({labels}).{hint}")
-
-
-def _needs_reason(status: TaskStatus | None) -> str:
-    label = STATUS_LABELS[status] if status is not None else ""
-    if status == TaskStatus.cancelled:
-        return f"status {label} memerlukan alasan; batalkan tugas lewat halaman tugasnya."
-    return f"status {label} memerlukan alasan kendala; pindahkan tugas lewat papan."
-
-
-def _one(names: _Names, text: str) -> int:
-    found = names.find(text)
-    if isinstance(found, str):
-        raise _CellError(found)
-    return found
-
-
-def _many(names: _Names, text: str) -> list[int]:
-    """Names separated by ";" — or by "," where that is how a part reads (some agency names
-    contain commas, so "," is tried only when the part as a whole names nothing)."""
-    ids: list[int] = []
-    for part in (p.strip() for p in text.split(";")):
-        if not part:
-            continue
-        found = names.find(part)
-        if isinstance(found, str) and "," in part:
-            pieces = [names.find(p.strip()) for p in part.split(",") if p.strip()]
-            if all(isinstance(p, int) for p in pieces):
-                ids.extend(p for p in pieces if isinstance(p, int))
-                continue
-        if isinstance(found, str):
-            raise _CellError(found)
-        ids.append(found)
-    return sorted(dict.fromkeys(ids))
 
 
 # --- planning ----------------------------------------------------------------------------
@@ -557,7 +330,7 @@ def _plan(session: Session, *, plan: Plan, sheet: Sheet, filename: str) -> Impor
                 )
                 continue
         elif not row.code:
-            title_key = _key(row.title)
+            title_key = name_key(row.title)
             earlier = seen_titles.setdefault(title_key, number)
             if earlier != number:
                 result.issues.append(
@@ -590,39 +363,37 @@ def _plan_row(
     for key, cell in raw.items():
         try:
             if key == "code":
-                code = _text(cell, key).upper()
+                code = cell_text(cell, key).upper()
                 if code and not CODE_PATTERN.match(code):
-                    raise _CellError(
+                    raise CellError(
                         f"'{code}' bukan kode tugas: gunakan huruf, angka dan tanda - . / _ "
                         "(misalnya T-001)."
                     )
             elif key in ("title", "description", "village", "target"):
-                values[key] = _text(cell, key)
+                values[key] = cell_text(cell, key)
             elif key == "lead_unit":
-                text = _text(cell, key)
+                text = cell_text(cell, key)
                 if text:
-                    unit_id = _one(ctx.units, text)
+                    unit_id = find_one(ctx.units, text)
                     if unit_id not in ctx.active_unit_ids:
-                        raise _CellError(
-                            f"'{text}' sudah tidak aktif; pilih penanggung jawab lain."
-                        )
+                        raise CellError(f"'{text}' sudah tidak aktif; pilih penanggung jawab lain.")
                     values["lead_unit_id"] = unit_id
                 else:
                     values["lead_unit_id"] = None
             elif key == "supporting_units":
-                values["supporting_unit_ids"] = _many(ctx.units, _text(cell, key))
+                values["supporting_unit_ids"] = find_many(ctx.units, cell_text(cell, key))
             elif key == "programs":
-                values["program_ids"] = _many(ctx.programs, _text(cell, key))
+                values["program_ids"] = find_many(ctx.programs, cell_text(cell, key))
             elif key == "district":
-                text = _text(cell, key)
-                values["district_id"] = _one(ctx.districts, text) if text else None
+                text = cell_text(cell, key)
+                values["district_id"] = find_one(ctx.districts, text) if text else None
             elif key == "due_date":
-                values["due_date"] = _due_date(cell, ctx)
+                values["due_date"] = cell_date(cell, ctx.start, ctx.end)
             elif key == "weight":
-                values["weight"] = _weight(cell)
+                values["weight"] = cell_weight(cell)
             elif key == "status":
-                status = _status(cell)
-        except _CellError as exc:
+                status = cell_status(cell)
+        except CellError as exc:
             fail(key, str(exc))
     if failed:
         return None
@@ -641,14 +412,14 @@ def _plan_row(
 
     task = ctx.tasks_by_code.get(code) if code else None
     if task is None and not code:
-        same_title = ctx.tasks_by_title.get(_key(title), [])
+        same_title = ctx.tasks_by_title.get(name_key(title), [])
         task = same_title[0] if len(same_title) == 1 else None
     if "supporting_unit_ids" in values:
         lead = values.get("lead_unit_id", task.lead_unit_id if task else None)
         values["supporting_unit_ids"] = [u for u in values["supporting_unit_ids"] if u != lead]
     if task is None:
         if status is not None and status not in IMPORT_STATUSES:
-            fail("status", _needs_reason(status))
+            fail("status", needs_reason(status))
             return None
         return RowPlan(
             row=number,
@@ -700,7 +471,7 @@ def _update_row(
         from_status=old_status if moved else None,
     )
     if moved and status not in IMPORT_STATUSES:
-        result.issues.append(Issue(number, HEADERS["status"], _needs_reason(status)))
+        result.issues.append(Issue(number, HEADERS["status"], needs_reason(status)))
         return None
     if row.action == "update" and old_status == TaskStatus.cancelled:
         result.issues.append(
