@@ -35,6 +35,16 @@ class Settings(BaseSettings):
     db_pool_size: int = 10
     db_max_overflow: int = 10
     log_level: str = "info"
+    # Uploaded files awaiting confirmation (import previews) live under here.
+    data_dir: Path = BASE_DIR / "data"
+    # Task import (DESIGN: the plan spreadsheet): refused beyond these limits.
+    import_max_bytes: int = 5 * 1024 * 1024
+    import_max_rows: int = 2000
+    # An .xlsx is a zip: its members may not unpack to more than this (zip bombs).
+    import_max_unzipped_bytes: int = 50 * 1024 * 1024
+    # Previews kept for confirmation: hours, and files at most (oldest go first).
+    import_keep_hours: int = 24
+    import_keep_files: int = 200
     # Checked at start-up; tests create the schema themselves and may switch this off.
     require_migrated: bool = True
 

@@ -19,7 +19,18 @@ from app.db import BUSY_MESSAGE, is_busy, make_engine
 from app.errors import Conflict, DomainError, NotAuthenticated
 from app.htmx import is_htmx
 from app.models import TaskPublic
-from app.routes import admin, api, auth, board, burndown, dashboard, health, pages, tasks
+from app.routes import (
+    admin,
+    api,
+    auth,
+    board,
+    burndown,
+    dashboard,
+    health,
+    pages,
+    tasks,
+    transfer,
+)
 from app.schema import ensure_migrated
 from app.templating import render
 
@@ -77,8 +88,20 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = settings
 
     app.mount("/static", StaticFiles(directory=str(BASE_DIR / "app" / "static")), name="static")
-    for module in (health, auth, pages, board, dashboard, burndown, tasks, admin, api):
-        app.include_router(module.router)
+    # `transfer` before `tasks`: /tasks/import is not a task id.
+    for router in (
+        health.router,
+        auth.router,
+        pages.router,
+        transfer.router,
+        board.router,
+        dashboard.router,
+        burndown.router,
+        tasks.router,
+        admin.router,
+        api.router,
+    ):
+        app.include_router(router)
     _install_error_handlers(app)
     return app
 

@@ -77,6 +77,9 @@ class EventKind(StrEnum):
     verified = "verified"
     rejected = "rejected"
     cancelled = "cancelled"
+    # Created or updated from a spreadsheet; the note names the file. A creation has no
+    # `from_status` and enters `to_status`; an update changing the status carries both.
+    imported = "imported"
 
 
 class DayMode(StrEnum):

@@ -1515,7 +1515,8 @@ def test_stale_version_answers_409_with_current_and_writes_nothing(
 
 
 def test_changes_table_covers_every_mutating_task_route() -> None:
-    covered = {(c.method, c.suffix) for c in CHANGES.values()} | {("POST", "")}
+    # Creating, and importing a spreadsheet (tests/test_transfer_routes.py), are not per task.
+    covered = {(c.method, c.suffix) for c in CHANGES.values()} | {("POST", ""), ("POST", "/import")}
     routes = {
         (method, route.path.removeprefix(f"{API}/tasks/{{task_id}}").removeprefix(f"{API}/tasks"))
         for route in api_router.routes
@@ -1550,6 +1551,7 @@ EXPECTED_OPERATIONS: dict[tuple[str, str], tuple[str, str | None]] = {
     ("post", "/tasks/{task_id}/cancel"): ("200", TASK),
     ("post", "/tasks/{task_id}/restore"): ("200", TASK),
     ("get", "/burndown"): ("200", "#/components/schemas/BurndownPublic"),
+    ("post", "/tasks/import"): ("200", "#/components/schemas/ImportReport"),
 }
 
 

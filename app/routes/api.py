@@ -11,7 +11,8 @@ import datetime as dt
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, File, Path, Query, Request, Response, UploadFile
+from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security import OAuth2PasswordRequestForm
 from sqlmodel import Field, SQLModel
@@ -40,8 +41,10 @@ from app.models import (
     VersionedNote,
 )
 from app.routes.burndown import BurndownQueryDep
-from app.services import accounts, burndown, plans, task_queries, tasks
+from app.routes.transfer import BodyLimit, clean_filename, import_limits, read_limited
+from app.services import accounts, burndown, plans, task_import, task_queries, tasks
 from app.services.filters import Q_MAX, TaskFilter
+from app.services.spreadsheet import read_upload
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -129,7 +132,36 @@ class BurndownPublic(SQLModel):
     points: list[BurndownPointPublic]
 
 
+class ImportIssue(SQLModel):
+    row: int = Field(description="Row number as the spreadsheet shows it (headers: row 1).")
+    column: str = Field(description="The column's header.")
+    message: str = Field(description="What is wrong, in Indonesian, for the user to read.")
+
+
+class ImportRow(SQLModel):
+    row: int
+    action: Literal["create", "update", "unchanged"]
+    code: str = Field(description="The task's code; empty for a new code-less row in a dry run.")
+    title: str
+    task_id: int | None = Field(description="The task updated (or created, once applied).")
+    changed: list[str] = Field(description="The fields an update changes.")
+    status: TaskStatus | None = Field(description="The new status, when the row changes it.")
+
+
+class ImportReport(SQLModel):
+    filename: str
+    dry_run: bool
+    applied: bool = Field(description="True once everything was written (never partly).")
+    created: int
+    updated: int
+    unchanged: int
+    rows: list[ImportRow]
+    issues: list[ImportIssue] = Field(description="Problems by row and column; none applied.")
+
+
 _ERRORS: dict[int, tuple[type[SQLModel], str]] = {
+    400: (ErrorDetail, "Not a spreadsheet the import can read safely; nothing was changed."),
+    413: (ErrorDetail, "The file is over the size limit; nothing was changed."),
     401: (ErrorDetail, "No bearer token, or it is invalid, expired or revoked."),
     403: (ErrorDetail, "The caller's role may not do this (DESIGN §1); nothing was changed."),
     404: (ErrorDetail, "No task with this id."),
@@ -530,3 +562,72 @@ def read_burndown(user: ApiUser, session: SessionDep, query: BurndownQueryDep) -
         ),
         points=[BurndownPointPublic.model_validate(p) for p in series.points],
     )
+
+
+# --- import ----------------------------------------------------------------------------
+
+
+def _import_report(result: task_import.ImportPlan, *, dry_run: bool) -> ImportReport:
+    return ImportReport(
+        filename=result.filename,
+        dry_run=dry_run,
+        applied=result.applied,
+        created=len(result.created),
+        updated=len(result.updated),
+        unchanged=len(result.unchanged),
+        rows=[
+            ImportRow(
+                row=r.row,
+                action=r.action,
+                code=r.code,
+                title=r.title,
+                task_id=r.task_id,
+                changed=list(r.changes),
+                status=r.status if r.action != "unchanged" else None,
+            )
+            for r in result.rows
+        ],
+        issues=[ImportIssue(row=i.row, column=i.column, message=i.message) for i in result.issues],
+    )
+
+
+@router.post(
+    "/tasks/import",
+    tags=["tasks"],
+    summary="Import tasks from a spreadsheet (team)",
+    response_model=ImportReport,
+    description="An .xlsx or .csv file in the template's columns (see the README, \"Import and "
+    'export"). With `dry_run=true` (the default) nothing is written: the answer lists what '
+    "would be created, updated and left unchanged, and every problem by row and column. "
+    "With `dry_run=false` everything is written in one transaction, or nothing when any "
+    "row has a problem: then 422 with `detail` and this report's `issues`.",
+    responses=errors(
+        400, 401, 403, 404, 413, 422, e404=NO_PLAN, e422="The file has problems (`issues`)."
+    ),
+)
+def import_tasks(
+    _limit: BodyLimit,
+    user: ApiUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    file: Annotated[UploadFile, File(description=".xlsx or .csv, in the template's columns.")],
+    dry_run: Annotated[bool, Query(description="Only report what would change.")] = True,
+) -> Any:
+    task_import.ensure_can_import(user)
+    filename = clean_filename(file.filename)
+    sheet = read_upload(read_limited(file, settings), filename, limits=import_limits(settings))
+    plan = plans.current_plan(session)
+    service = task_import.plan_import if dry_run else task_import.apply_import
+    try:
+        result = service(
+            session,
+            actor=user,
+            plan_id=plan.id,  # type: ignore[arg-type]
+            sheet=sheet,
+            filename=filename,
+        )
+    except task_import.ImportHasIssues as exc:
+        body = _import_report(exc.plan, dry_run=False).model_dump(mode="json")
+        body["detail"] = exc.message
+        return JSONResponse(body, status_code=422)
+    return _import_report(result, dry_run=dry_run)

@@ -3,12 +3,13 @@
 Every figure is rebuilt from `task_event`, so the history is exact and can be recomputed at
 any time:
 
-- A task exists from its `created` event. Every status change writes an event with the
-  status it left and the one it entered (`from_status` → `to_status`); `cancelled` takes the
-  task out of the scope, a restore (`cancelled` → `todo`) brings it back, `done` takes it out
-  of the remaining work and a re-opening (`done` → `in_progress`) puts it back. So each event
-  counts on its own, in any order, and only the events that enter or leave `done` or
-  `cancelled` (and `created`) are read: moves between the open columns change nothing here.
+- A task exists from its `created` event (or the `imported` event that created it). Every
+  status change writes an event with the status it left and the one it entered
+  (`from_status` → `to_status`); `cancelled` takes the task out of the scope, a restore
+  (`cancelled` → `todo`) brings it back, `done` takes it out of the remaining work and a
+  re-opening (`done` → `in_progress`) puts it back. So each event counts on its own, in any
+  order, and only the events that enter or leave `done` or `cancelled` (and creations) are
+  read: moves between the open columns change nothing here.
 - `scope(d)` counts the tasks that exist at the end of day d and are not cancelled;
   `remaining(d)` those of them whose status then is not `done`. By weight, each task counts
   with the weight in force at that moment (`edited`/`assigned` events carry
@@ -252,9 +253,18 @@ def _state(status: Any) -> Any:
 _EVENTS = TaskEvent.__table__  # type: ignore[attr-defined]
 # An event's transition as one small integer, from·4 + to, computed by the database: a
 # `created` event enters from "not yet created"; any other status falls back to open.
+# An `imported` event without a `from_status` created the task from a spreadsheet.
+_CREATION = sa.or_(
+    _EVENTS.c.kind == EventKind.created.value,
+    sa.and_(
+        _EVENTS.c.kind == EventKind.imported.value,
+        _EVENTS.c.from_status.is_(None),
+        _EVENTS.c.to_status.is_not(None),
+    ),
+)
 _TRANSITION = (
     sa.case(
-        (_EVENTS.c.kind == EventKind.created.value, _ABSENT),
+        (_CREATION, _ABSENT),
         else_=_state(_EVENTS.c.from_status),
     )
     * 4
@@ -328,7 +338,7 @@ def burndown_series(
     # Only events that can change whether a task is in scope or done: moves between the open
     # columns (todo, in progress, blocked, review) change neither.
     wanted = [
-        events.c.kind == EventKind.created.value,
+        _CREATION,
         events.c.to_status.in_(_CLOSED),
         events.c.from_status.in_(_CLOSED),
     ]
@@ -336,8 +346,13 @@ def burndown_series(
     if measure == "weight":
         # By weight, also the edits that change a weight (a coarse text test here, the exact
         # one in Python), and each task's current weight.
+        # (An import writes its status change apart from its field changes, so an
+        # `imported` event that changes a weight has no status.)
         weight_edit = sa.and_(
-            events.c.kind.in_([EventKind.edited.value, EventKind.assigned.value]),
+            sa.or_(
+                events.c.kind.in_([EventKind.edited.value, EventKind.assigned.value]),
+                sa.and_(events.c.kind == EventKind.imported.value, events.c.to_status.is_(None)),
+            ),
             sa.cast(events.c.changes, sa.String()).like('%"weight"%'),
         )
         wanted.append(weight_edit)

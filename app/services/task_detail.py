@@ -64,6 +64,7 @@ NOTE_LABELS: dict[EventKind, str] = {
     EventKind.directive: "Arahan",
     EventKind.rejected: "Catatan penolakan",
     EventKind.cancelled: "Alasan pembatalan",
+    EventKind.imported: "Berkas",
     EventKind.verified: "Catatan verifikasi",
 }
 
@@ -363,6 +364,12 @@ class _Describer:
             return f"menolak hasilnya dan mengembalikan tugas ke {target or 'pelaksana'}", set()
         if kind == EventKind.cancelled:
             return "membatalkan tugas ini", set()
+        if kind == EventKind.imported:
+            if from_status is None and to_status is not None:
+                return "membuat tugas ini dari impor lembar kerja", set()
+            if from_status is not None and to_status is not None:
+                return f"mengimpor perubahan; status {source} → {target}", others
+            return "mengimpor perubahan dari lembar kerja", others
         return "mengubah tugas", others
 
     def _change(self, name: str, pair: list[Any]) -> Change:

@@ -55,6 +55,23 @@
       el.removeAttribute("data-print-opened");
     });
   });
+  // Menus made of <details class="export-menu"> close on a click elsewhere or on Escape.
+  function closeMenus(except) {
+    document.querySelectorAll("details.export-menu[open]").forEach(function (menu) {
+      if (menu !== except) menu.removeAttribute("open");
+    });
+  }
+  document.addEventListener("click", function (event) {
+    closeMenus(event.target.closest ? event.target.closest("details.export-menu") : null);
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    var open = document.querySelector("details.export-menu[open]");
+    if (!open) return;
+    closeMenus(null);
+    var summary = open.querySelector("summary");
+    if (summary) summary.focus();
+  });
   document.body && document.body.addEventListener("toast", function (event) {
     toast(event.detail.message, event.detail.kind);
   });

@@ -178,6 +178,7 @@ def base_url(tmp_path_factory: pytest.TempPathFactory, app_database_url: str) ->
         "SERATUS_HOST": "127.0.0.1",
         "SERATUS_PORT": str(port),
         "SERATUS_LOG_LEVEL": "warning",
+        "SERATUS_DATA_DIR": str(folder / "data"),
     }
     cli = [sys.executable, "-m", "app"]
     for command in (["migrate"], ["demo", "--password", PASSWORD]):
