@@ -106,7 +106,7 @@ ACTIONS: dict[str, Action] = {
     ),
     "move:review": Action(
         TaskStatus.in_progress,
-        lambda s, w, a, t: move(s, a, t, TaskStatus.review),
+        lambda s, w, a, t: move(s, a, t, TaskStatus.review, note="Bukti dikirim lewat surat."),
         EventKind.moved,
     ),
     "move:done": Action(

@@ -446,11 +446,11 @@ def test_history_tells_every_event_kind(client: TestClient, session: Session, wo
         data=TaskUpdate(version=t.version, lead_unit_id=world.dinkes.id),
     )
     move(world.team, TaskStatus.blocked, blocked_reason="Trafo belum tersedia")
-    move(world.team, TaskStatus.review)
+    move(world.team, TaskStatus.review, note="Berita acara menyusul.")
     t = tasks.reject_task(
         session, actor=world.team, task_id=tid, version=t.version, note="Foto bukti kurang"
     )
-    move(world.team, TaskStatus.review)
+    move(world.team, TaskStatus.review, note="Berita acara menyusul.")
     t = tasks.verify_task(session, actor=world.team, task_id=tid, version=t.version)
     t = tasks.cancel_task(
         session, actor=world.team, task_id=tid, version=t.version, note="Digabung dengan T-009"
