@@ -18,9 +18,21 @@ from app.db import make_engine
 from app.errors import Conflict, DomainError, NotAuthenticated
 from app.htmx import is_htmx
 from app.models import TaskPublic
-from app.routes import admin, api, auth, board, burndown, dashboard, health, pages, tasks
+from app.routes import (
+    admin,
+    api,
+    auth,
+    board,
+    burndown,
+    dashboard,
+    evidence,
+    health,
+    pages,
+    tasks,
+)
 from app.schema import ensure_migrated
 from app.templating import render
+from app.upload_limit import UploadLimit, UploadTooLarge
 
 log = logging.getLogger("seratus")
 
@@ -72,8 +84,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = settings
 
     app.mount("/static", StaticFiles(directory=str(BASE_DIR / "app" / "static")), name="static")
-    for module in (health, auth, pages, board, dashboard, burndown, tasks, admin, api):
+    for module in (health, auth, pages, board, dashboard, burndown, tasks, evidence, admin, api):
         app.include_router(module.router)
+    app.add_middleware(
+        UploadLimit,
+        path=evidence.UPLOAD_PATH,
+        max_bytes=settings.evidence_max_bytes + evidence.FORM_OVERHEAD,
+        message=evidence.upload_too_large_message(settings),
+    )
     _install_error_handlers(app)
     return app
 
@@ -134,7 +152,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        message = exc.detail if isinstance(exc.detail, str) and _is_api(request) else None
+        own_message = _is_api(request) or isinstance(exc, UploadTooLarge)
+        message = exc.detail if isinstance(exc.detail, str) and own_message else None
         return _error_response(
             request, exc.status_code, message or HTTP_MESSAGES.get(exc.status_code, str(exc.detail))
         )

@@ -30,6 +30,7 @@ from app.models import (
     User,
 )
 from app.services.calendar import PlanCalendar
+from app.services.evidence import EvidenceView, list_evidence
 from app.services.plans import get_plan, plan_calendar
 from app.services.tasks import STATUS_LABELS, EventView, task_events
 from app.timefmt import format_day_date
@@ -64,6 +65,7 @@ NOTE_LABELS: dict[EventKind, str] = {
     EventKind.rejected: "Catatan penolakan",
     EventKind.cancelled: "Alasan pembatalan",
     EventKind.verified: "Catatan verifikasi",
+    EventKind.evidence: "Keterangan bukti dukung",
 }
 
 
@@ -86,6 +88,7 @@ class HistoryEntry:
     changes: list[Change] = field(default_factory=list)
     note: str = ""
     note_label: str = "Catatan"
+    to_status: TaskStatus | None = None
 
 
 @dataclass
@@ -101,6 +104,7 @@ class TaskActions:
     reject: bool = False
     cancel: bool = False
     restore: bool = False
+    attach_evidence: bool = False
 
     @property
     def changes_task(self) -> bool:
@@ -115,6 +119,7 @@ class TaskActions:
                 self.reject,
                 self.cancel,
                 self.restore,
+                self.attach_evidence,
             )
         )
 
@@ -133,6 +138,7 @@ class TaskDetail:
     today: date
     due_day: int | None
     days_late: int
+    evidence: list[EvidenceView] = field(default_factory=list)
 
     @property
     def is_late(self) -> bool:
@@ -141,6 +147,14 @@ class TaskDetail:
     @property
     def directives(self) -> list[HistoryEntry]:
         return [e for e in self.history if e.kind == EventKind.directive]
+
+    @property
+    def review_note(self) -> HistoryEntry | None:
+        """The note of the latest move into Menunggu Verifikasi (why evidence may be missing)."""
+        for entry in self.history:
+            if entry.to_status == TaskStatus.review:
+                return entry if entry.note else None
+        return None
 
     @property
     def last_update_at(self) -> datetime | None:
@@ -171,6 +185,7 @@ def task_actions(user: User, task: Task) -> TaskActions:
         reject=team and status == TaskStatus.review,
         cancel=team and status != TaskStatus.cancelled,
         restore=team and status == TaskStatus.cancelled,
+        attach_evidence=permissions.can_attach_evidence(user, task),
     )
 
 
@@ -224,6 +239,7 @@ def task_detail(session: Session, *, task_id: int, user: User) -> TaskDetail:
         today=today,
         due_day=calendar.day_number(task.due_date) if task.due_date else None,
         days_late=days_late,
+        evidence=list_evidence(session, task=task, user=user),
     )
 
 
@@ -314,6 +330,7 @@ class _Describer:
             ],
             note=event.note,
             note_label=note_label,
+            to_status=TaskStatus(event.to_status) if event.to_status else None,
         )
 
     def _sentence(
@@ -355,7 +372,7 @@ class _Describer:
         if kind == EventKind.directive:
             return "memberikan arahan", set()
         if kind == EventKind.evidence:
-            return "melampirkan bukti dukung", set()
+            return _evidence_sentence(changes.get("evidence")), set()
         if kind == EventKind.verified:
             return "memverifikasi hasilnya dan menandai tugas Selesai", set()
         if kind == EventKind.rejected:
@@ -398,6 +415,23 @@ class _Describer:
             return "Ya" if value else "Tidak"
         text = str(value)
         return text if len(text) <= DIFF_TEXT_MAX else text[: DIFF_TEXT_MAX - 1].rstrip() + "…"
+
+
+def _evidence_sentence(pair: Any) -> str:
+    """ "melampirkan bukti dukung «foto.jpg»" / "menghapus bukti dukung «…»"."""
+    if not (isinstance(pair, list) and len(pair) == 2):
+        return "melampirkan bukti dukung"
+    removed = pair[1] is None
+    item = pair[0] if removed else pair[1]
+    verb = "menghapus bukti dukung" if removed else "melampirkan bukti dukung"
+    if not isinstance(item, dict):
+        return verb
+    name = item.get("filename") or item.get("url") or ""
+    if not isinstance(name, str) or not name:
+        return verb
+    shown = name if len(name) <= DIFF_TEXT_MAX else name[: DIFF_TEXT_MAX - 1] + "…"
+    kind = "tautan" if item.get("kind") == "link" else "berkas"
+    return f"{verb} ({kind}) «{shown}»"
 
 
 def _field_rank(name: str) -> int:
