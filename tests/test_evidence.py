@@ -2,24 +2,16 @@
 removal, and the rule that Menunggu Verifikasi needs evidence or a note."""
 
 import io
-import re
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from app.config import Settings
-from app.errors import Forbidden, RuleViolation
-from app.main import create_app
-from app.models import Evidence, EventKind, Task, TaskEvent, TaskMove, TaskStatus, User
-from app.services import evidence as evidence_service
-from app.services import tasks
-from app.services.evidence_files import EvidenceStore, safe_filename, DOCX, PNG
-from tests.factories import World, api_token, login, make_task
+from app.models import Evidence, Task, TaskStatus
+from tests.factories import World, make_task
 
 PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(200))
 JPEG_BYTES = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(300)
@@ -44,7 +36,9 @@ DOCX_BYTES = office_zip(
     "word/document.xml",
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml",
 )
-DOCM_BYTES = office_zip("word/document.xml", "application/vnd.ms-word.document.macroEnabled.main+xml")
+DOCM_BYTES = office_zip(
+    "word/document.xml", "application/vnd.ms-word.document.macroEnabled.main+xml"
+)
 XLSX_BYTES = office_zip(
     "xl/workbook.xml", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
 )

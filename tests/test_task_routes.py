@@ -968,14 +968,21 @@ def test_controls_per_role(
         "directives",
         "cancel",
         "edit",
+        "evidence",
     }
     assert {"verify", "reject"} <= forms_on(client.get(f"/tasks/{in_review.id}").text)
     login(client, world.putr_head)
-    assert forms_on(client.get(f"/tasks/{task.id}").text) == {"progress", "move", "comments"}
+    assert forms_on(client.get(f"/tasks/{task.id}").text) == {
+        "progress",
+        "move",
+        "comments",
+        "evidence",
+    }
     assert forms_on(client.get(f"/tasks/{in_review.id}").text) == {
         "progress",
         "move",
         "comments",
+        "evidence",
     }
     login(client, world.dinkes_head)
     assert forms_on(client.get(f"/tasks/{task.id}").text) == set()

@@ -1,7 +1,8 @@
 """Evidence (bukti dukung) on a task: attach a file or a link, list, remove (soft), serve.
 
 Attaching and removing each write one task event of kind `evidence` whose changes hold
-`{"evidence": [old, new]}`: `[null, item]` when added, `[item, null]` when removed, so the
+`{"evidence_<id>": [old, new]}`: `[null, item]` when added, `[item, null]` when removed (one
+key per item, so every change's old value is the previous new one, as for task fields). The
 history keeps who showed what, and who took it away, when.
 """
 
@@ -186,6 +187,11 @@ def clean_url(url: str) -> str:
 # --- writing ---------------------------------------------------------------------------
 
 
+def change_key(evidence_id: int) -> str:
+    """The key of an evidence item in a task event's changes."""
+    return f"evidence_{evidence_id}"
+
+
 def _summary(evidence: Evidence) -> dict[str, Any]:
     return {
         "id": evidence.id,
@@ -207,7 +213,7 @@ def _attach(session: Session, *, actor: User, task_id: int, evidence: Evidence) 
         task,
         actor=actor,
         kind=EventKind.evidence,
-        changes={"evidence": [None, _summary(evidence)]},
+        changes={change_key(evidence.id): [None, _summary(evidence)]},  # type: ignore[arg-type]
         note=evidence.caption,
     )
     session.commit()
@@ -278,7 +284,7 @@ def remove_evidence(session: Session, *, actor: User, task_id: int, evidence_id:
         task,
         actor=actor,
         kind=EventKind.evidence,
-        changes={"evidence": [_summary(evidence), None]},
+        changes={change_key(evidence_id): [_summary(evidence), None]},
         note=evidence.caption,
     )
     session.commit()

@@ -372,7 +372,8 @@ class _Describer:
         if kind == EventKind.directive:
             return "memberikan arahan", set()
         if kind == EventKind.evidence:
-            return _evidence_sentence(changes.get("evidence")), set()
+            pair = next((v for k, v in changes.items() if k.startswith("evidence_")), None)
+            return _evidence_sentence(pair), set()
         if kind == EventKind.verified:
             return "memverifikasi hasilnya dan menandai tugas Selesai", set()
         if kind == EventKind.rejected:
