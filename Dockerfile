@@ -6,7 +6,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     SERATUS_HOST=0.0.0.0 \
     SERATUS_PORT=8000 \
-    SERATUS_DATABASE_URL=sqlite:////data/seratus.db
+    SERATUS_DATABASE_URL=sqlite:////data/seratus.db \
+    SERATUS_DATA_DIR=/data
 
 WORKDIR /srv/seratus
 COPY pyproject.toml README.md alembic.ini ./
