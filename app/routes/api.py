@@ -387,7 +387,8 @@ def update_task(
     tags=["tasks"],
     summary="Move a task to a column",
     description="Team: any column. Lead unit: between todo, in_progress, blocked and review "
-    "(never into or out of done). Into `blocked` needs `blocked_reason`; the team sending a "
+    "(never into or out of done). Into `blocked` needs `blocked_reason`; into `review` needs "
+    "evidence on the task or a `note` saying why there is none; the team sending a "
     "task back out of review needs a `note` (a rejection). Placed after `after_id`, or on top.",
     responses=ACTION_ERRORS,
 )

@@ -3,7 +3,8 @@ history as readable Indonesian sentences, and the actions the viewer may take.
 
 `task_detail` costs a fixed number of queries whatever the length of the history: the task
 with its lead unit and district, supporting units, programs, events with actors, the names
-the edit diffs refer to (at most two), and the holidays in working-day mode.
+the edit diffs refer to (at most two), the evidence with its uploaders, and the holidays in
+working-day mode.
 """
 
 from collections.abc import Iterable, Sequence
