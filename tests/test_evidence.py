@@ -524,7 +524,7 @@ def test_the_task_page_shows_thumbnails_links_and_documents(
     page = client.get(f"/tasks/{ident(task)}").text
     section = page[page.index('id="form-evidence"') : page.index('id="history-h"')]
 
-    assert f'<img src="/tasks/{ident(task)}/evidence/{ident(image)}"' in section
+    assert f'<img src="/tasks/{ident(task)}/evidence/{ident(image)}/thumb"' in section
     assert 'loading="lazy"' in section
     assert "Foto &lt;b&gt;jembatan&lt;/b&gt;" in section
     assert f'href="/tasks/{ident(task)}/evidence/{ident(pdf)}" download' in section
@@ -904,3 +904,92 @@ def test_list_helper_returns_removed_only_when_asked(
         (kept.id, None),
         (gone.id, "Tim Transisi"),
     ]
+
+
+# --- thumbnails --------------------------------------------------------------------------
+
+
+def real_image(width: int, height: int, *, kind: str = "JPEG", mode: str = "RGB") -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new(mode, (width, height), (30, 140, 60, 128)[: len(mode)]).save(buffer, kind)
+    return buffer.getvalue()
+
+
+def test_photos_get_small_upright_thumbnails_made_once(
+    client: TestClient, session: Session, world: World, task: Task, settings: Settings
+) -> None:
+    from PIL import Image
+
+    photo = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: the camera was turned; shown rotated 90°
+    Image.new("RGB", (1600, 1200), (200, 50, 50)).save(photo, "JPEG", exif=exif)
+    csrf = login(client, world.putr_head)
+    attach(client, csrf, ident(task), content=photo.getvalue(), name="foto.jpg")
+    [row] = rows_of(session, ident(task))
+
+    response = client.get(f"/tasks/{ident(task)}/evidence/{ident(row)}/thumb")
+
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "image/jpeg"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["content-security-policy"].startswith("sandbox")
+    thumb = Image.open(io.BytesIO(response.content))
+    assert thumb.size == (240, 320)  # upright, at most 320 px
+    assert "exif" not in thumb.info
+    assert len(response.content) < len(photo.getvalue())
+    [made] = list((settings.evidence_dir / "thumbs").rglob("*.jpg"))
+    stamp = made.stat().st_mtime_ns
+    assert (
+        client.get(f"/tasks/{ident(task)}/evidence/{ident(row)}/thumb").content == response.content
+    )
+    assert made.stat().st_mtime_ns == stamp  # kept, not made again
+    page = client.get(f"/tasks/{ident(task)}").text
+    assert f'<img src="/tasks/{ident(task)}/evidence/{ident(row)}/thumb"' in page
+
+
+def test_transparent_images_get_a_white_background(
+    client: TestClient, session: Session, world: World, task: Task
+) -> None:
+    from PIL import Image
+
+    csrf = login(client, world.putr_head)
+    clear = real_image(400, 200, kind="PNG", mode="RGBA")
+    attach(client, csrf, ident(task), content=clear, name="logo.png")
+    [row] = rows_of(session, ident(task))
+    response = client.get(f"/tasks/{ident(task)}/evidence/{ident(row)}/thumb")
+    thumb = Image.open(io.BytesIO(response.content))
+    assert thumb.size == (320, 160)
+    red, green, blue = thumb.convert("RGB").getpixel((10, 10))  # type: ignore[misc]
+    assert min(red, green, blue) > 100  # blended on white, not on black
+
+
+def test_an_unreadable_image_falls_back_to_the_original(
+    client: TestClient, session: Session, world: World, task: Task
+) -> None:
+    csrf = login(client, world.putr_head)
+    attach(client, csrf, ident(task))  # PNG magic bytes, but no picture inside
+    [row] = rows_of(session, ident(task))
+    response = client.get(f"/tasks/{ident(task)}/evidence/{ident(row)}/thumb")
+    assert response.status_code == 200
+    assert response.content == PNG_BYTES
+    assert response.headers["content-type"] == "image/png"
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_thumbnails_need_login_and_an_image(
+    client: TestClient, session: Session, world: World, task: Task
+) -> None:
+    csrf = login(client, world.putr_head)
+    attach(client, csrf, ident(task), content=real_image(50, 50), name="a.jpg")
+    attach(client, csrf, ident(task), content=PDF_BYTES, name="b.pdf")
+    image, pdf = rows_of(session, ident(task))
+    assert client.get(f"/tasks/{ident(task)}/evidence/{ident(pdf)}/thumb").status_code == 404
+    client.cookies.clear()
+    anonymous = client.get(
+        f"/tasks/{ident(task)}/evidence/{ident(image)}/thumb", follow_redirects=False
+    )
+    assert anonymous.status_code == 303
+    assert anonymous.headers["location"].startswith("/login")

@@ -3,7 +3,8 @@
 Files are served only through these routes, to logged-in users, with the type detected at
 upload, `X-Content-Type-Options: nosniff` and `Content-Security-Policy: sandbox`, so even a
 file crafted to look like a page can never run in the app's origin. Images are shown inline
-(the task page's thumbnails); PDFs and office documents are downloads.
+(the task page shows thumbnails made by app.services.evidence_thumbs); PDFs and office
+documents are downloads.
 """
 
 import re
@@ -17,12 +18,13 @@ from starlette.datastructures import FormData, UploadFile
 from app.auth import CurrentUser
 from app.config import Settings, SettingsDep
 from app.db import SessionDep
-from app.errors import RuleViolation
+from app.errors import NotFound, RuleViolation
 from app.models import ID_MAX, Evidence
 from app.routes.tasks import LoadedTask, SubmittedForm, TaskId, act
 from app.services import evidence as evidence_service
 from app.services import task_forms
 from app.services.evidence_files import EvidenceStore, FileType, format_size
+from app.services.evidence_thumbs import ensure_thumbnail
 
 router = APIRouter(prefix="/tasks", tags=["evidence"], include_in_schema=False)
 
@@ -41,6 +43,14 @@ def upload_too_large_message(settings: Settings) -> str:
     return f"Berkas melebihi batas ukuran {format_size(settings.evidence_max_bytes)}."
 
 
+SAFE_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "sandbox; default-src 'none'; img-src 'self'",
+    "Cache-Control": "private, max-age=300",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
+
+
 def file_response(evidence: Evidence, path: FsPath, file_type: FileType) -> Response:
     """The stored file with headers that keep it from ever acting as a page of the app."""
     inline = file_type.is_image
@@ -49,12 +59,7 @@ def file_response(evidence: Evidence, path: FsPath, file_type: FileType) -> Resp
         media_type=file_type.content_type,
         filename=evidence.filename,
         content_disposition_type="inline" if inline else "attachment",
-        headers={
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": "sandbox; default-src 'none'; img-src 'self'",
-            "Cache-Control": "private, max-age=300",
-            "Cross-Origin-Resource-Policy": "same-origin",
-        },
+        headers=SAFE_HEADERS,
     )
 
 
@@ -163,3 +168,28 @@ def download_evidence(
         session, task_id=task_id, evidence_id=evidence_id, store=evidence_store(settings)
     )
     return file_response(evidence, path, file_type)
+
+
+@router.get("/{task_id}/evidence/{evidence_id}/thumb")
+def evidence_thumbnail(
+    session: SessionDep,
+    settings: SettingsDep,
+    user: CurrentUser,
+    task_id: TaskId,
+    evidence_id: EvidenceId,
+) -> Response:
+    """A small JPEG of an image for the task page; the original if none can be made."""
+    store = evidence_store(settings)
+    evidence, path, file_type = evidence_service.evidence_file(
+        session, task_id=task_id, evidence_id=evidence_id, store=store
+    )
+    if not file_type.is_image:
+        raise NotFound("Hanya gambar yang memiliki gambar kecil.")
+    thumb = ensure_thumbnail(store, evidence.sha256)
+    if thumb is None:
+        return file_response(evidence, path, file_type)
+    return FileResponse(
+        thumb,
+        media_type="image/jpeg",
+        headers={**SAFE_HEADERS, "Content-Disposition": "inline"},
+    )
