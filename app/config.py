@@ -5,7 +5,9 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, Request
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -35,8 +37,6 @@ class Settings(BaseSettings):
     db_pool_size: int = 10
     db_max_overflow: int = 10
     log_level: str = "info"
-    # Uploaded files awaiting confirmation (import previews) live under here.
-    data_dir: Path = BASE_DIR / "data"
     # Task import (DESIGN: the plan spreadsheet): refused beyond these limits.
     import_max_bytes: int = 5 * 1024 * 1024
     import_max_rows: int = 2000
@@ -47,6 +47,29 @@ class Settings(BaseSettings):
     import_keep_files: int = 200
     # Checked at start-up; tests create the schema themselves and may switch this off.
     require_migrated: bool = True
+    # Uploaded evidence (bukti dukung, under evidence/) and import files awaiting confirmation
+    # (under imports/) live here, outside the web root. Default: the folder of the SQLite
+    # file, or ./data for PostgreSQL. Back it up together with the database.
+    data_dir: Path | None = None
+    # Largest evidence file accepted, in megabytes (checked while the upload is read).
+    evidence_max_mb: int = Field(default=10, ge=1, le=200)
+
+    @property
+    def resolved_data_dir(self) -> Path:
+        if self.data_dir is not None:
+            return self.data_dir
+        url = make_url(self.database_url)
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            return Path(url.database).resolve().parent
+        return BASE_DIR / "data"
+
+    @property
+    def evidence_dir(self) -> Path:
+        return self.resolved_data_dir / "evidence"
+
+    @property
+    def evidence_max_bytes(self) -> int:
+        return self.evidence_max_mb * 1024 * 1024
 
 
 @lru_cache

@@ -26,6 +26,7 @@ from app.routes import (
     board,
     burndown,
     dashboard,
+    evidence,
     health,
     pages,
     tasks,
@@ -33,6 +34,7 @@ from app.routes import (
 )
 from app.schema import ensure_migrated
 from app.templating import render
+from app.upload_limit import UploadLimit, UploadTooLarge
 
 log = logging.getLogger("seratus")
 
@@ -89,19 +91,26 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     app.mount("/static", StaticFiles(directory=str(BASE_DIR / "app" / "static")), name="static")
     # `transfer` before `tasks`: /tasks/import is not a task id.
-    for router in (
-        health.router,
-        auth.router,
-        pages.router,
-        transfer.router,
-        board.router,
-        dashboard.router,
-        burndown.router,
-        tasks.router,
-        admin.router,
-        api.router,
+    for module in (
+        health,
+        auth,
+        pages,
+        transfer,
+        board,
+        dashboard,
+        burndown,
+        tasks,
+        evidence,
+        admin,
+        api,
     ):
-        app.include_router(router)
+        app.include_router(module.router)
+    app.add_middleware(
+        UploadLimit,
+        path=evidence.UPLOAD_PATH,
+        max_bytes=settings.evidence_max_bytes + evidence.FORM_OVERHEAD,
+        message=evidence.upload_too_large_message(settings),
+    )
     _install_error_handlers(app)
     return app
 
@@ -162,7 +171,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        message = exc.detail if isinstance(exc.detail, str) and _is_api(request) else None
+        own_message = _is_api(request) or isinstance(exc, UploadTooLarge)
+        message = exc.detail if isinstance(exc.detail, str) and own_message else None
         return _error_response(
             request, exc.status_code, message or HTTP_MESSAGES.get(exc.status_code, str(exc.detail))
         )

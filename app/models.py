@@ -24,6 +24,9 @@ TITLE_MAX = 200
 TEXT_MAX = 5000
 SHORT_MAX = 120
 NOTE_MAX = 2000
+CAPTION_MAX = 200
+URL_MAX = 2000
+FILENAME_MAX = 120
 # Ids and versions in requests stay within a 32-bit column, so an absurd id is a 422 or a
 # 404, never a database overflow.
 ID_MAX = 2**31 - 1
@@ -80,6 +83,11 @@ class EventKind(StrEnum):
     # Created or updated from a spreadsheet; the note names the file. A creation has no
     # `from_status` and enters `to_status`; an update changing the status carries both.
     imported = "imported"
+
+
+class EvidenceKind(StrEnum):
+    file = "file"
+    link = "link"
 
 
 class DayMode(StrEnum):
@@ -240,6 +248,30 @@ class TaskEvent(SQLModel, table=True):
     # {"field": [old, new], …} for the fields this change touched.
     changes: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
     note: str = Field(default="", max_length=NOTE_MAX)
+
+
+class Evidence(SQLModel, table=True):
+    """A piece of evidence (bukti dukung) on a task: an uploaded file or a link. Removal is a
+    soft delete (`removed_at`, `removed_by`), so the history keeps who showed what, and when.
+    Files are stored once per content under the data directory, named by their SHA-256."""
+
+    __tablename__ = "evidence"
+
+    id: int | None = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="task.id", index=True)
+    kind: EvidenceKind = Field(sa_type=_enum(EvidenceKind, "kind"))
+    caption: str = Field(max_length=CAPTION_MAX)
+    # Links only: the http(s) address.
+    url: str = Field(default="", max_length=URL_MAX)
+    # Files only: the sanitised original name, the type detected from the content, the size.
+    filename: str = Field(default="", max_length=FILENAME_MAX)
+    content_type: str = Field(default="", max_length=100)
+    size_bytes: int = Field(default=0)
+    sha256: str = Field(default="", max_length=64, index=True)
+    uploaded_by: int = Field(foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    removed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    removed_by: int | None = Field(default=None, foreign_key="user.id")
 
 
 # --- people ----------------------------------------------------------------------------
@@ -433,6 +465,24 @@ class TaskEventPublic(SQLModel):
     to_status: TaskStatus | None
     changes: dict[str, Any]
     note: str
+
+
+class EvidencePublic(SQLModel):
+    id: int
+    task_id: int
+    kind: EvidenceKind
+    caption: str
+    url: str = Field(description="The link (kind `link`); empty for files.")
+    filename: str = Field(description="The sanitised original name (kind `file`).")
+    content_type: str = Field(description="Detected from the content, not from the name.")
+    size_bytes: int
+    sha256: str
+    uploaded_by: int
+    uploader_name: str | None
+    created_at: datetime
+    removed_at: datetime | None
+    removed_by: int | None
+    download_url: str | None = Field(description="API address of the file (kind `file`).")
 
 
 class TaskPage(SQLModel):

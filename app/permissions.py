@@ -102,3 +102,53 @@ def move_targets(user: User, task: Task) -> list[TaskStatus]:
 
 def can_direct(user: User) -> bool:
     return user.role in (Role.executive, Role.team)
+
+
+# --- evidence (bukti dukung) -----------------------------------------------------------
+
+EVIDENCE_CLOSED_MESSAGE = (
+    "Tugas ini sudah Selesai atau dibatalkan; bukti dukungnya hanya dapat diubah oleh Tim Transisi."
+)
+
+
+def ensure_can_attach_evidence(user: User, task: Task) -> None:
+    """Files and links on a task: the team, or the lead unit while the task is open."""
+    if task.status == TaskStatus.cancelled:
+        if user.role == Role.executive:
+            raise Forbidden(READ_ONLY_MESSAGE)
+        raise Forbidden("Tugas yang dibatalkan tidak menerima bukti dukung; pulihkan dulu.")
+    ensure_can_work_on(user, task)
+    if not is_team(user) and task.status == TaskStatus.done:
+        raise Forbidden(EVIDENCE_CLOSED_MESSAGE)
+
+
+def ensure_can_remove_evidence(user: User, task: Task, *, uploader_unit_id: int | None) -> None:
+    """Removal (a soft delete): the team, or a user of the uploader's unit while the task is
+    open, so verified evidence stays as the team saw it."""
+    if is_team(user):
+        return
+    if user.role == Role.executive:
+        raise Forbidden(READ_ONLY_MESSAGE)
+    if user.unit_id is None or user.unit_id != uploader_unit_id:
+        raise Forbidden(
+            "Bukti dukung ini diunggah oleh unit lain; hanya unit pengunggahnya dan "
+            "Tim Transisi yang dapat menghapusnya."
+        )
+    if task.status in (TaskStatus.done, TaskStatus.cancelled):
+        raise Forbidden(EVIDENCE_CLOSED_MESSAGE)
+
+
+def can_attach_evidence(user: User, task: Task) -> bool:
+    try:
+        ensure_can_attach_evidence(user, task)
+    except Forbidden:
+        return False
+    return True
+
+
+def can_remove_evidence(user: User, task: Task, *, uploader_unit_id: int | None) -> bool:
+    try:
+        ensure_can_remove_evidence(user, task, uploader_unit_id=uploader_unit_id)
+    except Forbidden:
+        return False
+    return True

@@ -26,6 +26,7 @@ from app.services import accounts, tasks
 from app.timefmt import WIB
 
 PASSWORD = "kata-sandi-uji-123"
+REVIEW_NOTE = "Bukti dukung diserahkan langsung ke Tim Transisi."
 
 
 def make_plan(
@@ -113,6 +114,8 @@ def make_task(
                 version=task.version,
                 status=step,
                 blocked_reason="Menunggu pembebasan lahan" if step == TaskStatus.blocked else "",
+                # Sending for verification needs evidence or a note explaining its absence.
+                note=REVIEW_NOTE if step == TaskStatus.review else "",
             ),
         )
     return task

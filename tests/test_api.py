@@ -1517,6 +1517,8 @@ def test_stale_version_answers_409_with_current_and_writes_nothing(
 def test_changes_table_covers_every_mutating_task_route() -> None:
     # Creating, and importing a spreadsheet (tests/test_transfer_routes.py), are not per task.
     covered = {(c.method, c.suffix) for c in CHANGES.values()} | {("POST", ""), ("POST", "/import")}
+    # Evidence answers the evidence item, not the task: tests/test_evidence_api.py.
+    covered |= {("POST", "/evidence"), ("DELETE", "/evidence/{evidence_id}")}
     routes = {
         (method, route.path.removeprefix(f"{API}/tasks/{{task_id}}").removeprefix(f"{API}/tasks"))
         for route in api_router.routes
@@ -1530,6 +1532,7 @@ def test_changes_table_covers_every_mutating_task_route() -> None:
 # --- the OpenAPI document --------------------------------------------------------------
 
 TASK = "#/components/schemas/TaskPublic"
+EVIDENCE = "#/components/schemas/EvidencePublic"
 EXPECTED_OPERATIONS: dict[tuple[str, str], tuple[str, str | None]] = {
     ("post", "/auth/token"): ("200", "#/components/schemas/TokenPublic"),
     ("delete", "/auth/token"): ("204", None),
@@ -1550,6 +1553,10 @@ EXPECTED_OPERATIONS: dict[tuple[str, str], tuple[str, str | None]] = {
     ("post", "/tasks/{task_id}/reject"): ("200", TASK),
     ("post", "/tasks/{task_id}/cancel"): ("200", TASK),
     ("post", "/tasks/{task_id}/restore"): ("200", TASK),
+    ("get", "/tasks/{task_id}/evidence"): ("200", EVIDENCE),
+    ("post", "/tasks/{task_id}/evidence"): ("201", EVIDENCE),
+    ("delete", "/tasks/{task_id}/evidence/{evidence_id}"): ("200", EVIDENCE),
+    ("get", "/tasks/{task_id}/evidence/{evidence_id}/file"): ("200", None),
     ("get", "/burndown"): ("200", "#/components/schemas/BurndownPublic"),
     ("post", "/tasks/import"): ("200", "#/components/schemas/ImportReport"),
 }

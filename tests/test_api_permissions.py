@@ -51,7 +51,7 @@ ACTIONS: dict[str, Action] = {
         TaskStatus.blocked, "POST", "/move", {"status": "in_progress"}
     ),
     "move in_progress → review": Action(
-        TaskStatus.in_progress, "POST", "/move", {"status": "review"}
+        TaskStatus.in_progress, "POST", "/move", {"status": "review", "note": "Bukti via surat"}
     ),
     "move review → in_progress": Action(
         TaskStatus.review, "POST", "/move", {"status": "in_progress", "note": "Perlu revisi"}

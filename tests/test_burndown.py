@@ -938,7 +938,10 @@ def _random_history(session: Session, world: World, plan: Plan, rng: random.Rand
                     actor=lead_user,
                     task_id=task.id,
                     move=TaskMove(
-                        version=task.version, status=target, blocked_reason="Menunggu lahan"
+                        version=task.version,
+                        status=target,
+                        blocked_reason="Menunggu lahan",
+                        note="Bukti dukung via surat" if target == TaskStatus.review else "",
                     ),
                 )
 

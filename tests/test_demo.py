@@ -28,6 +28,7 @@ from app.errors import NotAuthenticated, RuleViolation
 from app.models import (
     BOARD_STATUSES,
     EventKind,
+    Evidence,
     Holiday,
     HolidayKind,
     Plan,
@@ -68,7 +69,7 @@ def _cheap_hasher() -> PasswordHash:
     return PasswordHash((Argon2Hasher(time_cost=1, memory_cost=8, parallelism=1),))
 
 
-def _id(row: Plan | Task | Unit | User) -> int:
+def _id(row: Plan | Task | Unit | User | Evidence) -> int:
     assert row.id is not None
     return row.id
 
@@ -683,3 +684,37 @@ def test_another_demo_password_is_used_for_the_new_accounts(
 )
 def test_realisation_follows_the_target(target: str, pct: int, kind: str, expected: str) -> None:
     assert demo.realisation_of(target, pct, kind) == expected
+
+
+def test_submissions_carry_evidence_links_or_a_note(demo_session: Session) -> None:
+    """As the services require: every move into Menunggu Verifikasi has evidence attached
+    before it, or a note saying why there is none; the links are on the reserved .example
+    domain, and each evidence row is the one its event names."""
+    rows = {_id(e): e for e in demo_session.exec(select(Evidence)).all()}
+    with_links = without = 0
+    named: set[int] = set()
+    for task, events in tasks_and_histories(demo_session):
+        attached: set[int] = set()
+        for event in events:
+            if event.kind == EventKind.evidence:
+                [(key, (old, item))] = event.changes.items()
+                evidence = rows[item["id"]]
+                assert key == f"evidence_{item['id']}"
+                assert old is None
+                assert (evidence.task_id, evidence.uploaded_by) == (task.id, event.actor_id)
+                assert evidence.created_at == event.at
+                assert evidence.url == item["url"]
+                assert evidence.url.startswith("https://arsip.banyuasin.example/")
+                attached.add(item["id"])
+                named.add(item["id"])
+            if event.to_status == TaskStatus.review:
+                assert attached or event.note, task.code
+                with_links += bool(attached)
+                without += not attached
+    assert named == set(rows)
+    assert with_links > 40
+    assert without > 3
+    in_review_or_done = demo_session.exec(
+        select(Task).where(col(Task.status).in_([TaskStatus.review, TaskStatus.done]))
+    ).all()
+    assert any(t.id in {e.task_id for e in rows.values()} for t in in_review_or_done)

@@ -25,6 +25,7 @@ from app.models import (
     TaskUpdate,
     User,
 )
+from app.services import evidence as evidence_service
 from app.services import tasks
 from tests.factories import World
 from tests.test_task_service import (
@@ -51,6 +52,8 @@ verify              yes    no        no          no
 reject              yes    no        no          no
 cancel              yes    no        no          no
 restore             yes    no        no          no
+evidence:attach     yes    yes       no          no
+evidence:remove     yes    yes       no          no
 """
 
 ROLES = {
@@ -69,6 +72,8 @@ class Action:
     start: TaskStatus
     run: Operation
     event: EventKind
+    # Done before the action, outside what a refusal must leave unchanged.
+    prepare: Callable[[Session, World, Task], object] | None = None
 
 
 ACTIONS: dict[str, Action] = {
@@ -106,7 +111,7 @@ ACTIONS: dict[str, Action] = {
     ),
     "move:review": Action(
         TaskStatus.in_progress,
-        lambda s, w, a, t: move(s, a, t, TaskStatus.review),
+        lambda s, w, a, t: move(s, a, t, TaskStatus.review, note="Bukti dikirim lewat surat."),
         EventKind.moved,
     ),
     "move:done": Action(
@@ -155,7 +160,34 @@ ACTIONS: dict[str, Action] = {
         lambda s, w, a, t: tasks.restore_task(s, actor=a, task_id=ident(t), version=t.version),
         EventKind.moved,
     ),
+    "evidence:attach": Action(
+        TaskStatus.in_progress,
+        lambda s, w, a, t: _attached(s, a, t),
+        EventKind.evidence,
+    ),
+    # Evidence the lead unit attached, removed by the actor.
+    "evidence:remove": Action(
+        TaskStatus.in_progress,
+        lambda s, w, a, t: _removed(s, a, t),
+        EventKind.evidence,
+        prepare=lambda s, w, t: _attached(s, w.putr_head, t),
+    ),
 }
+
+
+def _attached(session: Session, actor: User, task: Task) -> Task:
+    evidence_service.add_link(
+        session, actor=actor, task_id=ident(task), url="https://a.example/f", caption="Foto"
+    )
+    return tasks.get_task(session, task_id=ident(task))
+
+
+def _removed(session: Session, actor: User, task: Task) -> Task:
+    [view] = evidence_service.list_evidence(session, task=task)
+    evidence_service.remove_evidence(
+        session, actor=actor, task_id=ident(task), evidence_id=view.evidence.id or 0
+    )
+    return tasks.get_task(session, task_id=ident(task))
 
 
 def _cases() -> list[object]:
@@ -181,6 +213,8 @@ def test_matrix(
         tasks.cancel_task(
             session, actor=world.team, task_id=ident(task), version=task.version, note="x"
         )
+    if spec.prepare is not None:
+        spec.prepare(session, world, task)
 
     if not allowed:
         error = assert_refused(
@@ -243,6 +277,28 @@ def test_can_helpers(world: World, role: str, edit: bool, work_on: bool, direct:
     assert permissions.can_edit(user) is edit
     assert permissions.can_work_on(user, task) is work_on
     assert permissions.can_direct(user) is direct
+
+
+@pytest.mark.parametrize("status", list(TaskStatus), ids=[s.value for s in TaskStatus])
+@pytest.mark.parametrize("role", list(ROLES))
+def test_evidence_helpers(world: World, role: str, status: TaskStatus) -> None:
+    """Attach: the team (not on a cancelled task) and the lead unit while the task is open.
+    Remove: the team, and the uploader's unit while the task is open."""
+    user: User = getattr(world, ROLES[role])
+    task = _task(world, status)
+    open_task = status not in (TaskStatus.done, TaskStatus.cancelled)
+    attach = (role == "team" and status != TaskStatus.cancelled) or (
+        role == "unit-own" and open_task
+    )
+
+    assert permissions.can_attach_evidence(user, task) is attach
+    assert permissions.can_remove_evidence(user, task, uploader_unit_id=world.putr.id) is (
+        role == "team" or (role == "unit-own" and open_task)
+    )
+    # Another unit's upload on this unit's task: only the team removes it.
+    assert permissions.can_remove_evidence(user, task, uploader_unit_id=world.dinkes.id) is (
+        role == "team" or (role == "unit-other" and open_task)
+    )
 
 
 def test_a_unit_user_without_a_unit_leads_nothing(world: World) -> None:

@@ -446,11 +446,11 @@ def test_history_tells_every_event_kind(client: TestClient, session: Session, wo
         data=TaskUpdate(version=t.version, lead_unit_id=world.dinkes.id),
     )
     move(world.team, TaskStatus.blocked, blocked_reason="Trafo belum tersedia")
-    move(world.team, TaskStatus.review)
+    move(world.team, TaskStatus.review, note="Berita acara menyusul.")
     t = tasks.reject_task(
         session, actor=world.team, task_id=tid, version=t.version, note="Foto bukti kurang"
     )
-    move(world.team, TaskStatus.review)
+    move(world.team, TaskStatus.review, note="Berita acara menyusul.")
     t = tasks.verify_task(session, actor=world.team, task_id=tid, version=t.version)
     t = tasks.cancel_task(
         session, actor=world.team, task_id=tid, version=t.version, note="Digabung dengan T-009"
@@ -968,14 +968,21 @@ def test_controls_per_role(
         "directives",
         "cancel",
         "edit",
+        "evidence",
     }
     assert {"verify", "reject"} <= forms_on(client.get(f"/tasks/{in_review.id}").text)
     login(client, world.putr_head)
-    assert forms_on(client.get(f"/tasks/{task.id}").text) == {"progress", "move", "comments"}
+    assert forms_on(client.get(f"/tasks/{task.id}").text) == {
+        "progress",
+        "move",
+        "comments",
+        "evidence",
+    }
     assert forms_on(client.get(f"/tasks/{in_review.id}").text) == {
         "progress",
         "move",
         "comments",
+        "evidence",
     }
     login(client, world.dinkes_head)
     assert forms_on(client.get(f"/tasks/{task.id}").text) == set()

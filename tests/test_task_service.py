@@ -686,7 +686,8 @@ def test_leaving_blocked_clears_the_reason(
     task = new_task(session, world, status=TaskStatus.blocked)
     assert task.blocked_reason
 
-    move(session, world.putr_head, task, target)
+    note = "Bukti dukung diserahkan langsung." if target == TaskStatus.review else ""
+    move(session, world.putr_head, task, target, note=note)
 
     assert task.blocked_reason == ""
     assert events_of(session, ident(task))[-1].changes["blocked_reason"] == [

@@ -81,7 +81,7 @@ def test_upload_previews_without_writing_then_apply_imports(
     assert "Akan dibuat (2)" in preview.text
     assert _count(session, Task) == 0
     digest = _hidden(preview.text, "digest")
-    assert (settings.data_dir / "imports" / f"{digest}.upload").exists()
+    assert (settings.resolved_data_dir / "imports" / f"{digest}.upload").exists()
     # Applying needs only the digest: the file is not uploaded twice.
     applied = client.post(
         "/tasks/import/apply",
@@ -93,7 +93,7 @@ def test_upload_previews_without_writing_then_apply_imports(
     assert _count(session, Task) == 2
     notes = {e.note for e in session.exec(select(TaskEvent))}
     assert notes == {"Diimpor dari berkas rencana.xlsx"}
-    assert not (settings.data_dir / "imports" / f"{digest}.upload").exists()
+    assert not (settings.resolved_data_dir / "imports" / f"{digest}.upload").exists()
     # The board shows them.
     board = client.get("/board")
     assert "Jalan desa Lebung" in board.text
@@ -111,7 +111,7 @@ def test_preview_lists_problems_and_offers_no_apply(
         "&#39;Dinas PUTR&#39;?" in preview.text
     )
     assert 'action="/tasks/import/apply"' not in preview.text
-    assert not (settings.data_dir / "imports").exists()
+    assert not (settings.resolved_data_dir / "imports").exists()
 
 
 def test_hostile_uploads_are_refused_on_the_page(

@@ -11,8 +11,8 @@ import datetime as dt
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Path, Query, Request, Response, UploadFile
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Response, UploadFile
+from fastapi.responses import FileResponse, JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security import OAuth2PasswordRequestForm
 from sqlmodel import Field, SQLModel
@@ -20,8 +20,12 @@ from sqlmodel import Field, SQLModel
 from app.auth import ApiAuth, ApiUser
 from app.config import SettingsDep
 from app.db import SessionDep
+from app.errors import RuleViolation
 from app.models import (
+    CAPTION_MAX,
     ID_MAX,
+    URL_MAX,
+    EvidencePublic,
     NoteCreate,
     PlanPublic,
     ProgramKind,
@@ -41,8 +45,10 @@ from app.models import (
     VersionedNote,
 )
 from app.routes.burndown import BurndownQueryDep
+from app.routes.evidence import evidence_store, file_response
 from app.routes.transfer import BodyLimit, clean_filename, import_limits, read_limited
 from app.services import accounts, burndown, plans, task_import, task_queries, tasks
+from app.services import evidence as evidence_service
 from app.services.filters import Q_MAX, TaskFilter
 from app.services.spreadsheet import read_upload
 
@@ -161,7 +167,6 @@ class ImportReport(SQLModel):
 
 _ERRORS: dict[int, tuple[type[SQLModel], str]] = {
     400: (ErrorDetail, "Not a spreadsheet the import can read safely; nothing was changed."),
-    413: (ErrorDetail, "The file is over the size limit; nothing was changed."),
     401: (ErrorDetail, "No bearer token, or it is invalid, expired or revoked."),
     403: (ErrorDetail, "The caller's role may not do this (DESIGN §1); nothing was changed."),
     404: (ErrorDetail, "No task with this id."),
@@ -170,6 +175,10 @@ _ERRORS: dict[int, tuple[type[SQLModel], str]] = {
         "The task changed since `version`; `current` holds its state. Nothing was changed. "
         "(Rarely, with `detail` only: the database was busy with a concurrent change to the "
         "same data and gave up after a few retries; nothing was changed, send it again.)",
+    ),
+    413: (
+        ErrorDetail,
+        "The upload (file or evidence) is over its size limit; nothing was changed.",
     ),
     422: (ValidationErrorDetail, "Invalid input, naming the field; nothing was changed."),
 }
@@ -413,7 +422,8 @@ def update_task(
     tags=["tasks"],
     summary="Move a task to a column",
     description="Team: any column. Lead unit: between todo, in_progress, blocked and review "
-    "(never into or out of done). Into `blocked` needs `blocked_reason`; the team sending a "
+    "(never into or out of done). Into `blocked` needs `blocked_reason`; into `review` needs "
+    "evidence on the task or a `note` saying why there is none; the team sending a "
     "task back out of review needs a `note` (a rejection). Placed after `after_id`, or on top.",
     responses=ACTION_ERRORS,
 )
@@ -525,6 +535,123 @@ def restore_task(
 ) -> TaskPublic:
     task = tasks.restore_task(session, actor=user, task_id=task_id, version=data.version)
     return tasks.task_public(session, task)
+
+
+# --- evidence (bukti dukung) -----------------------------------------------------------
+
+EvidenceId = Annotated[int, Path(ge=1, le=ID_MAX, description="The evidence item's id.")]
+
+
+@router.get(
+    "/tasks/{task_id}/evidence",
+    tags=["evidence"],
+    summary="A task's evidence",
+    description="Files and links attached to the task, oldest first. Removed items (soft "
+    "deleted, with `removed_at` and `removed_by`) only with `include_removed=true`.",
+    responses=errors(401, 404, 422),
+)
+def list_evidence(
+    task_id: TaskId,
+    user: ApiUser,
+    session: SessionDep,
+    include_removed: Annotated[bool, Query(description="Also the removed items.")] = False,
+) -> list[EvidencePublic]:
+    task = tasks.get_task(session, task_id=task_id)
+    views = evidence_service.list_evidence(
+        session, task=task, user=user, include_removed=include_removed
+    )
+    return [evidence_service.evidence_public(v) for v in views]
+
+
+@router.post(
+    "/tasks/{task_id}/evidence",
+    tags=["evidence"],
+    summary="Attach evidence (team or lead unit)",
+    description="Multipart form: `caption` (required, at most 200 characters) and either "
+    "`file` (JPEG, PNG, WebP, PDF, DOCX, XLSX or PPTX, recognised by its content, not its "
+    "name; at most `SERATUS_EVIDENCE_MAX_MB`) or `url` (http or https). Identical files are "
+    "stored once. Writes an `evidence` task event and bumps the task's version.",
+    status_code=201,
+    responses=errors(401, 403, 404, 413, 422),
+)
+def add_evidence(
+    task_id: TaskId,
+    user: ApiUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    response: Response,
+    caption: Annotated[str, Form(max_length=CAPTION_MAX * 2)],
+    file: Annotated[UploadFile | None, File(description="The evidence file.")] = None,
+    url: Annotated[str, Form(max_length=URL_MAX * 2)] = "",
+) -> EvidencePublic:
+    if file is not None and not (file.filename or file.size):
+        file = None
+    if file is not None and url.strip():
+        raise RuleViolation("Kirim salah satu: `file` atau `url`, tidak keduanya.", field="url")
+    if file is not None:
+        added = evidence_service.add_file(
+            session,
+            actor=user,
+            task_id=task_id,
+            source=file.file,
+            filename=file.filename or "",
+            caption=caption,
+            store=evidence_store(settings),
+            max_bytes=settings.evidence_max_bytes,
+        )
+    elif url.strip():
+        added = evidence_service.add_link(
+            session, actor=user, task_id=task_id, url=url, caption=caption
+        )
+    else:
+        raise RuleViolation("Kirim berkas (`file`) atau tautan (`url`).", field="file")
+    response.headers["Location"] = f"{router.prefix}/tasks/{task_id}/evidence/{added.id}"
+    return evidence_service.evidence_public(
+        evidence_service.evidence_view(session, evidence=added, user=user)
+    )
+
+
+@router.delete(
+    "/tasks/{task_id}/evidence/{evidence_id}",
+    tags=["evidence"],
+    summary="Remove evidence (soft delete)",
+    description="Team, or a user of the uploader's unit while the task is open. The item "
+    "leaves the list and is no longer served; the row and the history keep who removed it "
+    "and when. Answers the item as it is now.",
+    responses=errors(401, 403, 404, 422),
+)
+def remove_evidence(
+    task_id: TaskId, evidence_id: EvidenceId, user: ApiUser, session: SessionDep
+) -> EvidencePublic:
+    removed = evidence_service.remove_evidence(
+        session, actor=user, task_id=task_id, evidence_id=evidence_id
+    )
+    return evidence_service.evidence_public(
+        evidence_service.evidence_view(session, evidence=removed, user=user)
+    )
+
+
+@router.get(
+    "/tasks/{task_id}/evidence/{evidence_id}/file",
+    tags=["evidence"],
+    summary="Download an evidence file",
+    description="The stored file with its detected content type; images inline, documents "
+    "as attachments, always with `X-Content-Type-Options: nosniff` and a sandboxing "
+    "Content-Security-Policy.",
+    response_class=FileResponse,
+    responses=errors(401, 404, 422),
+)
+def download_evidence(
+    task_id: TaskId,
+    evidence_id: EvidenceId,
+    user: ApiUser,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> Response:
+    evidence, path, file_type = evidence_service.evidence_file(
+        session, task_id=task_id, evidence_id=evidence_id, store=evidence_store(settings)
+    )
+    return file_response(evidence, path, file_type)
 
 
 # --- burndown --------------------------------------------------------------------------

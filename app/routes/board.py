@@ -32,7 +32,7 @@ from app.templating import render
 router = APIRouter(prefix="/board", include_in_schema=False)
 
 # Bump when the columns' markup changes, so browsers polling with an old ETag get the new one.
-MARKUP_VERSION = "1"
+MARKUP_VERSION = "2"
 TRUE_VALUES = frozenset({"1", "true", "on", "ya"})
 FALSE_VALUES = frozenset({"", "0", "false", "off", "tidak"})
 

@@ -16,11 +16,13 @@ from starlette.datastructures import FormData
 
 from app import permissions
 from app.auth import CurrentUser
+from app.config import app_settings
 from app.db import SessionDep
 from app.errors import Conflict, RuleViolation
 from app.htmx import is_htmx
 from app.models import ID_MAX, Task, User
 from app.services import task_forms, tasks
+from app.services.evidence_files import ACCEPT_ATTRIBUTE, format_size
 from app.services.plans import current_plan, get_plan, plan_calendar
 from app.services.task_detail import task_detail
 from app.services.task_forms import FORM_KEY, InvalidForm, TaskFormValues
@@ -43,6 +45,8 @@ OK_MESSAGES = {
     "rejected": "Tugas dikembalikan ke Sedang Berjalan beserta catatan penolakan.",
     "cancelled": "Tugas dibatalkan; tugas ini tidak lagi dihitung dalam lingkup rencana.",
     "restored": "Tugas dipulihkan ke Belum Dimulai.",
+    "evidence-added": "Bukti dukung dilampirkan.",
+    "evidence-removed": "Bukti dukung dihapus dari daftar; riwayatnya tetap tersimpan.",
 }
 
 
@@ -89,6 +93,8 @@ def _render_detail(
             "errors": errors or {},
             "kept": kept or {},
             "conflict": conflict,
+            "evidence_limit": format_size(app_settings(request).evidence_max_bytes),
+            "evidence_accept": ACCEPT_ATTRIBUTE,
         },
         status_code=status_code,
     )
@@ -253,7 +259,7 @@ def edit_task(
 # --- actions on the detail page ----------------------------------------------------------
 
 
-def _act(
+def act(
     request: Request,
     session: Session,
     *,
@@ -303,7 +309,7 @@ def post_progress(
         data = task_forms.progress_update(form)
         tasks.update_progress(session, actor=user, task_id=task_id, data=data)
 
-    return _act(
+    return act(
         request,
         session,
         user=user,
@@ -325,7 +331,7 @@ def post_comment(
     def run() -> None:
         tasks.add_comment(session, actor=user, task_id=task_id, note=task_forms.note_text(form))
 
-    return _act(
+    return act(
         request,
         session,
         user=user,
@@ -347,7 +353,7 @@ def post_directive(
     def run() -> None:
         tasks.add_directive(session, actor=user, task_id=task_id, note=task_forms.note_text(form))
 
-    return _act(
+    return act(
         request,
         session,
         user=user,
@@ -369,7 +375,7 @@ def post_move(
     def run() -> None:
         tasks.move_task(session, actor=user, task_id=task_id, move=task_forms.task_move(form))
 
-    return _act(
+    return act(
         request,
         session,
         user=user,
@@ -407,7 +413,7 @@ def _noted_action(
         data = task_forms.versioned_note(form)
         service(session, actor=user, task_id=task_id, version=data.version, note=data.note)
 
-    return _act(
+    return act(
         request,
         session,
         user=user,
@@ -478,7 +484,7 @@ def post_restore(
         version = task_forms.version_only(form)
         tasks.restore_task(session, actor=user, task_id=task_id, version=version)
 
-    return _act(
+    return act(
         request,
         session,
         user=user,

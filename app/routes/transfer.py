@@ -158,7 +158,7 @@ def import_preview(
     digest = ""
     if result.ok and (result.created or result.updated):
         digest = import_store.save(
-            settings.data_dir,
+            settings.resolved_data_dir,
             data,
             keep_hours=settings.import_keep_hours,
             keep_files=settings.import_keep_files,
@@ -178,7 +178,7 @@ def import_apply(
     """Apply the previewed file, all or nothing."""
     permissions.ensure_team(user)
     name = clean_filename(filename)
-    data = import_store.load(settings.data_dir, digest)
+    data = import_store.load(settings.resolved_data_dir, digest)
     if data is None:
         return _page(
             request,
@@ -203,7 +203,7 @@ def import_apply(
         return _page(
             request, result=exc.plan, error=exc.message, status_code=422, settings=settings
         )
-    import_store.discard(settings.data_dir, digest)
+    import_store.discard(settings.resolved_data_dir, digest)
     return _page(request, result=result, settings=settings)
 
 

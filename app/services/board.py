@@ -2,7 +2,7 @@
 
 A board request costs a fixed number of queries whatever the number of tasks: the cards of
 every column come from one windowed query (the first `page_size` per column), their programs
-from one more, the counts and weight sums from one GROUP BY.
+and evidence counts from one more each, the counts and weight sums from one GROUP BY.
 """
 
 from collections.abc import Sequence
@@ -17,6 +17,7 @@ from sqlmodel.sql.expression import Select
 
 from app.models import (
     BOARD_STATUSES,
+    Evidence,
     Plan,
     Program,
     ProgramKind,
@@ -49,6 +50,8 @@ class Card:
     due_day: int | None = None
     days_late: int = 0
     move_targets: list[TaskStatus] = field(default_factory=list)
+    # Evidence not removed: moving to Menunggu Verifikasi without any needs a note.
+    evidence_count: int = 0
 
     @property
     def is_late(self) -> bool:
@@ -116,6 +119,17 @@ def _programs_of(session: Session, task_ids: Sequence[int]) -> dict[int, list[Pr
     return tags
 
 
+def _evidence_counts(session: Session, task_ids: Sequence[int]) -> dict[int, int]:
+    if not task_ids:
+        return {}
+    rows = session.exec(
+        select(Evidence.task_id, sa.func.count())
+        .where(col(Evidence.task_id).in_(task_ids), col(Evidence.removed_at).is_(None))
+        .group_by(col(Evidence.task_id))
+    ).all()
+    return dict(rows)
+
+
 def _cards(
     session: Session,
     rows: Sequence[tuple[Task, str, str | None]] | Sequence[Any],
@@ -124,7 +138,9 @@ def _cards(
     calendar: PlanCalendar,
     today: date,
 ) -> list[Card]:
-    programs = _programs_of(session, [t.id for t, _, _ in rows if t.id is not None])
+    task_ids = [t.id for t, _, _ in rows if t.id is not None]
+    programs = _programs_of(session, task_ids)
+    evidence = _evidence_counts(session, task_ids)
     cards = []
     for task, lead_name, district_name in rows:
         due_day = calendar.day_number(task.due_date) if task.due_date else None
@@ -142,6 +158,7 @@ def _cards(
                 due_day=due_day,
                 days_late=late,
                 move_targets=move_targets(user, task),
+                evidence_count=evidence.get(task.id or 0, 0),
             )
         )
     return cards

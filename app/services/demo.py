@@ -11,6 +11,7 @@ given seed and `today`. Loading again creates nothing that exists already.
 
 import random
 import re
+import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -24,6 +25,8 @@ from app.models import (
     BOARD_STATUSES,
     DayMode,
     EventKind,
+    Evidence,
+    EvidenceKind,
     Plan,
     Program,
     Role,
@@ -38,6 +41,7 @@ from app.models import (
     User,
 )
 from app.services import accounts
+from app.services.evidence import change_key
 from app.services.reference import ReferenceCounts, districts, load_reference, read_csv
 from app.timefmt import WIB
 
@@ -383,6 +387,8 @@ class _Draft:
     sets: dict[str, Any] = field(default_factory=dict)
     note: str = ""
     at: datetime | None = None
+    # EventKind.evidence: the link attached ({"kind", "caption", "url", "filename"}).
+    evidence: dict[str, Any] | None = None
 
 
 def _life(spec: TaskSpec, rng: random.Random, *, created_day: int) -> list[_Draft]:
@@ -409,7 +415,7 @@ def _life(spec: TaskSpec, rng: random.Random, *, created_day: int) -> list[_Draf
     if obstacle is not None:
         drafts += _obstacle(rng, obstacle, blocked=blocked, unblocked=unblocked)
     drafts += _comments(rng, start=start, end=submit)
-    drafts.append(_Draft(submit, "lead", EventKind.moved, TaskStatus.review, note=_SUBMIT))
+    drafts += _submission(spec, submit)
     verify = submit + rng.randint(1, 10)  # the team verifies in batches
     if rng.random() < 0.15:
         drafts.append(
@@ -422,6 +428,8 @@ def _life(spec: TaskSpec, rng: random.Random, *, created_day: int) -> list[_Draf
             )
         )
         submit = verify + rng.randint(2, 6)
+        if _with_evidence(spec):
+            drafts.append(_evidence_draft(spec, submit, extra=True))
         drafts.append(_Draft(submit, "lead", EventKind.moved, TaskStatus.review, note=_RESUBMIT))
         verify = submit + rng.randint(1, 3)
     drafts.append(
@@ -444,8 +452,51 @@ def _life(spec: TaskSpec, rng: random.Random, *, created_day: int) -> list[_Draf
     return drafts
 
 
-_SUBMIT = "Pekerjaan selesai; bukti dukung sudah diunggah."
+_SUBMIT = "Pekerjaan selesai; bukti dukung terlampir."
+_SUBMIT_WITHOUT_EVIDENCE = (
+    "Bukti dukung fisik (berita acara bermeterai) diserahkan langsung ke sekretariat "
+    "Tim Transisi; salinan digital menyusul."
+)
 _RESUBMIT = "Bukti dukung sudah dilengkapi sesuai catatan."
+# Evidence links by kind of task: (caption, last part of the address). The addresses are on
+# the reserved .example domain: demo data, never a real document.
+_EVIDENCE = {
+    "infra": ("Foto dokumentasi pekerjaan 0%, 50% dan 100%", "foto-dokumentasi"),
+    "bantuan": ("Berita acara serah terima dan daftar penerima", "berita-acara-serah-terima"),
+    "layanan": ("Rekap layanan dan foto kegiatan", "rekap-layanan"),
+    "kegiatan": ("Daftar hadir dan foto kegiatan", "daftar-hadir"),
+    "dokumen": ("Salinan dokumen yang telah ditandatangani", "dokumen-final"),
+}
+EVIDENCE_HOST = "https://arsip.banyuasin.example/bukti-dukung"
+
+
+def _with_evidence(spec: TaskSpec) -> bool:
+    """Most submissions carry a link; about one in six a note instead (paper evidence).
+    Decided by the title, so the story's random stream stays as it was."""
+    return zlib.crc32(spec.title.encode()) % 6 != 0
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60]
+
+
+def _evidence_draft(spec: TaskSpec, day: int, *, extra: bool = False) -> _Draft:
+    caption, leaf = _EVIDENCE.get(spec.kind, _EVIDENCE["kegiatan"])
+    if extra:
+        caption, leaf = "Bukti dukung tambahan sesuai catatan verifikasi", leaf + "-tambahan"
+    url = f"{EVIDENCE_HOST}/{_slug(spec.title)}/{leaf}"
+    item = {"kind": EvidenceKind.link.value, "caption": caption, "url": url, "filename": ""}
+    return _Draft(day, "lead", EventKind.evidence, note=caption, evidence=item)
+
+
+def _submission(spec: TaskSpec, day: int) -> list[_Draft]:
+    """Into Menunggu Verifikasi as the services require: with evidence, or a note why not."""
+    if _with_evidence(spec):
+        return [
+            _evidence_draft(spec, day),
+            _Draft(day, "lead", EventKind.moved, TaskStatus.review, note=_SUBMIT),
+        ]
+    return [_Draft(day, "lead", EventKind.moved, TaskStatus.review, note=_SUBMIT_WITHOUT_EVIDENCE)]
 
 
 def _pace(rng: random.Random) -> float:
@@ -628,6 +679,9 @@ def _finish(sim: _SimTask, drafts: list[_Draft], actors: dict[str, int]) -> None
         for name, new in draft.sets.items():
             if name in state and state[name] != new:
                 changes[name] = [state[name], new]
+        if draft.evidence is not None:
+            # Keyed by the evidence row's id once _write has inserted it.
+            changes["evidence"] = [None, {"id": None, **draft.evidence}]
         if draft.kind in (EventKind.progress, EventKind.edited) and not changes:
             continue
         actor = actors.get(draft.actor, actors["team"])
@@ -824,9 +878,33 @@ def _write(session: Session, *, plan: Plan, sims: list[_SimTask]) -> tuple[int, 
         )
         rows += [{**event, "plan_id": plan.id, "task_id": task.id} for event in sim.events]
     rows.sort(key=lambda r: (r["at"], r["task_id"]))
+    _write_evidence(session, rows)
     if rows:
         session.execute(sa.insert(TaskEvent), rows)
     return len(tasks), len(rows)
+
+
+def _write_evidence(session: Session, rows: list[dict[str, Any]]) -> None:
+    """The evidence rows the `evidence` events attach, and their ids into those events."""
+    pending = []
+    for row in rows:
+        if row["kind"] != EventKind.evidence:
+            continue
+        item = row["changes"].pop("evidence")[1]
+        evidence = Evidence(
+            task_id=row["task_id"],
+            kind=EvidenceKind(item["kind"]),
+            caption=item["caption"],
+            url=item["url"],
+            uploaded_by=row["actor_id"],
+            created_at=row["at"],
+        )
+        session.add(evidence)
+        pending.append((evidence, item, row))
+    session.flush()
+    for evidence, item, row in pending:
+        item["id"] = evidence.id
+        row["changes"][change_key(evidence.id)] = [None, item]  # type: ignore[arg-type]
 
 
 def _assign_positions(tasks: list[Task], sims: list[_SimTask]) -> None:

@@ -3,7 +3,8 @@ history as readable Indonesian sentences, and the actions the viewer may take.
 
 `task_detail` costs a fixed number of queries whatever the length of the history: the task
 with its lead unit and district, supporting units, programs, events with actors, the names
-the edit diffs refer to (at most two), and the holidays in working-day mode.
+the edit diffs refer to (at most two), the evidence with its uploaders, and the holidays in
+working-day mode.
 """
 
 from collections.abc import Iterable, Sequence
@@ -30,6 +31,7 @@ from app.models import (
     User,
 )
 from app.services.calendar import PlanCalendar
+from app.services.evidence import EvidenceView, list_evidence
 from app.services.plans import get_plan, plan_calendar
 from app.services.tasks import STATUS_LABELS, EventView, task_events
 from app.sorting import text_order
@@ -66,6 +68,7 @@ NOTE_LABELS: dict[EventKind, str] = {
     EventKind.cancelled: "Alasan pembatalan",
     EventKind.imported: "Berkas",
     EventKind.verified: "Catatan verifikasi",
+    EventKind.evidence: "Keterangan bukti dukung",
 }
 
 
@@ -88,6 +91,7 @@ class HistoryEntry:
     changes: list[Change] = field(default_factory=list)
     note: str = ""
     note_label: str = "Catatan"
+    to_status: TaskStatus | None = None
 
 
 @dataclass
@@ -103,6 +107,7 @@ class TaskActions:
     reject: bool = False
     cancel: bool = False
     restore: bool = False
+    attach_evidence: bool = False
 
     @property
     def changes_task(self) -> bool:
@@ -117,6 +122,7 @@ class TaskActions:
                 self.reject,
                 self.cancel,
                 self.restore,
+                self.attach_evidence,
             )
         )
 
@@ -135,6 +141,7 @@ class TaskDetail:
     today: date
     due_day: int | None
     days_late: int
+    evidence: list[EvidenceView] = field(default_factory=list)
 
     @property
     def is_late(self) -> bool:
@@ -143,6 +150,14 @@ class TaskDetail:
     @property
     def directives(self) -> list[HistoryEntry]:
         return [e for e in self.history if e.kind == EventKind.directive]
+
+    @property
+    def review_note(self) -> HistoryEntry | None:
+        """The note of the latest move into Menunggu Verifikasi (why evidence may be missing)."""
+        for entry in self.history:
+            if entry.to_status == TaskStatus.review:
+                return entry if entry.note else None
+        return None
 
     @property
     def last_update_at(self) -> datetime | None:
@@ -173,6 +188,7 @@ def task_actions(user: User, task: Task) -> TaskActions:
         reject=team and status == TaskStatus.review,
         cancel=team and status != TaskStatus.cancelled,
         restore=team and status == TaskStatus.cancelled,
+        attach_evidence=permissions.can_attach_evidence(user, task),
     )
 
 
@@ -226,6 +242,7 @@ def task_detail(session: Session, *, task_id: int, user: User) -> TaskDetail:
         today=today,
         due_day=calendar.day_number(task.due_date) if task.due_date else None,
         days_late=days_late,
+        evidence=list_evidence(session, task=task, user=user),
     )
 
 
@@ -316,6 +333,7 @@ class _Describer:
             ],
             note=event.note,
             note_label=note_label,
+            to_status=TaskStatus(event.to_status) if event.to_status else None,
         )
 
     def _sentence(
@@ -357,7 +375,8 @@ class _Describer:
         if kind == EventKind.directive:
             return "memberikan arahan", set()
         if kind == EventKind.evidence:
-            return "melampirkan bukti dukung", set()
+            pair = next((v for k, v in changes.items() if k.startswith("evidence_")), None)
+            return _evidence_sentence(pair), set()
         if kind == EventKind.verified:
             return "memverifikasi hasilnya dan menandai tugas Selesai", set()
         if kind == EventKind.rejected:
@@ -406,6 +425,23 @@ class _Describer:
             return "Ya" if value else "Tidak"
         text = str(value)
         return text if len(text) <= DIFF_TEXT_MAX else text[: DIFF_TEXT_MAX - 1].rstrip() + "…"
+
+
+def _evidence_sentence(pair: Any) -> str:
+    """ "melampirkan bukti dukung «foto.jpg»" / "menghapus bukti dukung «…»"."""
+    if not (isinstance(pair, list) and len(pair) == 2):
+        return "melampirkan bukti dukung"
+    removed = pair[1] is None
+    item = pair[0] if removed else pair[1]
+    verb = "menghapus bukti dukung" if removed else "melampirkan bukti dukung"
+    if not isinstance(item, dict):
+        return verb
+    name = item.get("filename") or item.get("url") or ""
+    if not isinstance(name, str) or not name:
+        return verb
+    shown = name if len(name) <= DIFF_TEXT_MAX else name[: DIFF_TEXT_MAX - 1] + "…"
+    kind = "tautan" if item.get("kind") == "link" else "berkas"
+    return f"{verb} ({kind}) «{shown}»"
 
 
 def _field_rank(name: str) -> int:

@@ -83,6 +83,11 @@ def _text(form: FormLike, name: str) -> str:
     return ""
 
 
+def text_field(form: FormLike, name: str) -> str:
+    """A text field as typed (cut at KEEP_MAX, past any length the services accept)."""
+    return _text(form, name)
+
+
 def _texts(form: FormLike, name: str) -> list[str]:
     return [v[:32] for v in form.getlist(name) if isinstance(v, str) and v.strip()]
 

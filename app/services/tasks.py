@@ -19,6 +19,7 @@ from app.errors import Conflict, NotFound, RuleViolation
 from app.models import (
     BOARD_STATUSES,
     EventKind,
+    Evidence,
     Plan,
     Program,
     ProgressUpdate,
@@ -59,6 +60,11 @@ STATUS_LABELS: dict[TaskStatus, str] = {
     TaskStatus.cancelled: "Dibatalkan",
 }
 
+
+EVIDENCE_OR_NOTE_MESSAGE = (
+    "Lampirkan minimal satu bukti dukung (foto, dokumen, atau tautan), atau tuliskan catatan "
+    "mengapa belum ada bukti dukung, sebelum mengirim tugas ke Menunggu Verifikasi."
+)
 
 # --- reading ---------------------------------------------------------------------------
 
@@ -117,6 +123,16 @@ def task_publics(
         )
         for task in tasks
     ]
+
+
+def has_evidence(session: Session, *, task_id: int) -> bool:
+    """The task has at least one piece of evidence that was not removed."""
+    found = session.exec(
+        select(Evidence.id)
+        .where(Evidence.task_id == task_id, col(Evidence.removed_at).is_(None))
+        .limit(1)
+    ).first()
+    return found is not None
 
 
 @dataclass
@@ -469,7 +485,8 @@ def update_task(session: Session, *, actor: User, task_id: int, data: TaskUpdate
 def move_task(session: Session, *, actor: User, task_id: int, move: TaskMove) -> Task:
     """Move a card to a column (and place it after `move.after_id`).
 
-    Into Terkendala needs a reason; into Selesai is verification (team only); the team sending
+    Into Terkendala needs a reason; into Menunggu Verifikasi needs evidence or a note saying
+    why there is none; into Selesai is verification (team only); the team sending
     a task back out of Menunggu Verifikasi is a rejection and needs a note. Reordering within
     a column keeps the version check but writes no event.
     """
@@ -497,6 +514,8 @@ def move_task(session: Session, *, actor: User, task_id: int, move: TaskMove) ->
             "Alasan kendala wajib diisi saat memindahkan tugas ke Terkendala.",
             field="blocked_reason",
         )
+    if to_status == TaskStatus.review and not note and not has_evidence(session, task_id=task_id):
+        raise RuleViolation(EVIDENCE_OR_NOTE_MESSAGE, field="note")
     # The team sending reported work back is a rejection, and it needs a reason.
     rejection = (
         from_status == TaskStatus.review

@@ -28,10 +28,12 @@ def done_count(page: Page) -> int:
     return int(match.group(1).replace(".", ""))
 
 
-def move_on_board(page: Page, task_id: int, status: str) -> None:
+def move_on_board(page: Page, task_id: int, status: str, note: str = "") -> None:
     """Move a card with its "Pindahkan ke…" control (the page shows the board)."""
     page.locator(f"#task-{task_id} summary").click()
     page.select_option(f"#move-status-{task_id}", status)
+    if note:
+        page.fill(f"#move-note-{task_id}", note)
     with page.expect_response(re.compile(rf"/board/tasks/{task_id}/move")) as answer:
         page.locator(f"#task-{task_id} button[type=submit]").click()
     assert answer.value.status == 200
@@ -47,7 +49,8 @@ def test_team_verifies_task_and_dashboard_counts_it(new_page: NewPage) -> None:
     head = new_page()
     login(head, "kadis.putr")
     head.goto("/board")
-    move_on_board(head, task_id, "review")
+    # No evidence attached: sending for verification needs a note saying why.
+    move_on_board(head, task_id, "review", note="Berita acara diserahkan langsung.")
 
     team.goto(f"/tasks/{task_id}")
     team.fill("#verify-note", "Hasil sesuai target.")
