@@ -12,7 +12,7 @@ from sqlmodel import Session, col, func, select
 
 from app.errors import Forbidden
 from app.models import EventKind, Role, Task, TaskEvent, TaskStatus, UnitKind, User
-from app.services import burndown, reference, task_export, task_import, tasks
+from app.services import burndown, evidence, reference, task_export, task_import, tasks
 from app.services.filters import TaskFilter
 from app.services.spreadsheet import (
     FileRefused,
@@ -301,6 +301,8 @@ def test_every_validation_message_names_the_row_and_column(
         row(code=cancelled.code, title="Batal lagi", lead_unit="PUTR"),  # 23
         row(code=blocked.code, title="Macet", lead_unit="PUTR", status="Dibatalkan"),  # 24
         row(title="Jalan R", lead_unit="PUTR", village="V" * 121),  # 25
+        row(title="Jalan S", lead_unit="PUTR", status="Menunggu Verifikasi"),  # 26
+        row(code=blocked.code, title="Macet", lead_unit="PUTR", status="Menunggu Verifikasi"),
     ]
     issues = _issues(session, world, rows)
     expected = [
@@ -327,6 +329,9 @@ def test_every_validation_message_names_the_row_and_column(
         f"Baris 23, kolom Kode: tugas {cancelled.code} sudah dibatalkan",
         "Baris 24, kolom Status: status Dibatalkan memerlukan alasan",
         "Baris 25, kolom Desa/Kelurahan: terlalu panjang (121 karakter; paling banyak 120).",
+        # As on the board, Menunggu Verifikasi needs evidence; a new task cannot have any.
+        "Baris 26, kolom Status: status Menunggu Verifikasi memerlukan bukti dukung",
+        "Baris 27, kolom Status: status Menunggu Verifikasi memerlukan bukti dukung",
     ]
     assert len(issues) == len(expected), issues
     for got, want in zip(issues, expected, strict=True):
@@ -649,3 +654,30 @@ def test_a_new_code_in_the_file_is_never_handed_out_to_a_code_less_row(
     ]
     column = session.exec(select(Task).order_by(col(Task.position))).all()
     assert [t.title for t in column] == ["Tanpa kode", "Kode sendiri", "Tanpa kode lagi"]
+
+
+def test_a_task_with_evidence_may_be_sent_for_verification_by_import(
+    session: Session, world: factories.World
+) -> None:
+    task = factories.make_task(
+        session,
+        actor=world.team,
+        plan=world.plan,
+        lead=world.putr,
+        title="Jalan desa",
+        status=TaskStatus.in_progress,
+    )
+    rows = [row(code=task.code, title="Jalan desa", lead_unit="PUTR", status="Menunggu Verifikasi")]
+    assert [i.message for i in _preview(session, world, xlsx_bytes(rows), "r.xlsx").issues] == [
+        task_import.REVIEW_NEEDS_EVIDENCE
+    ]
+    evidence.add_link(
+        session,
+        actor=world.team,
+        task_id=_id(task.id),
+        url="https://banyuasin.example/foto-jalan",
+        caption="Foto jalan selesai",
+    )
+    _apply(session, world, xlsx_bytes(rows), "r.xlsx")
+    session.refresh(task)
+    assert task.status == TaskStatus.review

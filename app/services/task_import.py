@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app import permissions
 from app.db import utcnow
 from app.errors import RuleViolation
 from app.models import (
     EventKind,
+    Evidence,
     Plan,
     Program,
     Task,
@@ -85,6 +86,10 @@ FIELDS = (
     "target",
 )
 HEADERS = {c.key: c.header for c in TASK_COLUMNS}
+REVIEW_NEEDS_EVIDENCE = (
+    "status Menunggu Verifikasi memerlukan bukti dukung; lampirkan bukti dukung di halaman "
+    "tugas lalu kirim tugas lewat papan atau halaman tugasnya."
+)
 
 
 @dataclass
@@ -215,6 +220,8 @@ class _Context:
     tasks_by_code: dict[str, Task]
     tasks_by_title: dict[str, list[Task]]
     links: dict[int, tuple[list[int], list[int]]]
+    # Tasks with evidence that was not removed: only they may be sent for verification here.
+    with_evidence: set[int]
     start: date
     end: date
 
@@ -239,6 +246,14 @@ def _context(session: Session, plan: Plan) -> _Context:
         tasks_by_code={t.code.upper(): t for t in tasks},
         tasks_by_title=by_title,
         links=link_ids(session, task_ids=[t.id for t in tasks if t.id is not None]),
+        with_evidence=set(
+            session.exec(
+                select(Evidence.task_id)
+                .join(Task, col(Task.id) == Evidence.task_id)
+                .where(Task.plan_id == plan.id, col(Evidence.removed_at).is_(None))
+                .distinct()
+            ).all()
+        ),
         start=calendar.start_date,
         end=calendar.end_date,
     )
@@ -421,6 +436,10 @@ def _plan_row(
         if status is not None and status not in IMPORT_STATUSES:
             fail("status", needs_reason(status))
             return None
+        if status == TaskStatus.review:
+            # As on the board: Menunggu Verifikasi needs evidence, which a new task cannot have.
+            fail("status", REVIEW_NEEDS_EVIDENCE)
+            return None
         return RowPlan(
             row=number,
             action="create",
@@ -472,6 +491,9 @@ def _update_row(
     )
     if moved and status not in IMPORT_STATUSES:
         result.issues.append(Issue(number, HEADERS["status"], needs_reason(status)))
+        return None
+    if moved and status == TaskStatus.review and task.id not in ctx.with_evidence:
+        result.issues.append(Issue(number, HEADERS["status"], REVIEW_NEEDS_EVIDENCE))
         return None
     if row.action == "update" and old_status == TaskStatus.cancelled:
         result.issues.append(
