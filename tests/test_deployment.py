@@ -63,6 +63,15 @@ def test_replicas_share_postgresql_and_their_settings_are_real(compose: dict[str
     assert connections < POSTGRES_DEFAULT_MAX_CONNECTIONS
 
 
+def test_replicas_share_one_data_directory(compose: dict[str, Any]) -> None:
+    """Evidence files and import previews must be seen by whichever replica gets the request."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert re.search(r"SERATUS_DATA_DIR=/data\b", dockerfile)
+    mounts = {tuple(compose["services"][name]["volumes"]) for name in APP_SERVICES}
+    assert mounts == {("appdata:/data",)}
+    assert "appdata" in compose["volumes"]
+
+
 def test_the_proxy_waits_for_healthy_replicas_and_balances_over_both(
     compose: dict[str, Any],
 ) -> None:
