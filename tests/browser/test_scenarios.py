@@ -37,6 +37,15 @@ def new_title() -> str:
     return f"Uji peramban {uuid.uuid4().hex[:8]}"
 
 
+def tab_to(page: Page, target: Locator, most: int = 3) -> None:
+    """Press Tab until `target` has the focus (at most `most` times), as a keyboard user would."""
+    for _ in range(most):
+        page.keyboard.press("Tab")
+        if target.evaluate("element => element === document.activeElement"):
+            return
+    expect(target).to_be_focused()
+
+
 def live_region(page: Page) -> Locator:
     """Where the board announces a move's result to screen readers (and shows it as a toast)."""
     region = page.locator("#toasts")
@@ -88,6 +97,26 @@ def test_putr_head_moves_task_with_keyboard_only(new_page: NewPage) -> None:
     expect(live_region(page)).to_contain_text("dipindahkan ke Sedang Berjalan")
     page.reload()
     expect(page.locator(f"#cards-in_progress #task-{task_id}")).to_be_visible()
+
+    # On to Menunggu Verifikasi, still by keyboard: with no evidence yet, a note is asked for.
+    page.locator(f"#task-{task_id} summary").focus()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    expect(page.locator(f"#move-status-{task_id}")).to_be_focused()
+    page.keyboard.type("Menunggu")
+    expect(page.locator(f"#move-status-{task_id}")).to_have_value("review")
+    note = page.locator(f"#task-{task_id} .move-extra:not([hidden]) textarea")
+    expect(note).to_be_visible()
+    tab_to(page, note)  # past the "Lampirkan bukti dukung" link
+    page.keyboard.type("Berita acara serah terima masih di kantor camat.")
+    tab_to(page, page.locator(f"#task-{task_id} button[type=submit]"))
+    with page.expect_response(re.compile(rf"/board/tasks/{task_id}/move")) as answer:
+        page.keyboard.press("Enter")
+    assert answer.value.status == 200
+    expect(page.locator(f"#cards-review #task-{task_id}")).to_be_visible()
+    expect(live_region(page)).to_contain_text("dipindahkan ke Menunggu Verifikasi")
+    page.reload()
+    expect(page.locator(f"#cards-review #task-{task_id}")).to_be_visible()
 
 
 def test_putr_head_drags_task_and_it_stays(new_page: NewPage) -> None:
