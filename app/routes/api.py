@@ -20,7 +20,6 @@ from sqlmodel import Field, SQLModel
 from app.auth import ApiAuth, ApiUser
 from app.config import SettingsDep
 from app.db import SessionDep
-from app.errors import RuleViolation
 from app.models import (
     CAPTION_MAX,
     ID_MAX,
@@ -45,7 +44,7 @@ from app.models import (
     VersionedNote,
 )
 from app.routes.burndown import BurndownQueryDep
-from app.routes.evidence import evidence_store, file_response
+from app.routes.evidence import attach, evidence_store, file_response
 from app.routes.transfer import BodyLimit, clean_filename, import_limits, read_limited
 from app.services import accounts, burndown, plans, task_import, task_queries, tasks
 from app.services import evidence as evidence_service
@@ -586,25 +585,15 @@ def add_evidence(
 ) -> EvidencePublic:
     if file is not None and not (file.filename or file.size):
         file = None
-    if file is not None and url.strip():
-        raise RuleViolation("Kirim salah satu: `file` atau `url`, tidak keduanya.", field="url")
-    if file is not None:
-        added = evidence_service.add_file(
-            session,
-            actor=user,
-            task_id=task_id,
-            source=file.file,
-            filename=file.filename or "",
-            caption=caption,
-            store=evidence_store(settings),
-            max_bytes=settings.evidence_max_bytes,
-        )
-    elif url.strip():
-        added = evidence_service.add_link(
-            session, actor=user, task_id=task_id, url=url, caption=caption
-        )
-    else:
-        raise RuleViolation("Kirim berkas (`file`) atau tautan (`url`).", field="file")
+    added = attach(
+        session,
+        user=user,
+        task_id=task_id,
+        upload=file,
+        url=url,
+        caption=caption,
+        settings=settings,
+    )
     response.headers["Location"] = f"{router.prefix}/tasks/{task_id}/evidence/{added.id}"
     return evidence_service.evidence_public(
         evidence_service.evidence_view(session, evidence=added, user=user)

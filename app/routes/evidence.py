@@ -13,13 +13,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import FileResponse, Response
+from sqlmodel import Session
 from starlette.datastructures import FormData, UploadFile
 
 from app.auth import CurrentUser
 from app.config import Settings, SettingsDep
 from app.db import SessionDep
 from app.errors import NotFound, RuleViolation
-from app.models import ID_MAX, Evidence
+from app.models import ID_MAX, Evidence, User
 from app.routes.tasks import LoadedTask, SubmittedForm, TaskId, act
 from app.services import evidence as evidence_service
 from app.services import task_forms
@@ -70,18 +71,17 @@ def uploaded_file(form: FormData) -> UploadFile | None:
     return None
 
 
-def add_from_form(
-    session: SessionDep,
+def attach(
+    session: Session,
     *,
-    user: CurrentUser,
+    user: User,
     task_id: int,
-    form: FormData,
+    upload: UploadFile | None,
+    url: str,
+    caption: str,
     settings: Settings,
 ) -> Evidence:
-    """A file or a link from the attach form (exactly one of the two)."""
-    upload = uploaded_file(form)
-    url = task_forms.text_field(form, "url")
-    caption = task_forms.text_field(form, "caption")
+    """A file or a link (exactly one of the two), from the task page's form or the API."""
     if upload is not None and url.strip():
         raise RuleViolation("Pilih salah satu: unggah berkas atau isi tautan.", field="url")
     if upload is not None:
@@ -115,7 +115,15 @@ def post_evidence(
     task_id: int = task.id  # type: ignore[assignment]
 
     def run() -> None:
-        add_from_form(session, user=user, task_id=task_id, form=form, settings=settings)
+        attach(
+            session,
+            user=user,
+            task_id=task_id,
+            upload=uploaded_file(form),
+            url=task_forms.text_field(form, "url"),
+            caption=task_forms.text_field(form, "caption"),
+            settings=settings,
+        )
 
     return act(
         request,
