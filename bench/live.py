@@ -8,6 +8,7 @@ afterwards; a SQLite one is a file in a folder of the caller's.
 """
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -217,3 +218,29 @@ class LiveServer:
 
     def __exit__(self, *_exc: object) -> None:
         self.stop()
+
+
+# --- logging in over HTTP, as a browser does -------------------------------------------
+
+_LOGIN_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+_CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
+
+
+def csrf_of(page: httpx.Response) -> str:
+    """The session's CSRF token, from a page's <meta name="csrf-token">."""
+    found = _CSRF_META.search(page.text)
+    assert found is not None, page.text[:500]
+    return found.group(1)
+
+
+def web_login(client: httpx.Client, username: str, password: str) -> str:
+    """Log `client` in through the login form; returns the session's CSRF token."""
+    page = client.get("/login")
+    token = _LOGIN_CSRF.search(page.text)
+    assert token is not None, page.text[:500]
+    response = client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": token.group(1)},
+    )
+    assert response.status_code == 303, response.text[:500]
+    return csrf_of(client.get("/board"))

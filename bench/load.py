@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx
 
-from bench.live import BACKENDS, LiveServer, seratus, throwaway_database
+from bench.live import BACKENDS, LiveServer, seratus, throwaway_database, web_login
 
 PASSWORD = "banyuasin-100"
 USERNAME = "tim.transisi"
@@ -59,8 +59,6 @@ KINDS = list(MIX)
 ANSWERED = frozenset({200, 303, 304, 409})
 OPEN = ("todo", "in_progress", "blocked", "review")
 _CARD = re.compile(r'data-task-id="(\d+)" data-version="(\d+)" data-status="(\w+)"')
-_CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
-_LOGIN_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @dataclass
@@ -83,17 +81,8 @@ class Result:
 def login(base_url: str) -> tuple[str, str]:
     """A fresh browser session of the team user: (session cookie, CSRF token)."""
     with httpx.Client(base_url=base_url, timeout=60) as client:
-        page = client.get("/login")
-        token = _LOGIN_CSRF.search(page.text)
-        assert token is not None, page.text[:300]
-        answer = client.post(
-            "/login",
-            data={"username": USERNAME, "password": PASSWORD, "csrf_token": token.group(1)},
-        )
-        assert answer.status_code == 303, answer.text[:300]
-        csrf = _CSRF_META.search(client.get("/board").text)
-        assert csrf is not None
-        return client.cookies["seratus_session"], csrf.group(1)
+        csrf = web_login(client, USERNAME, PASSWORD)
+        return client.cookies["seratus_session"], csrf
 
 
 class BrowserClient:
