@@ -442,7 +442,7 @@ def test_round_trip_updates_exactly_the_edited_rows(
             if cells[1].value == "Posyandu keliling":
                 cells[9].value = 7  # Bobot
             if cells[1].value == extra[2].title:
-                cells[11].value = "Menunggu Verifikasi"
+                cells[11].value = "Sedang Berjalan"
                 cells[2].value = "Uraian baru"
         buffer = io.BytesIO()
         book.save(buffer)
@@ -453,7 +453,7 @@ def test_round_trip_updates_exactly_the_edited_rows(
             if r[1] == "Posyandu keliling":
                 r[9] = "7"
             if r[1] == extra[2].title:
-                r[11] = "Menunggu Verifikasi"
+                r[11] = "Sedang Berjalan"
                 r[2] = "Uraian baru"
         # Excel in Indonesian settings saves with ";" and in Windows-1252.
         edited = csv_text(rows[1:], headers=rows[0], sep=";").encode("cp1252")
@@ -461,7 +461,7 @@ def test_round_trip_updates_exactly_the_edited_rows(
     assert "Akan diperbarui (2)" in preview.text
     assert "Akan dibuat" not in preview.text
     assert "<strong>Bobot:</strong> <del>1</del> → <ins>7</ins>" in preview.text
-    assert "<del>Belum Dimulai</del> → <ins>Menunggu Verifikasi</ins>" in preview.text
+    assert "<del>Belum Dimulai</del> → <ins>Sedang Berjalan</ins>" in preview.text
     applied = client.post(
         "/tasks/import/apply",
         data={
@@ -477,7 +477,7 @@ def test_round_trip_updates_exactly_the_edited_rows(
     assert changed == {made["posyandu"].id, extra[2].id}
     assert after[made["posyandu"].id].weight == 7
     moved = after[extra[2].id]
-    assert (moved.status, moved.description) == (TaskStatus.review, "Uraian baru")
+    assert (moved.status, moved.description) == (TaskStatus.in_progress, "Uraian baru")
     imported = session.exec(select(TaskEvent).where(TaskEvent.kind == EventKind.imported)).all()
     assert {e.task_id for e in imported} == changed
 
