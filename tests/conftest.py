@@ -126,8 +126,10 @@ def session(engine: Engine) -> Iterator[Session]:
 
 
 @pytest.fixture
-def settings(db_url: str) -> Settings:
-    return Settings(database_url=db_url, require_migrated=False)
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    # Evidence files and import previews of this test only (on PostgreSQL the default would
+    # be the checkout's ./data, shared by every test).
+    return Settings(database_url=db_url, require_migrated=False, data_dir=tmp_path / "data")
 
 
 @pytest.fixture

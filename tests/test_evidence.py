@@ -409,11 +409,9 @@ def test_identical_files_are_stored_once_under_their_hash(
     path = settings.evidence_dir / digest[:2] / digest[2:4] / digest
     assert path in files
     assert path.read_bytes() == PNG_BYTES
-    # Outside the web root: under the data directory (next to the SQLite file here).
-    assert (
-        settings.evidence_dir
-        == Path(settings.database_url.removeprefix("sqlite:///")).parent / "evidence"
-    )
+    # Outside the web root: under the data directory (the test's own here).
+    assert settings.data_dir is not None
+    assert settings.evidence_dir == settings.data_dir / "evidence"
     assert next(r.sha256 for r in rows_of(session, ident(task))) == digest
     assert rows_of(session, ident(other))[0].sha256 == digest
 

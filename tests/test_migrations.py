@@ -6,6 +6,7 @@ database is created next to the one named there, and dropped afterwards), e.g.
 SERATUS_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test
 """
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -94,7 +95,11 @@ def _constraints(engine: Engine, schema_name: str | None = None) -> dict[str, di
         foreign_keys = inspector.get_foreign_keys(table, schema=schema_name)
         indexes = inspector.get_indexes(table, schema=schema_name)
         result[table] = {
-            "checks": sorted(c["name"] or "" for c in checks),
+            # Name and the values it allows (the SQL text itself differs by how it was made).
+            "checks": sorted(
+                (c["name"] or "", tuple(sorted(re.findall(r"'([^']*)'", c["sqltext"]))))
+                for c in checks
+            ),
             "uniques": sorted(c["name"] or "" for c in uniques),
             "foreign_keys": sorted(
                 (c["name"] or "", tuple(c["constrained_columns"]), c["referred_table"])

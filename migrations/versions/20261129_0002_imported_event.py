@@ -30,25 +30,20 @@ _KINDS = (
 )
 
 
-def _kind(*values: str) -> sa.Enum:
-    return sa.Enum(*values, name="kind", native_enum=False, create_constraint=True, length=20)
-
-
-def _set_kinds(old: tuple[str, ...], new: tuple[str, ...]) -> None:
-    # The kinds are a VARCHAR with a CHECK constraint (ck_task_event_kind): replace the
+def _allow_kinds(kinds: tuple[str, ...]) -> None:
+    # The kinds are a VARCHAR(20) with a CHECK constraint (ck_task_event_kind): replace the
     # constraint. On SQLite batch mode copies the table with the new constraint.
+    name = op.f("ck_task_event_kind")
     with op.batch_alter_table("task_event", schema=None) as batch_op:
-        batch_op.drop_constraint(op.f("ck_task_event_kind"), type_="check")
-        batch_op.alter_column(
-            "kind", existing_type=_kind(*old), type_=_kind(*new), existing_nullable=False
-        )
+        batch_op.drop_constraint(name, type_="check")
+        batch_op.create_check_constraint(name, sa.column("kind").in_(kinds))
 
 
 def upgrade() -> None:
-    _set_kinds(_KINDS, (*_KINDS, "imported"))
+    _allow_kinds((*_KINDS, "imported"))
 
 
 def downgrade() -> None:
     # Imported events become plain edits: the history keeps them, in a kind 0001 knows.
     op.execute("UPDATE task_event SET kind = 'edited' WHERE kind = 'imported'")
-    _set_kinds((*_KINDS, "imported"), _KINDS)
+    _allow_kinds(_KINDS)
