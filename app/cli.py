@@ -176,6 +176,11 @@ def cmd_backup(settings: Settings, args: argparse.Namespace) -> None:
         f"({result.size_bytes / 1_048_576:.1f} MiB, integrity checked)."
     )
     print(restore_instructions(result))
+    # Evidence files are not in the database; the backup is only whole with them.
+    print(
+        f"Evidence files are not in the database: also copy {settings.evidence_dir} "
+        "(after this backup, so every file it refers to is there)."
+    )
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:

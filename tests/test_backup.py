@@ -58,6 +58,7 @@ def test_backup_copies_the_database_and_says_how_to_restore(
     out = capsys.readouterr().out
     assert f"to {target}" in out
     assert "To restore: stop the app" in out
+    assert f"also copy {tmp_path / 'evidence'}" in out  # the data directory beside the file
     with sqlite3.connect(target) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
