@@ -84,7 +84,12 @@ class ValidationErrorDetail(SQLModel):
 
 class ConflictDetail(SQLModel):
     detail: str = Field(description="Who changed the task, and when.")
-    current: TaskPublic = Field(description="The task as it is now; retry from its `version`.")
+    # Absent only when the database stayed busy with a concurrent change (nothing to compare).
+    current: TaskPublic | None = Field(
+        default=None,
+        description="The task as it is now; retry from its `version`. Absent when the "
+        "database stayed busy with a concurrent change: send the request again.",
+    )
 
 
 class TokenPublic(SQLModel):
