@@ -105,11 +105,18 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         api,
     ):
         app.include_router(module.router)
+    # Upload bodies far over their limit are cut off as they arrive (app.upload_limit).
     app.add_middleware(
         UploadLimit,
         path=evidence.UPLOAD_PATH,
         max_bytes=settings.evidence_max_bytes + evidence.FORM_OVERHEAD,
         message=evidence.upload_too_large_message(settings),
+    )
+    app.add_middleware(
+        UploadLimit,
+        path=transfer.UPLOAD_PATH,
+        max_bytes=settings.import_max_bytes + transfer.FORM_OVERHEAD,
+        message=transfer.too_large_message(settings),
     )
     _install_error_handlers(app)
     return app

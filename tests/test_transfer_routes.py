@@ -18,6 +18,7 @@ from sqlmodel import Session, func, select
 from app.config import Settings
 from app.main import create_app
 from app.models import EventKind, Task, TaskEvent, TaskStatus
+from app.routes.transfer import FORM_OVERHEAD
 from app.services import import_store, tasks
 from tests import factories
 from tests.spreadsheets import HEADERS, csv_text, read_sheet, row, xlsx_bytes
@@ -124,6 +125,22 @@ def test_hostile_uploads_are_refused_on_the_page(
     big = _upload(client, csrf, b"x" * (settings.import_max_bytes + 1), "besar.csv")
     assert big.status_code == 413
     assert "terlalu besar" in big.text
+    assert _count(session, Task) == 0
+
+
+def test_a_body_far_over_the_limit_is_cut_off_as_it_arrives(
+    client: TestClient, session: Session, world: factories.World, settings: Settings
+) -> None:
+    """app.upload_limit stops it before the form parser spools it, on the page and the API:
+    before the route runs at all, so even an anonymous caller gets 413 rather than 401."""
+    csrf = factories.login(client, world.team)
+    huge = b"x" * (settings.import_max_bytes + 2 * FORM_OVERHEAD)
+    page = _upload(client, csrf, huge, "besar.csv")
+    assert page.status_code == 413
+    assert "Berkas terlalu besar; batasnya 5 MB." in page.text
+    api = client.post("/api/v1/tasks/import", files={"file": ("besar.csv", huge, "text/csv")})
+    assert api.status_code == 413
+    assert api.json()["detail"] == "Berkas terlalu besar; batasnya 5 MB."
     assert _count(session, Task) == 0
 
 

@@ -45,7 +45,7 @@ from app.models import (
 )
 from app.routes.burndown import BurndownQueryDep
 from app.routes.evidence import attach, evidence_store, file_response
-from app.routes.transfer import BodyLimit, clean_filename, import_limits, read_limited
+from app.routes.transfer import clean_filename, import_limits, read_limited
 from app.services import accounts, burndown, plans, task_import, task_queries, tasks
 from app.services import evidence as evidence_service
 from app.services.filters import Q_MAX, TaskFilter
@@ -727,7 +727,6 @@ def _import_report(result: task_import.ImportPlan, *, dry_run: bool) -> ImportRe
     ),
 )
 def import_tasks(
-    _limit: BodyLimit,
     user: ApiUser,
     session: SessionDep,
     settings: SettingsDep,

@@ -11,7 +11,7 @@ from datetime import date
 from pathlib import PureWindowsPath
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 from sqlmodel import Session
 
@@ -39,6 +39,9 @@ from app.templating import render
 router = APIRouter(include_in_schema=False)
 
 FILENAME_MAX = 120
+# The uploads of the import page and API: app.upload_limit caps their bodies as they arrive
+# (far over the limit), before the form parser spools them to disk.
+UPLOAD_PATH = re.compile(r"/(?:api/v1/)?tasks/import")
 # Multipart framing around the file: the request may exceed the file limit by this much.
 FORM_OVERHEAD = 64 * 1024
 
@@ -51,21 +54,6 @@ def import_limits(settings: Settings) -> Limits:
     )
 
 
-def refuse_oversized_body(request: Request) -> None:
-    """A body announced as too large is refused before the file is read or parsed as a
-    spreadsheet. (Starlette has spooled the upload to a temporary file by then; a hard cap
-    on request bodies belongs in the reverse proxy, see README "Production".)"""
-    settings: Settings = request.app.state.settings
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > settings.import_max_bytes + FORM_OVERHEAD:
-        raise FileTooLarge(
-            f"Berkas terlalu besar; batasnya {settings.import_max_bytes // (1024 * 1024)} MB."
-        )
-
-
-BodyLimit = Annotated[None, Depends(refuse_oversized_body)]
-
-
 def clean_filename(raw: str | None) -> str:
     """The upload's base name, without folders or control characters (it is shown and
     recorded in the history)."""
@@ -74,12 +62,14 @@ def clean_filename(raw: str | None) -> str:
     return name[:FILENAME_MAX] or "berkas-tanpa-nama"
 
 
+def too_large_message(settings: Settings) -> str:
+    return f"Berkas terlalu besar; batasnya {settings.import_max_bytes // (1024 * 1024)} MB."
+
+
 def read_limited(upload: UploadFile, settings: Settings) -> bytes:
     data = upload.file.read(settings.import_max_bytes + 1)
     if len(data) > settings.import_max_bytes:
-        raise FileTooLarge(
-            f"Berkas terlalu besar; batasnya {settings.import_max_bytes // (1024 * 1024)} MB."
-        )
+        raise FileTooLarge(too_large_message(settings))
     return data
 
 
@@ -140,7 +130,6 @@ def _preview(
 
 @router.post("/tasks/import")
 def import_preview(
-    _limit: BodyLimit,
     request: Request,
     session: SessionDep,
     settings: SettingsDep,

@@ -17,7 +17,6 @@ from sqlmodel.sql.expression import Select
 
 from app.models import (
     BOARD_STATUSES,
-    Evidence,
     Plan,
     Program,
     ProgramKind,
@@ -31,7 +30,7 @@ from app.models import (
 from app.permissions import move_targets
 from app.services.calendar import PlanCalendar
 from app.services.filters import TaskFilter
-from app.services.tasks import STATUS_LABELS
+from app.services.tasks import STATUS_LABELS, evidence_counts
 
 
 @dataclass
@@ -119,17 +118,6 @@ def _programs_of(session: Session, task_ids: Sequence[int]) -> dict[int, list[Pr
     return tags
 
 
-def _evidence_counts(session: Session, task_ids: Sequence[int]) -> dict[int, int]:
-    if not task_ids:
-        return {}
-    rows = session.exec(
-        select(Evidence.task_id, sa.func.count())
-        .where(col(Evidence.task_id).in_(task_ids), col(Evidence.removed_at).is_(None))
-        .group_by(col(Evidence.task_id))
-    ).all()
-    return dict(rows)
-
-
 def _cards(
     session: Session,
     rows: Sequence[tuple[Task, str, str | None]] | Sequence[Any],
@@ -140,7 +128,7 @@ def _cards(
 ) -> list[Card]:
     task_ids = [t.id for t, _, _ in rows if t.id is not None]
     programs = _programs_of(session, task_ids)
-    evidence = _evidence_counts(session, task_ids)
+    evidence = evidence_counts(session, task_ids)
     cards = []
     for task, lead_name, district_name in rows:
         due_day = calendar.day_number(task.due_date) if task.due_date else None

@@ -103,7 +103,8 @@ TASK_COLUMNS: tuple[Column, ...] = (
         "Status",
         18,
         "Belum Dimulai, Sedang Berjalan, Menunggu Verifikasi atau Selesai; kosong berarti "
-        "Belum Dimulai untuk tugas baru dan tidak berubah untuk tugas lama. Terkendala dan "
+        "Belum Dimulai untuk tugas baru dan tidak berubah untuk tugas lama. Menunggu "
+        "Verifikasi hanya untuk tugas yang sudah punya bukti dukung. Terkendala dan "
         "Dibatalkan memerlukan alasan, jadi diubah lewat papan.",
     ),
 )

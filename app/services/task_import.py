@@ -15,14 +15,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from app import permissions
 from app.db import utcnow
 from app.errors import RuleViolation
 from app.models import (
     EventKind,
-    Evidence,
     Plan,
     Program,
     Task,
@@ -62,6 +61,7 @@ from app.services.tasks import (  # its building blocks: the same rules for code
     _record,
     _renumber,
     _set_links,
+    evidence_counts,
     link_ids,
     next_task_code,
 )
@@ -232,6 +232,7 @@ def _context(session: Session, plan: Plan) -> _Context:
     programs = session.exec(select(Program)).all()
     tasks = session.exec(select(Task).where(Task.plan_id == plan.id)).all()
     calendar = plan_calendar(session, plan)
+    task_ids = [t.id for t in tasks if t.id is not None]
     by_title: dict[str, list[Task]] = {}
     for task in tasks:
         by_title.setdefault(name_key(task.title), []).append(task)
@@ -245,15 +246,8 @@ def _context(session: Session, plan: Plan) -> _Context:
         programs=Names((p.id or 0, p.short_name, [p.code, p.name, p.short_name]) for p in programs),
         tasks_by_code={t.code.upper(): t for t in tasks},
         tasks_by_title=by_title,
-        links=link_ids(session, task_ids=[t.id for t in tasks if t.id is not None]),
-        with_evidence=set(
-            session.exec(
-                select(Evidence.task_id)
-                .join(Task, col(Task.id) == Evidence.task_id)
-                .where(Task.plan_id == plan.id, col(Evidence.removed_at).is_(None))
-                .distinct()
-            ).all()
-        ),
+        links=link_ids(session, task_ids=task_ids),
+        with_evidence=set(evidence_counts(session, task_ids)),
         start=calendar.start_date,
         end=calendar.end_date,
     )

@@ -125,14 +125,21 @@ def task_publics(
     ]
 
 
+def evidence_counts(session: Session, task_ids: Sequence[int]) -> dict[int, int]:
+    """Pieces of evidence not removed, per task (tasks without any are left out)."""
+    if not task_ids:
+        return {}
+    rows = session.exec(
+        select(Evidence.task_id, sa.func.count())
+        .where(col(Evidence.task_id).in_(task_ids), col(Evidence.removed_at).is_(None))
+        .group_by(col(Evidence.task_id))
+    ).all()
+    return dict(rows)
+
+
 def has_evidence(session: Session, *, task_id: int) -> bool:
     """The task has at least one piece of evidence that was not removed."""
-    found = session.exec(
-        select(Evidence.id)
-        .where(Evidence.task_id == task_id, col(Evidence.removed_at).is_(None))
-        .limit(1)
-    ).first()
-    return found is not None
+    return task_id in evidence_counts(session, [task_id])
 
 
 @dataclass
