@@ -22,6 +22,7 @@ from app.models import TaskPublic
 from app.routes import (
     admin,
     api,
+    api_dashboard,
     auth,
     board,
     burndown,
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         evidence,
         admin,
         api,
+        api_dashboard,
     ):
         app.include_router(module.router)
     # Upload bodies far over their limit are cut off as they arrive (app.upload_limit).

@@ -83,6 +83,12 @@ class EventKind(StrEnum):
     # Created or updated from a spreadsheet; the note names the file. A creation has no
     # `from_status` and enters `to_status`; an update changing the status carries both.
     imported = "imported"
+    # A follow-up (tindak lanjut) answering a directive: `changes` {"directive_id": [None, id]}
+    # names the directive event it answers, `note` says what was done.
+    follow_up = "follow_up"
+    # An executive's decision settling "perlu keputusan": `changes`
+    # {"needs_decision": [True, False]}, `note` is the decision.
+    decision = "decision"
 
 
 class EvidenceKind(StrEnum):
@@ -135,6 +141,20 @@ class Plan(SQLModel, table=True):
     # Next number for task codes (T-001 …) handed out in this plan.
     next_task_number: int = Field(default=1)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # The printed pack's letterhead: the organisation's name, and the logo's media type when
+    # a logo is set (its bytes live in `plan_logo`, read only to serve the image).
+    organisation_name: str = Field(default="", max_length=SHORT_MAX)
+    logo_type: str = Field(default="", max_length=40)
+
+
+class PlanLogo(SQLModel, table=True):
+    """The letterhead logo of a plan (a small PNG or JPEG, checked by content)."""
+
+    __tablename__ = "plan_logo"
+
+    plan_id: int = Field(foreign_key="plan.id", primary_key=True)
+    content: bytes = Field(sa_type=sa.LargeBinary)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class Holiday(SQLModel, table=True):

@@ -29,6 +29,7 @@ from app.models import (
     User,
 )
 from app.routes.api import router as api_router
+from app.routes.api_dashboard import router as api_dashboard_router
 from app.services import accounts, tasks
 from app.services.calendar import PlanCalendar
 from tests.factories import (
@@ -1559,6 +1560,8 @@ EXPECTED_OPERATIONS: dict[tuple[str, str], tuple[str, str | None]] = {
     ("get", "/tasks/{task_id}/evidence/{evidence_id}/file"): ("200", None),
     ("get", "/burndown"): ("200", "#/components/schemas/BurndownPublic"),
     ("post", "/tasks/import"): ("200", "#/components/schemas/ImportReport"),
+    ("get", "/dashboard"): ("200", "#/components/schemas/DashboardPublic"),
+    ("get", "/curve"): ("200", "#/components/schemas/CurvePublic"),
 }
 
 
@@ -1579,7 +1582,7 @@ def test_openapi_lists_every_api_endpoint(openapi: dict[str, Any]) -> None:
     }
     routed = {
         (method.lower(), route.path.removeprefix(API))
-        for route in api_router.routes
+        for route in (*api_router.routes, *api_dashboard_router.routes)
         if isinstance(route, APIRoute)
         for method in route.methods or ()
     }

@@ -24,19 +24,13 @@ from app.services import chart, tasks
 from app.services.burndown import BurndownPoint, BurndownSeries, Forecast
 from app.services.calendar import PlanCalendar
 from app.services.dashboard import (
-    AMBER_MARGIN,
-    GREEN_MARGIN,
     STALE_DAYS,
-    TROUBLE_SHARE,
-    GroupStats,
-    Rag,
     build_dashboard,
-    expected_share,
     late_cutoff,
-    rag_status,
     reference,
 )
 from app.services.filters import TaskFilter
+from app.services.rag import Rag
 from app.timefmt import WIB
 from tests.factories import World, login, make_program, make_task, make_unit, make_user
 
@@ -70,6 +64,11 @@ def _kpi(html: str, label: str) -> str:
     )
     assert found is not None, label
     return found.group(1)
+
+
+def _cells(row: str) -> list[str]:
+    """The number cells of a RAG row, as text."""
+    return re.findall(r'<td class="num[^"]*"[^>]*>([^<]*)</td>', row)
 
 
 def _section(html: str, heading_id: str) -> str:
@@ -189,11 +188,12 @@ def test_full_page_has_every_region(
     assert "<html" in html
     assert 'href="/static/dashboard.css"' in html
     for region in (
-        'class="headline"',
+        'class="answers"',
         'class="dash-filters',
         'id="burndown"',
         'id="programs-h"',
-        'id="units-h"',
+        'id="unit-h"',
+        'id="district-h"',
         'id="exceptions-h"',
         'id="activity-h"',
     ):
@@ -201,12 +201,17 @@ def test_full_page_has_every_region(
     calendar = PlanCalendar.of(world.plan)
     label = calendar.day_label(_today())
     assert f'<strong class="dash-day-label">{label}</strong>' in html
-    assert f'<p class="print-header">{world.plan.name} · ' in html
-    assert '<svg class="chart-svg chart-count" viewBox="0 0 720 380" role="img"' in html
-    assert '<title id="chart-title">' in html
-    assert '<desc id="chart-desc">' in html
+    assert '<div class="print-header letterhead">' in html
+    assert f'<p class="letterhead-org">{world.plan.name}</p>' in html
+    assert '<svg class="chart-svg" viewBox="0 0 720 380" role="img"' in html
+    assert '<title id="curve-title">' in html
+    assert '<desc id="curve-desc">' in html
     assert '<details class="chart-data" data-print-open>' in html
-    assert '<a class="btn btn-small" href="/burndown.csv" download>' in html
+    assert 'href="/dashboard/curve.csv" download>' in html
+    burndown = client.get("/dashboard", params={"chart": "burndown"}).text
+    assert '<svg class="chart-svg chart-count" viewBox="0 0 720 380" role="img"' in burndown
+    assert '<title id="chart-title">' in burndown
+    assert '<a class="btn btn-small" href="/burndown.csv" download>' in burndown
 
 
 def test_htmx_answers_only_the_burndown_region(
@@ -214,7 +219,9 @@ def test_htmx_answers_only_the_burndown_region(
 ) -> None:
     login(client, world.executive)
 
-    response = client.get("/dashboard", params={"measure": "weight"}, headers=HX)
+    response = client.get(
+        "/dashboard", params={"measure": "weight", "chart": "burndown"}, headers=HX
+    )
 
     assert response.status_code == 200
     assert "HX-Request" in response.headers["vary"]
@@ -246,6 +253,13 @@ def test_the_filter_form_is_a_get_form_swapping_the_chart(client: TestClient, wo
 # --- headline ----------------------------------------------------------------------------
 
 
+def _figure(html: str, name: str) -> str:
+    """The number of one headline figure (a link to its list), as text."""
+    found = re.search(rf'<a [^>]*data-figure="{name}"><strong>([^<]*)</strong>', html)
+    assert found is not None, name
+    return found.group(1)
+
+
 def test_headline_numbers_on_a_known_world(
     client: TestClient, world: World, small_world: dict[str, Task]
 ) -> None:
@@ -253,16 +267,13 @@ def test_headline_numbers_on_a_known_world(
 
     html = client.get("/dashboard").text
 
-    assert _kpi(html, "Selesai (jumlah tugas)") == "25%"  # 1 of 4 (the cancelled one is out)
-    assert "1 dari 4 tugas" in html
-    assert _kpi(html, "Selesai (bobot)") == "50%"  # 3 of 3 + 1 + 1 + 1
-    assert "3 dari 6</span>" in html
-    assert _kpi(html, "Terlambat") == "1"
-    assert _kpi(html, "Terkendala") == "1"
-    assert _kpi(html, "Perlu keputusan Bupati") == "1"
-    calendar = PlanCalendar.of(world.plan)
-    expected = round(100 * calendar.day_number(_today()) / 100)
-    assert _kpi(html, "Target ideal hari ini") == f"{expected}%"
+    assert _figure(html, "done") == "25%"  # 1 of 4 (the cancelled one is out)
+    assert _figure(html, "late") == "1"
+    assert _figure(html, "blocked") == "1"
+    assert _figure(html, "decision") == "1"
+    assert _figure(html, "review") == "0"
+    # Due by today: only the late task has a due date; the others are due on the last day.
+    assert _figure(html, "planned") == "25%"
 
 
 def test_service_headline_and_late_rule(
@@ -272,11 +283,17 @@ def test_service_headline_and_late_rule(
 
     dashboard = build_dashboard(session, plan=world.plan, filters=TaskFilter(), reference_data=data)
 
-    h = dashboard.headline
+    h = dashboard.headline.stats
     assert (h.total, h.done, h.weight, h.done_weight) == (4, 1, 6, 3)
-    assert (h.late, h.blocked, h.needs_decision, h.late_or_blocked, h.exceptions) == (1, 1, 1, 2, 2)
+    assert (h.late, h.blocked, h.needs_decision, h.exceptions) == (1, 1, 1, 2)
+    assert (h.planned, h.due, h.delivered) == (1, 1, 1)
     assert h.done_pct == 25
     assert h.done_weight_pct == 50
+    # One of one due task is late: Red, with the reason in words.
+    assert dashboard.headline.rag == Rag.red
+    assert dashboard.headline.reason.startswith(
+        "1 dari 1 tugas yang jatuh tempo belum selesai (terlama 3 hari)"
+    )
 
 
 def test_late_cutoff_skips_weekends_and_holidays_in_working_mode() -> None:
@@ -310,60 +327,6 @@ def test_working_day_plan_renders_with_days_off_marked(
     assert '<span class="muted">(libur)</span>' in html
     label = PlanCalendar.of(world.plan).day_label(_today())
     assert f'<strong class="dash-day-label">{label}</strong>' in html
-
-
-# --- the RAG rule ------------------------------------------------------------------------
-
-
-def _stats(total: int, done: int, late_or_blocked: int = 0) -> GroupStats:
-    return GroupStats(
-        total=total,
-        done=done,
-        weight=total,
-        done_weight=done,
-        late_or_blocked=late_or_blocked,
-    )
-
-
-def test_rag_thresholds_are_as_documented() -> None:
-    assert (GREEN_MARGIN, AMBER_MARGIN, TROUBLE_SHARE, STALE_DAYS) == (0.10, 0.25, 0.20, 7)
-
-
-@pytest.mark.parametrize(
-    ("done", "colour"),
-    [
-        (60, Rag.green),  # ahead of the ideal line
-        (50, Rag.green),  # on it
-        (40, Rag.green),  # exactly 10 points behind: still green
-        (39, Rag.amber),  # just over 10 points behind
-        (25, Rag.amber),  # exactly 25 points behind: still amber
-        (24, Rag.red),  # more than 25 points behind
-        (0, Rag.red),
-    ],
-)
-def test_rag_by_progress_against_the_ideal_line(done: int, colour: Rag) -> None:
-    assert rag_status(_stats(100, done), expected=0.5) == colour
-
-
-def test_rag_empty_group_is_grey() -> None:
-    assert rag_status(GroupStats(), expected=0.5) == Rag.grey
-    assert rag_status(GroupStats(), expected=0.0) == Rag.grey
-
-
-def test_rag_red_when_over_a_fifth_of_open_tasks_are_late_or_blocked() -> None:
-    # 10 open tasks: two late or blocked (exactly a fifth) is not enough, three is.
-    assert rag_status(_stats(20, 10, late_or_blocked=2), expected=0.5) == Rag.green
-    assert rag_status(_stats(20, 10, late_or_blocked=3), expected=0.5) == Rag.red
-    # Even far ahead of the ideal line.
-    assert rag_status(_stats(20, 19, late_or_blocked=1), expected=0.0) == Rag.red
-
-
-def test_rag_all_done_is_green() -> None:
-    assert rag_status(_stats(5, 5), expected=1.0) == Rag.green
-
-
-def test_rag_before_day_one_nothing_is_expected() -> None:
-    assert rag_status(_stats(10, 0), expected=0.0) == Rag.green
 
 
 def _series(
@@ -418,14 +381,6 @@ def _series(
     )
 
 
-def test_expected_share_follows_the_ideal_line() -> None:
-    assert expected_share(_series(today_day=4)) == pytest.approx(0.4)
-    assert expected_share(_series(today_day=0)) == 0.0
-    assert expected_share(_series(today_day=15)) == 1.0
-    # No baseline scope: the ideal line is flat at 0; the share of the plan's time is used.
-    assert expected_share(_series(today_day=5, baseline=0)) == pytest.approx(0.5)
-
-
 # --- RAG tables on the page --------------------------------------------------------------
 
 
@@ -444,23 +399,22 @@ def test_rag_tables_group_programs_by_kind_and_list_units(
     membangun = _row(programs, "Membangun")
     assert f'href="/dashboard/programs/{world.membangun.id}"' in membangun
     # Two tasks, one done, one blocked: half of the open ones blocked → red.
-    assert re.findall(r'<td class="num[^"]*">([^<]*)</td>', membangun) == [
-        "2",
-        "1",
-        "50%",
-        "0",
-        "1",
-    ]
-    assert "rag-red" in membangun
+    # Rencana, Selesai, Terlambat, Terkendala, Tugas: two tasks without a due date (due on
+    # the last day), one done, one blocked since today → Amber.
+    assert _cells(membangun) == ["0%", "50%", "0", "1", "2"]
+    assert "rag-amber" in membangun
+    assert "1 terkendala, terlama sejak 0 hari" in membangun
     simanis = _row(programs, "Simanis")
     assert "Tanpa tugas" in simanis
     assert "rag-grey" in simanis
 
-    units = _section(html, "units-h")
+    units = _section(html, "unit-h")
     assert units.index("Perangkat Daerah") < units.index("Kecamatan")
     dinkes = _row(units, "Dinkes")
     assert f'href="/dashboard/units/{world.dinkes.id}"' in dinkes
-    assert re.findall(r'<td class="num[^"]*">([^<]*)</td>', dinkes) == ["2", "0", "0%", "1", "0"]
+    assert _cells(dinkes) == ["50%", "0%", "1", "0", "2"]
+    assert "rag-red" in dinkes
+    assert "1 dari 1 tugas yang jatuh tempo belum selesai (terlama 3 hari)" in dinkes
 
 
 def test_units_count_the_tasks_they_lead_or_support(
@@ -472,8 +426,8 @@ def test_units_count_the_tasks_they_lead_or_support(
     html = client.get("/dashboard").text
 
     for name in ("Dinas PUTR", "Dinkes"):
-        row = _row(_section(html, "units-h"), name)
-        assert re.findall(r'<td class="num[^"]*">([^<]*)</td>', row)[0] == "1", name
+        row = _row(_section(html, "unit-h"), name)
+        assert _cells(row)[-1] == "1", name
 
 
 def test_stale_units_stand_out(client: TestClient, session: Session, world: World) -> None:
@@ -495,18 +449,18 @@ def test_stale_units_stand_out(client: TestClient, session: Session, world: Worl
 
     html = client.get("/dashboard").text
 
-    units = _section(html, "units-h")
+    units = _section(html, "unit-h")
     putr = _row(units, "Dinas PUTR")
     assert "is-stale" not in putr
     assert "Hari ini" in putr
     dinkes = _row(units, "Dinkes")
     assert "is-stale" in dinkes
     assert f"{STALE_DAYS} hari lalu" in dinkes
-    assert "Tidak diperbarui" in dinkes
+    assert "Tidak melapor ≥ 7 hari" in dinkes
     district = _row(units, "Rantau Bayur")
     assert "is-stale" in district
     assert "Belum pernah" in district
-    assert "2 unit belum memperbarui tugasnya selama 7 hari atau lebih." in units
+    assert "2 unit tidak melapor ≥ 7 hari." in units
 
 
 def test_a_unit_without_tasks_is_grey_and_not_stale(
@@ -515,7 +469,7 @@ def test_a_unit_without_tasks_is_grey_and_not_stale(
     make_unit(session, code="DLH", name="Dinas Lingkungan Hidup")
     login(client, world.team)
 
-    row = _row(_section(client.get("/dashboard").text, "units-h"), "Dinas Lingkungan Hidup")
+    row = _row(_section(client.get("/dashboard").text, "unit-h"), "Dinas Lingkungan Hidup")
 
     assert "rag-grey" in row
     assert "is-stale" not in row
@@ -531,8 +485,8 @@ def test_print_pack_keeps_the_worst_rows_of_long_tables(
     login(client, world.executive)
     html = client.get("/dashboard").text
 
-    units = _section(html, "units-h")
-    agency_rows = re.findall(r'<tr class="rag-row[^"]*">', units.split("Kecamatan")[0])
+    units = _section(html, "unit-h")
+    agency_rows = re.findall(r'<tr class="rag-row[^"]*">', units.split(">Kecamatan<")[0])
     printed = [row for row in agency_rows if "not-printed" not in row]
     assert len(printed) == 6
     assert len(agency_rows) > 6
@@ -558,13 +512,14 @@ def test_exceptions_list_blocked_late_and_decisions(
     assert "(2 tugas)" in section
     blocked, late = small_world["blocked"], small_world["late"]
     rows = re.findall(
-        r"<tr( class=\"is-blocked\")?>\s*<td class=\"nowrap code\">(T-\d+)</td>", section
+        r'<th scope="row"><a href="/tasks/\d+"><span class="code">(T-\d+)</span>', section
     )
-    assert [code for _, code in rows] == [blocked.code, late.code]  # blocked first
-    assert f'<a href="/tasks/{blocked.id}">Jembatan gantung</a>' in section
-    assert "<strong>Terkendala:</strong> Menunggu pembebasan lahan" in section
+    assert rows == [late.code, blocked.code]  # decisions first, then the longest blocked
+    blocked_link = f'<a href="/tasks/{blocked.id}"><span class="code">{blocked.code}</span>'
+    assert f"{blocked_link} Jembatan gantung</a>" in section
+    assert "Terkendala sejak 0 hari: Menunggu pembebasan lahan" in section
     assert "Dinas PUTR" in section
-    assert f'<a href="/tasks/{late.id}">Posyandu keliling</a>' in section
+    assert "Posyandu keliling</a>" in section
     assert "Perlu keputusan Bupati" in section
     assert '<strong class="late">3 hari</strong>' in section
     assert "Selesai dengan keputusan" not in section
@@ -651,13 +606,17 @@ def test_filters_apply_to_the_chart(
 ) -> None:
     login(client, world.team)
 
-    everything = client.get("/dashboard", headers=HX).text
-    dinkes = client.get("/dashboard", params={"unit": world.dinkes.id}, headers=HX).text
-    weight = client.get("/dashboard", params={"measure": "weight"}, headers=HX).text
+    bd = {"chart": "burndown"}
+    everything = client.get("/dashboard", params=bd, headers=HX).text
+    dinkes = client.get("/dashboard", params={"unit": world.dinkes.id, **bd}, headers=HX).text
+    weight = client.get("/dashboard", params={"measure": "weight", **bd}, headers=HX).text
+    curve = client.get("/dashboard", params={"unit": world.dinkes.id}, headers=HX).text
 
     assert "sisa 3 dari lingkup 4 tugas" in everything
     assert "sisa 2 dari lingkup 2 tugas" in dinkes
     assert "sisa 3 dari lingkup 6 bobot" in weight
+    # Dinkes: two tasks, one due (3 days ago), none done.
+    assert "rencana 50 %, realisasi 0 %" in curve
 
 
 def test_filters_do_not_change_the_plan_wide_headline(
@@ -667,7 +626,7 @@ def test_filters_do_not_change_the_plan_wide_headline(
 
     html = client.get("/dashboard", params={"unit": world.dinkes.id}).text
 
-    assert "1 dari 4 tugas" in html
+    assert _figure(html, "done") == "25%"  # 1 of 4, plan-wide
 
 
 @pytest.mark.parametrize(
@@ -711,7 +670,7 @@ def test_program_page_shows_its_burndown_and_tasks(
 ) -> None:
     login(client, world.executive)
 
-    response = client.get(f"/dashboard/programs/{world.membangun.id}")
+    response = client.get(f"/dashboard/programs/{world.membangun.id}?chart=burndown")
 
     assert response.status_code == 200
     html = _main(response.text)
@@ -724,7 +683,7 @@ def test_program_page_shows_its_burndown_and_tasks(
     assert "Jembatan gantung" in html
     assert "Posyandu keliling" not in html
     assert '<span class="status-badge status-blocked">Terkendala</span>' in html
-    assert 'class="rag rag-red"' in html  # one of its two... one open, and it is blocked
+    assert 'class="rag rag-amber"' in html  # blocked since today: short of the Red limit
 
 
 def test_unit_page_shows_tasks_it_leads_and_supports(
@@ -733,7 +692,7 @@ def test_unit_page_shows_tasks_it_leads_and_supports(
     _task(session, world, "Drainase", supporting_unit_ids=[world.dinkes.id])
     login(client, world.putr_head)
 
-    response = client.get(f"/dashboard/units/{world.dinkes.id}")
+    response = client.get(f"/dashboard/units/{world.dinkes.id}?chart=burndown")
 
     assert response.status_code == 200
     html = _main(response.text)
@@ -753,7 +712,7 @@ def test_group_pages_answer_htmx_with_the_burndown_region(
     login(client, world.team)
 
     for path in (f"/dashboard/programs/{world.membangun.id}", f"/dashboard/units/{world.putr.id}"):
-        response = client.get(path, params={"measure": "weight"}, headers=HX)
+        response = client.get(path, params={"measure": "weight", "chart": "burndown"}, headers=HX)
 
         assert response.status_code == 200
         assert "HX-Request" in response.headers["vary"]

@@ -6,7 +6,7 @@ re-renders with 422 and messages next to the fields when the service refuses the
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.auth import CurrentUser
@@ -14,7 +14,7 @@ from app.db import SessionDep
 from app.errors import RuleViolation
 from app.htmx import is_htmx, trigger, vary_on_htmx
 from app.models import UnitKind
-from app.services import admin
+from app.services import admin, letterhead
 from app.services.admin import (
     FormErrors,
     HolidayInput,
@@ -42,6 +42,7 @@ NOTICES = {
     "plan-created": "Rencana kerja baru dibuat.",
     "plan-saved": "Pengaturan rencana kerja disimpan.",
     "plan-current": "Rencana kerja aktif telah diganti.",
+    "letterhead-saved": "Kop surat untuk cetak disimpan.",
     "holiday-created": "Hari libur ditambahkan.",
     "holiday-saved": "Perubahan hari libur disimpan.",
     "holiday-deleted": "Hari libur dihapus.",
@@ -326,6 +327,37 @@ def plan_update(
         view = admin.plan_view(session, actor=user, plan_id=plan_id, form=form)
         return _page(request, "admin/plan.html", {"view": view}, error=exc)
     return _done(f"/admin/plan/{plan_id}", "plan-saved")
+
+
+@router.post("/plan/{plan_id:int}/letterhead")
+def plan_letterhead(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    plan_id: int,
+    organisation_name: Annotated[str, Form(max_length=1000)] = "",
+    remove_logo: Annotated[str, Form(max_length=10)] = "",
+    logo: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    """The printed pack's letterhead: organisation name and logo (PNG/JPEG, 512 KB)."""
+    plan = admin.plan_view(session, actor=user, plan_id=plan_id).plan
+    assert plan is not None
+    content = logo.file.read(letterhead.LOGO_MAX_BYTES + 1) if logo and logo.filename else None
+    try:
+        letterhead.set_letterhead(
+            session,
+            actor=user,
+            plan=plan,
+            organisation_name=organisation_name,
+            logo_content=content,
+            remove_logo=bool(remove_logo),
+        )
+    except RuleViolation as exc:
+        session.rollback()
+        view = admin.plan_view(session, actor=user, plan_id=plan_id)
+        context = {"view": view, "letterhead_name": organisation_name}
+        return _page(request, "admin/plan.html", context, error=exc)
+    return _done(f"/admin/plan/{plan_id}#kop-surat", "letterhead-saved")
 
 
 @router.post("/plan/{plan_id:int}/current")

@@ -52,12 +52,12 @@ from app.services.filters import Q_MAX, TaskFilter
 from app.services.spreadsheet import read_upload
 
 
-def _operation_id(route: APIRoute) -> str:
+def operation_id(route: APIRoute) -> str:
     # Short, stable operation ids (`list_tasks`, `move_task`) for generated API clients.
     return route.name
 
 
-router = APIRouter(prefix="/api/v1", generate_unique_id_function=_operation_id)
+router = APIRouter(prefix="/api/v1", generate_unique_id_function=operation_id)
 
 
 # --- API-only schemas ------------------------------------------------------------------

@@ -6,6 +6,7 @@ answers only the burndown region (and `hx-push-url` keeps the URL in step).
 """
 
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -16,8 +17,8 @@ from app.auth import CurrentUser
 from app.db import SessionDep
 from app.htmx import is_htmx
 from app.models import ProgramKind
+from app.services import curve, letterhead, plans, rag
 from app.services import dashboard as dashboard_service
-from app.services import plans
 from app.services.burndown import MEASURES, Measure
 from app.services.filters import TaskFilter, parse_filter_id
 from app.templating import render
@@ -32,6 +33,7 @@ class DashboardQuery:
     filters: TaskFilter
     measure: Measure = "count"
     ignored: tuple[str, ...] = ()
+    chart: str = "curve"  # "curve" (Kurva S) or "burndown"
 
     @property
     def params(self) -> dict[str, str]:
@@ -60,6 +62,7 @@ def dashboard_query(
     kind: str | None = None,
     district: str | None = None,
     measure: str | None = None,
+    chart: str | None = None,
 ) -> DashboardQuery:
     """Read the filters leniently: a malformed value is ignored (and said so), never a 500."""
     ignored: list[str] = []
@@ -74,8 +77,15 @@ def dashboard_query(
         district_id=parse_filter_id(district, "kecamatan", ignored),
     )
     return DashboardQuery(
-        filters=filters, measure=_parse_measure(measure, ignored), ignored=tuple(ignored)
+        filters=filters,
+        measure=_parse_measure(measure, ignored),
+        ignored=tuple(ignored),
+        chart=_parse_chart(chart),
     )
+
+
+def _parse_chart(raw: str | None) -> str:
+    return "burndown" if (raw or "").strip() == "burndown" else "curve"
 
 
 DashboardQueryDep = Annotated[DashboardQuery, Depends(dashboard_query)]
@@ -88,10 +98,23 @@ def _measure_only(measure: str | None = None) -> Measure:
 MeasureDep = Annotated[Measure, Depends(_measure_only)]
 
 
+def _chart_only(chart: str | None = None) -> str:
+    return _parse_chart(chart)
+
+
+ChartDep = Annotated[str, Depends(_chart_only)]
+
+RAG_RULE = {
+    "late_share": "seperempat",
+    "blocked_days": rag.RED_BLOCKED_DAYS,
+    "lag": round(100 * rag.RED_LAG),
+}
+
+
 def _burndown_context(
     view: dashboard_service.BurndownView, query: DashboardQuery
 ) -> dict[str, Any]:
-    return {"bd": view, "dq": query}
+    return {"bd": view, "dq": query, "rag_rule": RAG_RULE, "printed_at": datetime.now(UTC)}
 
 
 @router.get("")
@@ -128,11 +151,63 @@ def dashboard_page(
     return render(request, "dashboard/dashboard.html", context)
 
 
+@router.get("/tasks")
+def task_list_page(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    query: DashboardQueryDep,
+    show: str | None = None,
+) -> Response:
+    """The tasks behind a headline figure (`show`: done, planned, late, blocked, decision,
+    review, attention), under the scope filters; an unknown `show` lists the attention list."""
+    plan = plans.current_plan(session)
+    reference = dashboard_service.reference(session)
+    filters, _ = reference.options.drop_unknown(query.filters)
+    kind = (show or "").strip()
+    chosen = dashboard_service.Show(kind) if kind in dashboard_service.Show.__members__ else None
+    listing = dashboard_service.task_list(
+        session,
+        plan=plan,
+        show=chosen or dashboard_service.Show.attention,
+        filters=filters,
+        reference_data=reference,
+    )
+    return render(request, "dashboard/tasks.html", {"listing": listing, "dq": query})
+
+
+@router.get("/curve.csv")
+def curve_csv_download(
+    user: CurrentUser, session: SessionDep, query: DashboardQueryDep
+) -> Response:
+    """The Kurva S under the filters as CSV (the page's "Data Kurva S — CSV")."""
+    plan = plans.current_plan(session)
+    series = curve.curve_series(session, plan=plan, filters=query.filters, measure=query.measure)
+    return Response(
+        content=("\ufeff" + curve.curve_csv(series)).encode(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="kurva-s.csv"'},
+    )
+
+
+@router.get("/letterhead-logo")
+def letterhead_logo(session: SessionDep, user: CurrentUser) -> Response:
+    """The current plan's letterhead logo (404 when none is set)."""
+    plan = plans.current_plan(session)
+    content, media_type = letterhead.logo(session, plan=plan)
+    return Response(
+        content=content,
+        media_type=media_type,
+        headers={"Cache-Control": "private, no-cache", "X-Content-Type-Options": "nosniff"},
+    )
+
+
 def _group_response(
     request: Request,
     session: SessionDep,
     *,
     measure: Measure,
+    chart: str,
     action: str,
     program_id: int | None = None,
     unit_id: int | None = None,
@@ -145,7 +220,7 @@ def _group_response(
         page = dashboard_service.program_page(
             session, plan=plan, program_id=program_id, measure=measure
         )
-    query = DashboardQuery(filters=page.burndown.filters, measure=measure)
+    query = DashboardQuery(filters=page.burndown.filters, measure=measure, chart=chart)
     context = _burndown_context(page.burndown, query) | {"page": page, "action": action}
     template = "dashboard/_burndown.html" if is_htmx(request) else "dashboard/group.html"
     return render(request, template, context)
@@ -158,12 +233,14 @@ def program_page(
     user: CurrentUser,
     program_id: int,
     measure: MeasureDep,
+    chart: ChartDep,
 ) -> Response:
     """One program's burndown and tasks; for htmx only the burndown region."""
     return _group_response(
         request,
         session,
         measure=measure,
+        chart=chart,
         action=f"/dashboard/programs/{program_id}",
         program_id=program_id,
     )
@@ -176,12 +253,14 @@ def unit_page(
     user: CurrentUser,
     unit_id: int,
     measure: MeasureDep,
+    chart: ChartDep,
 ) -> Response:
     """One unit's burndown and tasks (those it leads or supports); for htmx only the region."""
     return _group_response(
         request,
         session,
         measure=measure,
+        chart=chart,
         action=f"/dashboard/units/{unit_id}",
         unit_id=unit_id,
     )

@@ -170,7 +170,7 @@ def _ideal(baseline: float, day: int, length: int) -> float:
 
 
 @dataclass(frozen=True)
-class _Frame:
+class DateFrame:
     """The dates the series is evaluated on and the instants that separate them.
 
     `dates[0]` is the day before day 1; the frame runs to the plan's last day, or to today
@@ -186,11 +186,11 @@ class _Frame:
     end_of_day: dict[int, int]  # plan day → index of the last date carrying its number
 
 
-def _midnight(calendar: PlanCalendar, value: date) -> datetime:
+def local_midnight(calendar: PlanCalendar, value: date) -> datetime:
     return datetime.combine(value, time(0), tzinfo=calendar.tz).astimezone(UTC)
 
 
-def _frame(calendar: PlanCalendar, *, today: date, key: Any) -> _Frame:
+def date_frame(calendar: PlanCalendar, *, today: date, key: Any) -> DateFrame:
     first = calendar.date_of_day(1)
     end = calendar.end_date
     dates = [first - timedelta(days=1)]
@@ -205,8 +205,8 @@ def _frame(calendar: PlanCalendar, *, today: date, key: Any) -> _Frame:
         day_numbers.append(day)
         current += timedelta(days=1)
     end_of_day = {number: index for index, number in enumerate(day_numbers)}
-    bounds = [key(_midnight(calendar, d + timedelta(days=1))) for d in dates]
-    return _Frame(
+    bounds = [key(local_midnight(calendar, d + timedelta(days=1))) for d in dates]
+    return DateFrame(
         dates=dates,
         day_numbers=day_numbers,
         bounds=bounds,
@@ -215,7 +215,7 @@ def _frame(calendar: PlanCalendar, *, today: date, key: Any) -> _Frame:
     )
 
 
-def _key_function(session: Session) -> tuple[Any, Any]:
+def event_time_key(session: Session) -> tuple[Any, Any]:
     """(SQL expression reading `task_event.at` raw, Python key for an instant) that compare
     alike. SQLite stores UTCDateTime as 'YYYY-MM-DD HH:MM:SS.ffffff' text, which orders as the
     instants do, so its rows are compared as text without parsing 250,000 timestamps."""
@@ -236,7 +236,7 @@ def _key_function(session: Session) -> tuple[Any, Any]:
 # --- reading the history ---------------------------------------------------------------
 
 # Task states: 0 not yet created, 1 open (not done), 2 done, 3 cancelled.
-_ABSENT, _OPEN, _DONE, _CANCELLED = 0, 1, 2, 3
+ABSENT, OPEN, DONE, CANCELLED = 0, 1, 2, 3
 _IN_SCOPE = (0, 1, 1, 0)
 _IS_OPEN = (0, 1, 0, 0)
 _CLOSED = (TaskStatus.done.value, TaskStatus.cancelled.value)
@@ -244,9 +244,9 @@ _CLOSED = (TaskStatus.done.value, TaskStatus.cancelled.value)
 
 def _state(status: Any) -> Any:
     return sa.case(
-        (status == TaskStatus.done.value, _DONE),
-        (status == TaskStatus.cancelled.value, _CANCELLED),
-        else_=_OPEN,
+        (status == TaskStatus.done.value, DONE),
+        (status == TaskStatus.cancelled.value, CANCELLED),
+        else_=OPEN,
     )
 
 
@@ -254,7 +254,7 @@ _EVENTS = TaskEvent.__table__  # type: ignore[attr-defined]
 # An event's transition as one small integer, from·4 + to, computed by the database: a
 # `created` event enters from "not yet created"; any other status falls back to open.
 # An `imported` event without a `from_status` created the task from a spreadsheet.
-_CREATION = sa.or_(
+CREATION = sa.or_(
     _EVENTS.c.kind == EventKind.created.value,
     sa.and_(
         _EVENTS.c.kind == EventKind.imported.value,
@@ -262,9 +262,9 @@ _CREATION = sa.or_(
         _EVENTS.c.to_status.is_not(None),
     ),
 )
-_TRANSITION = (
+TRANSITION = (
     sa.case(
-        (_CREATION, _ABSENT),
+        (CREATION, ABSENT),
         else_=_state(_EVENTS.c.from_status),
     )
     * 4
@@ -277,7 +277,7 @@ _SCOPE_CHANGE = (*(_IN_SCOPE[t & 3] - _IN_SCOPE[t >> 2] for t in range(16)), 0)
 _OPEN_CHANGE = (*(_IS_OPEN[t & 3] - _IS_OPEN[t >> 2] for t in range(16)), 0)
 
 
-def _scope_filter(filters: TaskFilter) -> TaskFilter:
+def scope_filter(filters: TaskFilter) -> TaskFilter:
     """Only the filters that select a scope (see the module's docstring)."""
     return TaskFilter(
         unit_id=filters.unit_id,
@@ -289,7 +289,7 @@ def _scope_filter(filters: TaskFilter) -> TaskFilter:
 
 @dataclass
 class _Deltas:
-    """Per-date changes (index as in `_Frame.dates`, plus one slot past the frame)."""
+    """Per-date changes (index as in `DateFrame.dates`, plus one slot past the frame)."""
 
     size: int
     baseline_key: Any
@@ -327,18 +327,18 @@ def burndown_series(
     now = now or datetime.now(UTC)
     calendar = plan_calendar(session, plan)
     today = calendar.local_date(now)
-    at_column, key = _key_function(session)
-    frame = _frame(calendar, today=today, key=key)
-    baseline_at = plan.baseline_at or _midnight(calendar, frame.dates[1])
+    at_column, key = event_time_key(session)
+    frame = date_frame(calendar, today=today, key=key)
+    baseline_at = plan.baseline_at or local_midnight(calendar, frame.dates[1])
     deltas = _Deltas(size=len(frame.dates) + 1, baseline_key=key(baseline_at))
 
     events = _EVENTS
     tasks = Task.__table__  # type: ignore[attr-defined]
-    task_conditions = _scope_filter(filters).conditions(today=today)
+    task_conditions = scope_filter(filters).conditions(today=today)
     # Only events that can change whether a task is in scope or done: moves between the open
     # columns (todo, in progress, blocked, review) change neither.
     wanted = [
-        _CREATION,
+        CREATION,
         events.c.to_status.in_(_CLOSED),
         events.c.from_status.in_(_CLOSED),
     ]
@@ -357,14 +357,14 @@ def burndown_series(
         )
         wanted.append(weight_edit)
         query = query.add_columns(
-            sa.case((weight_edit, _WEIGHT_EDIT), else_=_TRANSITION),
+            sa.case((weight_edit, _WEIGHT_EDIT), else_=TRANSITION),
             tasks.c.weight,
             events.c.id,
             # The changes only of those edits (a created event's are long, and unused).
             sa.case((weight_edit, sa.type_coerce(events.c.changes, sa.String())), else_=None),
         )
     else:
-        query = query.add_columns(_TRANSITION, sa.literal(1), sa.null(), sa.null())
+        query = query.add_columns(TRANSITION, sa.literal(1), sa.null(), sa.null())
     if task_conditions:
         # From the plan's chosen tasks to their events by the task_id index: a filter that
         # keeps a few tasks reads only their events.
@@ -377,7 +377,7 @@ def burndown_series(
             query = query.select_from(events.join(tasks, tasks.c.id == events.c.task_id))
         query = query.where(events.c.plan_id == plan.id)
     query = query.where(events.c.at <= now, sa.or_(*wanted))
-    rows = _plain_rows(session, query)
+    rows = plain_rows(session, query)
     edits = _weight_edits(rows) if measure == "weight" else {}
     _replay(rows, frame=frame, deltas=deltas, edits=edits)
     return _series(
@@ -390,7 +390,7 @@ def burndown_series(
     )
 
 
-def _plain_rows(session: Session, query: sa.Select[Any]) -> Sequence[Any]:
+def plain_rows(session: Session, query: sa.Select[Any]) -> Sequence[Any]:
     """The rows of `query` as the driver's plain tuples. Its columns need no conversion, and
     wrapping 100,000 rows in SQLAlchemy `Row`s would cost about a third of the series' time."""
     result = session.connection().execute(query)
@@ -423,7 +423,7 @@ def _weight_edits(rows: Sequence[Any]) -> dict[int, _WeightHistory]:
 
 
 def _replay(
-    rows: Sequence[Any], *, frame: _Frame, deltas: _Deltas, edits: dict[int, _WeightHistory]
+    rows: Sequence[Any], *, frame: DateFrame, deltas: _Deltas, edits: dict[int, _WeightHistory]
 ) -> None:
     """Turn rows `(task_id, at, transition, weight, event id, changes)`, in any order, into
     per-date deltas. Each event records the status it left and the one it entered, so each
@@ -464,7 +464,7 @@ def _replay_with_weights(
     statuses: Sequence[tuple[Any, int, int]],
     history: _WeightHistory,
     *,
-    frame: _Frame,
+    frame: DateFrame,
     deltas: _Deltas,
 ) -> None:
     """One task whose weight changed: its status and weight events merged in order."""
@@ -473,7 +473,7 @@ def _replay_with_weights(
         [(at, event_id, 0, state) for at, event_id, state in statuses]
         + [(at, event_id, 1, new) for at, event_id, new in history[1:]]
     )
-    state = _ABSENT
+    state = ABSENT
     for at, _event_id, is_weight, value in merged:
         index = bisect_right(frame.bounds, at)
         if is_weight:
@@ -499,7 +499,7 @@ def _replay_with_weights(
 def _series(
     calendar: PlanCalendar,
     *,
-    frame: _Frame,
+    frame: DateFrame,
     deltas: _Deltas,
     measure: Measure,
     today: date,
@@ -552,7 +552,7 @@ def _series(
 def _forecast(
     calendar: PlanCalendar,
     *,
-    frame: _Frame,
+    frame: DateFrame,
     remaining: list[int],
     now_index: int,
     today_day: int,

@@ -15,6 +15,7 @@ from functools import lru_cache
 from babel.dates import format_date
 
 from app.services.burndown import BurndownSeries
+from app.services.curve import CurveSeries
 from app.timefmt import format_day_date
 
 WIDTH = 720
@@ -297,3 +298,166 @@ def _description(series: BurndownSeries, *, unit: str, day_label: str) -> str:
         )
     parts.append(f"{series.forecast.label}.")
     return " ".join(parts)
+
+
+# --- the planned curve (Kurva S) -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CurveRow:
+    """One line of the curve's data table."""
+
+    day: int
+    date: date
+    is_working_day: bool
+    is_today: bool
+    is_future: bool
+    planned: str
+    actual: str
+    physical: str
+
+    @property
+    def css_class(self) -> str:
+        flags = (
+            (self.is_today, "is-today"),
+            (self.is_future, "is-future"),
+            (not self.is_working_day, "is-off"),
+        )
+        return " ".join(name for on, name in flags if on)
+
+
+@dataclass(frozen=True)
+class CurveChart:
+    """Coordinates of the Kurva S: cumulative % of the scope, rencana vs realisasi."""
+
+    measure: str
+    width: int
+    height: int
+    left: float
+    right: float
+    top: float
+    bottom: float
+    x_ticks: list[Tick]
+    y_ticks: list[Tick]
+    planned_points: str
+    actual_points: str
+    physical_points: str
+    today: Segment | None
+    projection: Segment | None
+    y_label_x: float
+    x_label_y: float
+    x_sublabel_y: float
+    x_title_y: float
+    y_title_y: float
+    title: str
+    description: str
+    projection_label: str
+    rows: list[CurveRow]
+
+    @property
+    def view_box(self) -> str:
+        return f"0 0 {self.width} {self.height}"
+
+
+def format_pct(share: float | None) -> str:
+    """'42,5 %' of a share 0..1; '–' for no value."""
+    if share is None:
+        return "–"
+    return f"{format_number(100 * share)} %"
+
+
+def curve_chart(series: CurveSeries, *, day_label: str = "") -> CurveChart:
+    """Coordinates and texts for drawing the planned and actual curves as SVG (0–100 % on y,
+    the plan's dates on x as in the burndown), the projection to the last day at the recent
+    pace, and the data table."""
+    points = series.points
+    origin = points[0].date if points else series.today
+    x_max = float(max(len(points) - 1, 1))
+    today_index = (series.today - origin).days
+
+    def x_of(index: float) -> float:
+        return round(LEFT + (min(max(index, 0.0), x_max) / x_max) * (RIGHT - LEFT), 1)
+
+    def y_of(share: float) -> float:
+        return round(BOTTOM - share * (BOTTOM - TOP), 1)
+
+    x_step = int(nice_step(x_max, MAX_X_TICKS))
+    x_ticks = [
+        Tick(position=x_of(i), label=str(points[i].day), sublabel=_short_date(points[i].date))
+        for i in range(0, len(points), x_step)
+    ]
+    y_ticks = [Tick(position=y_of(v / 100), label=f"{v} %") for v in range(0, 101, 25)]
+    today_line = None
+    if 0 <= today_index <= x_max:
+        x = x_of(today_index)
+        today_line = Segment(x1=x, y1=TOP, x2=x, y2=BOTTOM)
+    indexed = [((p.date - origin).days, p) for p in points]
+    last = series.today_point
+    projection = None
+    label = "Proyeksi tersedia mulai Hari ke-1"
+    if series.projected_end is not None and last is not None and last.actual is not None:
+        projection = Segment(
+            x1=x_of(today_index),
+            y1=y_of(last.actual),
+            x2=x_of(x_max),
+            y2=y_of(series.projected_end),
+        )
+        label = (
+            f"Proyeksi Hari ke-{series.length_days} dengan laju {series.window_days} hari"
+            f" terakhir: {format_pct(series.projected_end)} selesai"
+        )
+    elif last is not None and series.today_day >= series.length_days:
+        label = "Rencana sudah berakhir"
+    rows = [
+        CurveRow(
+            day=p.day,
+            date=p.date,
+            is_working_day=p.is_working_day,
+            is_today=p.date == series.today,
+            is_future=p.actual is None,
+            planned=format_pct(p.planned),
+            actual=format_pct(p.actual),
+            physical=format_pct(p.physical),
+        )
+        for p in points
+    ]
+    parts = [f"{day_label}." if day_label else ""]
+    if last is not None:
+        parts.append(
+            f"Per hari ke-{last.day} ({format_day_date(last.date)}): rencana"
+            f" {format_pct(last.planned)}, realisasi {format_pct(last.actual)}, realisasi fisik"
+            f" {format_pct(last.physical)}."
+        )
+    else:
+        parts.append("Belum ada data aktual.")
+    parts.append(f"{label}.")
+    return CurveChart(
+        measure=series.measure,
+        width=WIDTH,
+        height=HEIGHT,
+        left=LEFT,
+        right=RIGHT,
+        top=TOP,
+        bottom=BOTTOM,
+        x_ticks=x_ticks,
+        y_ticks=y_ticks,
+        planned_points=_points([(x_of(i), y_of(p.planned)) for i, p in indexed]),
+        actual_points=_points(
+            [(x_of(i), y_of(p.actual)) for i, p in indexed if p.actual is not None]
+        ),
+        physical_points=_points(
+            [(x_of(i), y_of(p.physical)) for i, p in indexed if p.physical is not None]
+        ),
+        today=today_line,
+        projection=projection,
+        y_label_x=LEFT - 8,
+        x_label_y=BOTTOM + 18,
+        x_sublabel_y=BOTTOM + 33,
+        x_title_y=HEIGHT - 6,
+        y_title_y=TOP - 14,
+        title=f"Kurva S: rencana dan realisasi kumulatif menurut"
+        f" {MEASURE_LABELS.get(series.measure, 'jumlah tugas')}",
+        description=" ".join(p for p in parts if p),
+        projection_label=label,
+        rows=rows,
+    )

@@ -1,19 +1,19 @@
-"""The executive dashboard (DESIGN §4 "/dashboard"): headline, burndown, RAG tables per program
-and per unit, red exceptions and recent activity; and the per-program and per-unit pages.
+"""The executive dashboard (DESIGN §4 "/dashboard"): the first screen that answers the
+Bupati's three questions — how much is done against the plan, what is in trouble, who is
+behind — then the planned curve (Kurva S) beside the burndown, RAG per program, unit and
+district, the verification queue and recent activity; and the per-program and per-unit pages.
 
-A dashboard costs a fixed number of queries whatever the number of tasks and events: the plan's
-holidays (working-day mode), units, programs, one aggregate for the headline, one GROUP BY per
-table (programs, units, the units' last update), the exceptions and the activity (each capped),
-the names the activity's changes mention (two at most), plus the burndown series. Nothing here
-knows about HTTP.
-
-"Late" follows the plan calendar exactly as the board's cards do: an open task (not Selesai,
-not cancelled) is late when at least one working day has passed since its due date.
+Every colour is judged by `app.services.rag` from `task_facts` (one row per task in scope), so
+the headline, the tables, the attention list, the task lists behind each figure, the JSON API
+and the public page read one computation. The page is a pure function of (plan, filters, the
+plan's tasks and events, now) and costs a fixed number of queries whatever the size: the
+plan's holidays (working-day mode), units, programs, the task facts (three), the details of
+the listed tasks, the units' last update, the activity and the names it mentions, the burndown
+series and the curve. Nothing here knows about HTTP.
 """
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -30,117 +30,33 @@ from app.models import (
     ProgramKind,
     Task,
     TaskEvent,
-    TaskProgram,
     TaskStatus,
-    TaskSupportingUnit,
     Unit,
     UnitKind,
     User,
 )
-from app.services.burndown import BurndownSeries, Measure, burndown_series, expected_done_fraction
+from app.services.burndown import BurndownSeries, Measure, burndown_series
 from app.services.calendar import PlanCalendar
-from app.services.chart import BurndownChart, burndown_chart
+from app.services.chart import BurndownChart, CurveChart, burndown_chart, curve_chart
+from app.services.curve import CurveSeries, curve_series
 from app.services.filters import TaskFilter
 from app.services.plans import plan_calendar
+from app.services.rag import RAG_LABELS, RAG_ORDER, GroupStats, Judgement, Rag, judge
 from app.services.reference_lists import FilterOptions, options_from
 from app.services.task_detail import HistoryEntry, describe_events
+from app.services.task_facts import Facts, GroupedStats, TaskFact, load_facts
 from app.services.tasks import EventView
 from app.sorting import text_order
 
-# --- the RAG rule ----------------------------------------------------------------------
-
-# Green: done share at most 10 points behind the ideal line's expected share.
-GREEN_MARGIN = 0.10
-# Amber: at most 25 points behind; further behind is Red.
-AMBER_MARGIN = 0.25
-# Red as well when more than this share of the group's open tasks is late or blocked.
-TROUBLE_SHARE = 0.20
-# A unit whose people have recorded nothing on any task for this many days (or ever) is stale.
-STALE_DAYS = 7
-# Floating-point slack, so that a share exactly on a threshold counts as meeting it.
-EPSILON = 1e-9
-
+ATTENTION_MAX = 5
+LAGGARDS_MAX = 5
 EXCEPTIONS_MAX = 50
 ACTIVITY_MAX = 15
 TASK_LIST_MAX = 300
+# A unit whose people have recorded nothing on any task for this many days (or ever) is stale.
+STALE_DAYS = 7
 
-OPEN_STATUSES: tuple[TaskStatus, ...] = (
-    TaskStatus.todo,
-    TaskStatus.in_progress,
-    TaskStatus.blocked,
-    TaskStatus.review,
-)
 STATUS_RANK = {status: rank for rank, status in enumerate(BOARD_STATUSES)}
-
-
-class Rag(StrEnum):
-    green = "green"
-    amber = "amber"
-    red = "red"
-    grey = "grey"
-
-
-RAG_LABELS = {Rag.green: "Hijau", Rag.amber: "Kuning", Rag.red: "Merah", Rag.grey: "Tanpa tugas"}
-RAG_ORDER = {Rag.red: 0, Rag.amber: 1, Rag.green: 2, Rag.grey: 3}
-
-
-@dataclass(frozen=True)
-class GroupStats:
-    """Counts of a group of tasks in scope (not cancelled)."""
-
-    total: int = 0
-    done: int = 0
-    weight: int = 0
-    done_weight: int = 0
-    late: int = 0
-    blocked: int = 0
-    needs_decision: int = 0  # open tasks flagged for the Bupati's decision
-    late_or_blocked: int = 0  # open tasks that are late, blocked or both (counted once)
-    exceptions: int = 0  # open tasks that are blocked, late or need a decision
-
-    @property
-    def open(self) -> int:
-        return self.total - self.done
-
-    @property
-    def done_fraction(self) -> float:
-        return self.done / self.total if self.total else 0.0
-
-    @property
-    def done_pct(self) -> float | None:
-        return 100 * self.done / self.total if self.total else None
-
-    @property
-    def done_weight_pct(self) -> float | None:
-        return 100 * self.done_weight / self.weight if self.weight else None
-
-
-def rag_status(stats: GroupStats, *, expected: float) -> Rag:
-    """The RAG colour of a group of tasks (a program, a unit, the whole plan).
-
-    `expected` is the share of the work the ideal burndown line says should be done by today
-    (`expected_share`: 0 on day 0, 0.45 on day 45 of 100, 1 from the last day on); `actual`
-    is the group's share of its tasks in scope (not cancelled) that are Selesai, by count.
-
-    - Grey: the group has no tasks in scope.
-    - Red: more than TROUBLE_SHARE (a fifth) of the group's open tasks are late or blocked,
-      whatever the progress.
-    - Green: actual ≥ expected − GREEN_MARGIN (at most 10 percentage points behind).
-    - Amber: actual ≥ expected − AMBER_MARGIN (at most 25 points behind).
-    - Red: further behind than that.
-
-    Thresholds include their boundary (exactly 10 points behind is still Green).
-    """
-    if stats.total == 0:
-        return Rag.grey
-    if stats.open and stats.late_or_blocked / stats.open > TROUBLE_SHARE + EPSILON:
-        return Rag.red
-    actual = stats.done_fraction
-    if actual >= expected - GREEN_MARGIN - EPSILON:
-        return Rag.green
-    if actual >= expected - AMBER_MARGIN - EPSILON:
-        return Rag.amber
-    return Rag.red
 
 
 # --- view models -----------------------------------------------------------------------
@@ -148,15 +64,25 @@ def rag_status(stats: GroupStats, *, expected: float) -> Rag:
 
 @dataclass(frozen=True)
 class RagRow:
+    """A program, unit or district with its colour and reason."""
+
     id: int
     name: str
     stats: GroupStats
-    rag: Rag
+    judgement: Judgement
     href: str
+
+    @property
+    def rag(self) -> Rag:
+        return self.judgement.rag
 
     @property
     def rag_label(self) -> str:
         return RAG_LABELS[self.rag]
+
+    @property
+    def reason(self) -> str:
+        return self.judgement.reason
 
 
 @dataclass(frozen=True)
@@ -173,16 +99,120 @@ class UnitRow(RagRow):
         return self.days_since_update is None or self.days_since_update >= STALE_DAYS
 
 
+class Show(StrEnum):
+    """The task lists behind the headline figures (`/dashboard/tasks?show=…`)."""
+
+    done = "done"
+    planned = "planned"
+    late = "late"
+    blocked = "blocked"
+    decision = "decision"
+    review = "review"
+    attention = "attention"
+
+
+SHOW_LABELS = {
+    Show.done: "Tugas selesai",
+    Show.planned: "Tugas yang jatuh tempo sampai hari ini",
+    Show.late: "Tugas terlambat",
+    Show.blocked: "Tugas terkendala",
+    Show.decision: "Tugas yang perlu keputusan Bupati",
+    Show.review: "Tugas menunggu verifikasi",
+    Show.attention: "Perlu perhatian: keputusan, kendala, keterlambatan",
+}
+
+
+def shows(fact: TaskFact, show: Show, *, facts: Facts) -> bool:
+    """Whether a task belongs to the list behind a headline figure (the same rule as the
+    figure: each list's length is its figure)."""
+    if show == Show.done:
+        return fact.status == TaskStatus.done
+    if show == Show.planned:
+        return (fact.due_date or facts.end_date) <= facts.today
+    if show == Show.late:
+        return fact.is_late
+    if show == Show.blocked:
+        return fact.is_blocked
+    if show == Show.decision:
+        return fact.is_open and fact.needs_decision
+    if show == Show.review:
+        return fact.is_waiting_review
+    return fact.is_open and (fact.is_blocked or fact.is_late or fact.needs_decision)
+
+
+def attention_rank(fact: TaskFact) -> tuple[int, int, int]:
+    """Decisions first, then the longest blocked and the most overdue (by days), then id."""
+    blocked_days = fact.status_days if fact.is_blocked else 0
+    return (0 if fact.needs_decision else 1, -max(blocked_days, fact.days_late), fact.id)
+
+
 @dataclass(frozen=True)
-class ExceptionRow:
+class AttentionRow:
+    """An open task needing attention: the owner, why, and for how long."""
+
     task: Task
+    fact: TaskFact
     owner_name: str
     owner_head: str
-    days_late: int
 
     @property
     def is_blocked(self) -> bool:
-        return self.task.status == TaskStatus.blocked
+        return self.fact.is_blocked
+
+    @property
+    def days_late(self) -> int:
+        return self.fact.days_late
+
+    @property
+    def blocked_days(self) -> int:
+        return self.fact.status_days if self.fact.is_blocked else 0
+
+    @property
+    def reasons(self) -> list[str]:
+        parts = []
+        if self.fact.needs_decision:
+            parts.append("Perlu keputusan Bupati")
+        if self.fact.is_blocked:
+            why = self.task.blocked_reason or "alasan belum ditulis"
+            parts.append(f"Terkendala sejak {self.blocked_days} hari: {why}")
+        if self.fact.is_late:
+            parts.append(f"Terlambat {self.fact.days_late} hari")
+        return parts
+
+
+@dataclass(frozen=True)
+class ReviewQueue:
+    """The team's verification queue: its own figure, not the agencies' lateness."""
+
+    count: int
+    oldest_days: int
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The plan-wide answer to "berapa persen sudah selesai" with its colour and reason."""
+
+    day_number: int
+    length_days: int
+    day_label: str
+    stats: GroupStats
+    judgement: Judgement
+
+    @property
+    def done_pct(self) -> float | None:
+        return self.stats.done_pct
+
+    @property
+    def planned_pct(self) -> float | None:
+        return self.stats.planned_pct
+
+    @property
+    def rag(self) -> Rag:
+        return self.judgement.rag
+
+    @property
+    def reason(self) -> str:
+        return self.judgement.reason
 
 
 @dataclass(frozen=True)
@@ -195,12 +225,14 @@ class ActivityEntry:
 
 @dataclass(frozen=True)
 class BurndownView:
-    """The burndown region: the series under the chosen filters, and its drawing."""
+    """The chart region: the burndown and the planned curve under the chosen filters."""
 
     series: BurndownSeries
     chart: BurndownChart
     filters: TaskFilter
     measure: Measure
+    curve: CurveSeries
+    curve_chart: CurveChart
 
 
 @dataclass(frozen=True)
@@ -214,30 +246,27 @@ class PlanDay:
 @dataclass(frozen=True)
 class Dashboard:
     day: PlanDay
-    headline: GroupStats
-    expected: float  # the ideal line's done share today (0..1)
-    overall: Rag
+    headline: Headline
     burndown: BurndownView
     programs: list[tuple[ProgramKind, list[RagRow]]]
     units: list[tuple[UnitKind, list[UnitRow]]]
-    exceptions: list[ExceptionRow]
+    districts: list[RagRow]
+    attention: list[AttentionRow]  # the top ATTENTION_MAX
+    laggards: list[UnitRow]  # the units most behind their own plan
+    review: ReviewQueue
     activity: list[ActivityEntry]
 
     @property
-    def expected_pct(self) -> float:
-        return 100 * self.expected
-
-    @property
-    def overall_label(self) -> str:
-        return RAG_LABELS[self.overall]
-
-    @property
-    def more_exceptions(self) -> int:
-        return max(self.headline.exceptions - len(self.exceptions), 0)
+    def stats(self) -> GroupStats:
+        return self.headline.stats
 
     @property
     def stale_units(self) -> int:
         return sum(1 for _, rows in self.units for row in rows if row.is_stale)
+
+    @property
+    def more_attention(self) -> int:
+        return max(self.stats.exceptions - len(self.attention), 0)
 
 
 @dataclass(frozen=True)
@@ -247,27 +276,42 @@ class TaskLine:
     due_day: int | None
     days_late: int
     is_lead: bool = True
+    status_days: int = 0  # days blocked or waiting for verification
 
 
 @dataclass(frozen=True)
 class GroupPage:
-    """A program's or a unit's page: its RAG line, burndown and tasks."""
+    """A program's or a unit's page: its RAG line, charts and tasks."""
 
     day: PlanDay
     row: RagRow
-    expected: float
     burndown: BurndownView
     tasks: list[TaskLine]
     program: Program | None = None
     unit: Unit | None = None
 
     @property
-    def expected_pct(self) -> float:
-        return 100 * self.expected
-
-    @property
     def more_tasks(self) -> int:
         return max(self.row.stats.total - len(self.tasks), 0)
+
+
+@dataclass(frozen=True)
+class TaskList:
+    """The tasks behind a headline figure."""
+
+    day: PlanDay
+    show: Show
+    filters: TaskFilter
+    total: int
+    lines: list[TaskLine]
+
+    @property
+    def title(self) -> str:
+        return SHOW_LABELS[self.show]
+
+    @property
+    def more(self) -> int:
+        return max(self.total - len(self.lines), 0)
 
 
 @dataclass(frozen=True)
@@ -293,105 +337,153 @@ def late_cutoff(calendar: PlanCalendar, today: date) -> date:
     """An open task is late when its due date is before this date: the last working day on or
     before today (today itself in calendar mode). Same answer as `calendar.days_late > 0`."""
     cutoff = today
-    # Bounded: no real calendar has a month without a working day.
+    # Bounded: no real calendar has two months without a working day.
     for _ in range(60):
         if calendar.is_working_day(cutoff):
             return cutoff
-        cutoff -= timedelta(days=1)
+        cutoff -= date.resolution
     return cutoff
 
 
-def reference(session: Session) -> Reference:
-    """Units and programs in two queries; the filter choices derived from them."""
-    units = session.exec(
-        select(Unit).order_by(text_order(col(Unit.short_name)), col(Unit.id))
-    ).all()
-    programs = session.exec(
-        select(Program).order_by(col(Program.sort_order), col(Program.id))
-    ).all()
-    return Reference(
-        units={u.id: u for u in units if u.id is not None},
-        programs={p.id: p for p in programs if p.id is not None},
-        options=options_from(units, programs),
+def _facts(session: Session, plan: Plan, day: PlanDay) -> Facts:
+    return load_facts(
+        session,
+        plan=plan,
+        calendar=day.calendar,
+        today=day.today,
+        cutoff=late_cutoff(day.calendar, day.today),
     )
 
 
-def _stats_columns(cutoff: date) -> list[Any]:
-    """Aggregate columns over `task` rows giving a GroupStats (in its field order)."""
-    is_done = col(Task.status) == TaskStatus.done
-    is_open = col(Task.status).in_(OPEN_STATUSES)
-    is_blocked = col(Task.status) == TaskStatus.blocked
-    is_late = sa.and_(is_open, col(Task.due_date).is_not(None), col(Task.due_date) < cutoff)
-    needs_decision = sa.and_(is_open, col(Task.needs_decision).is_(True))
-
-    def count_if(condition: Any, value: Any = 1) -> Any:
-        return sa.func.coalesce(sa.func.sum(sa.case((condition, value), else_=0)), 0)
-
-    return [
-        sa.func.count(col(Task.id)),
-        count_if(is_done),
-        sa.func.coalesce(sa.func.sum(col(Task.weight)), 0),
-        count_if(is_done, col(Task.weight)),
-        count_if(is_late),
-        count_if(is_blocked),
-        count_if(needs_decision),
-        count_if(sa.or_(is_blocked, is_late)),
-        count_if(sa.or_(is_blocked, is_late, needs_decision)),
-    ]
-
-
-def _stats(values: Sequence[Any]) -> GroupStats:
-    return GroupStats(*(int(v or 0) for v in values))
-
-
-def _in_scope(plan: Plan) -> list[Any]:
-    return [Task.plan_id == plan.id, col(Task.status).in_(BOARD_STATUSES)]
-
-
-def group_stats(
-    session: Session, *, plan: Plan, filters: TaskFilter, calendar: PlanCalendar, today: date
-) -> GroupStats:
-    """The headline numbers of the tasks in scope under `filters` (one query)."""
-    row = session.exec(
-        select(*_stats_columns(late_cutoff(calendar, today))).where(
-            *_in_scope(plan), *filters.conditions(today=today)
-        )
-    ).one()
-    return _stats(row)
-
-
-def _program_stats(session: Session, *, plan: Plan, cutoff: date) -> dict[int, GroupStats]:
-    rows = session.exec(
-        select(col(TaskProgram.program_id), *_stats_columns(cutoff))
-        .join(Task, col(Task.id) == TaskProgram.task_id)
-        .where(*_in_scope(plan))
-        .group_by(col(TaskProgram.program_id))
-    ).all()
-    return {row[0]: _stats(row[1:]) for row in rows}
-
-
-def _unit_stats(session: Session, *, plan: Plan, cutoff: date) -> dict[int, GroupStats]:
-    """Per unit, the tasks it leads or supports: the board's unit filter, so a row's numbers
-    are those of the unit's page and of /board?unit=…"""
-    lead: Any = sa.select(
-        col(Task.id).label("task_id"), col(Task.lead_unit_id).label("unit_id")
-    ).where(*_in_scope(plan))
-    supporting: Any = (
-        sa.select(
-            col(TaskSupportingUnit.task_id).label("task_id"),
-            col(TaskSupportingUnit.unit_id).label("unit_id"),
-        )
-        .join(Task, col(Task.id) == TaskSupportingUnit.task_id)
-        .where(*_in_scope(plan))
+def _matches(fact: TaskFact, filters: TaskFilter, program_kinds: dict[int, ProgramKind]) -> bool:
+    """The board's scope filters (unit led or supported, program, program kind, district) on
+    a task's current links, in Python, as `TaskFilter.conditions` selects them in SQL."""
+    if filters.unit_id and filters.unit_id not in fact.units:
+        return False
+    if filters.program_id and filters.program_id not in fact.programs:
+        return False
+    if filters.district_id and fact.district_id != filters.district_id:
+        return False
+    return not (
+        filters.program_kind
+        and not any(program_kinds.get(p) == filters.program_kind for p in fact.programs)
     )
-    links = sa.union(lead, supporting).subquery()
+
+
+def _unit_row(
+    unit: Unit,
+    stats: GroupStats,
+    *,
+    last_update_at: datetime | None,
+    calendar: PlanCalendar,
+    today: date,
+) -> UnitRow:
+    days = None
+    if last_update_at is not None:
+        days = max((today - calendar.local_date(last_update_at)).days, 0)
+    return UnitRow(
+        id=unit.id or 0,
+        name=unit.short_name,
+        stats=stats,
+        judgement=judge(stats),
+        href=f"/dashboard/units/{unit.id}",
+        kind=UnitKind(unit.kind),
+        last_update_at=last_update_at,
+        days_since_update=days,
+    )
+
+
+def _program_row(program: Program, stats: GroupStats) -> RagRow:
+    return RagRow(
+        id=program.id or 0,
+        name=program.short_name,
+        stats=stats,
+        judgement=judge(stats),
+        href=f"/dashboard/programs/{program.id}",
+    )
+
+
+def _district_row(unit: Unit, stats: GroupStats) -> RagRow:
+    return RagRow(
+        id=unit.id or 0,
+        name=unit.short_name,
+        stats=stats,
+        judgement=judge(stats),
+        href=f"/dashboard/tasks?show=attention&district={unit.id}"
+        if stats.exceptions
+        else f"/board?district={unit.id}",
+    )
+
+
+def _by_severity(row: RagRow) -> tuple[int, float, int, str]:
+    return (RAG_ORDER[row.rag], -row.stats.lag, -row.stats.late, row.name.lower())
+
+
+def _laggard_key(row: UnitRow) -> tuple[float, int, int, str]:
+    return (-row.stats.lag, -row.stats.late, -row.stats.longest_blocked_days, row.name.lower())
+
+
+def _is_behind(row: RagRow) -> bool:
+    s = row.stats
+    return s.lag > 0 or s.late > 0 or s.blocked > 0
+
+
+def _task_details(
+    session: Session, ids: list[int]
+) -> dict[int, tuple[Task, str, str | None, str | None]]:
+    """The listed tasks with their lead unit's name and head: one query for a bounded list."""
+    if not ids:
+        return {}
+    owner = aliased(Unit)
     rows = session.exec(
-        select(links.c.unit_id, *_stats_columns(cutoff))
-        .select_from(links)
-        .join(Task, col(Task.id) == links.c.task_id)
-        .group_by(links.c.unit_id)
+        select(Task, owner.short_name, owner.head_title, owner.head_name)
+        .join(owner, col(owner.id) == Task.lead_unit_id)
+        .where(col(Task.id).in_(ids))
     ).all()
-    return {row[0]: _stats(row[1:]) for row in rows}
+    return {task.id or 0: (task, name, title, head) for task, name, title, head in rows}
+
+
+def _attention(session: Session, facts: list[TaskFact], limit: int) -> list[AttentionRow]:
+    chosen = sorted(facts, key=attention_rank)[:limit]
+    details = _task_details(session, [f.id for f in chosen])
+    rows = []
+    for fact in chosen:
+        task, name, head_title, head_name = details[fact.id]
+        rows.append(
+            AttentionRow(
+                task=task,
+                fact=fact,
+                owner_name=name,
+                owner_head=" ".join(part for part in (head_title, head_name) if part),
+            )
+        )
+    return rows
+
+
+def _review_queue(facts: Facts) -> ReviewQueue:
+    waiting = [f.status_days for f in facts.tasks if f.is_waiting_review]
+    return ReviewQueue(count=len(waiting), oldest_days=max(waiting, default=0))
+
+
+def _chart_view(
+    session: Session,
+    *,
+    plan: Plan,
+    filters: TaskFilter,
+    measure: Measure,
+    now: datetime,
+    day: PlanDay,
+) -> BurndownView:
+    series = burndown_series(session, plan=plan, filters=filters, measure=measure, now=now)
+    curve = curve_series(session, plan=plan, filters=filters, measure=measure, now=now)
+    return BurndownView(
+        series=series,
+        chart=burndown_chart(series, today=day.today, day_label=day.day_label),
+        filters=filters,
+        measure=measure,
+        curve=curve,
+        curve_chart=curve_chart(curve, day_label=day.day_label),
+    )
 
 
 def _last_updates(
@@ -415,79 +507,6 @@ def _last_updates(
     return updates
 
 
-def _unit_row(
-    unit: Unit,
-    stats: GroupStats,
-    *,
-    expected: float,
-    last_update_at: datetime | None,
-    calendar: PlanCalendar,
-    today: date,
-) -> UnitRow:
-    days = None
-    if last_update_at is not None:
-        days = max((today - calendar.local_date(last_update_at)).days, 0)
-    return UnitRow(
-        id=unit.id or 0,
-        name=unit.short_name,
-        stats=stats,
-        rag=rag_status(stats, expected=expected),
-        href=f"/dashboard/units/{unit.id}",
-        kind=UnitKind(unit.kind),
-        last_update_at=last_update_at,
-        days_since_update=days,
-    )
-
-
-def _program_row(program: Program, stats: GroupStats, *, expected: float) -> RagRow:
-    return RagRow(
-        id=program.id or 0,
-        name=program.short_name,
-        stats=stats,
-        rag=rag_status(stats, expected=expected),
-        href=f"/dashboard/programs/{program.id}",
-    )
-
-
-def _by_severity(row: RagRow) -> tuple[int, float, str]:
-    return (RAG_ORDER[row.rag], row.stats.done_fraction, row.name.lower())
-
-
-def _exceptions(
-    session: Session, *, plan: Plan, calendar: PlanCalendar, today: date
-) -> list[ExceptionRow]:
-    """Open tasks that are blocked, late or need a decision: blocked first, then the latest."""
-    cutoff = late_cutoff(calendar, today)
-    is_late = sa.and_(col(Task.due_date).is_not(None), col(Task.due_date) < cutoff)
-    is_blocked = col(Task.status) == TaskStatus.blocked
-    owner = aliased(Unit)
-    rows = session.exec(
-        select(Task, owner.short_name, owner.head_title, owner.head_name)
-        .join(owner, col(owner.id) == Task.lead_unit_id)
-        .where(
-            Task.plan_id == plan.id,
-            col(Task.status).in_(OPEN_STATUSES),
-            sa.or_(is_blocked, is_late, col(Task.needs_decision).is_(True)),
-        )
-        .order_by(
-            sa.case((is_blocked, 0), (is_late, 1), else_=2),
-            col(Task.due_date).is_(None),
-            col(Task.due_date),
-            col(Task.id),
-        )
-        .limit(EXCEPTIONS_MAX)
-    ).all()
-    return [
-        ExceptionRow(
-            task=task,
-            owner_name=name,
-            owner_head=" ".join(part for part in (head_title, head_name) if part),
-            days_late=calendar.days_late(task.due_date, today) if task.due_date else 0,
-        )
-        for task, name, head_title, head_name in rows
-    ]
-
-
 def _activity(session: Session, *, plan: Plan) -> list[ActivityEntry]:
     rows = session.exec(
         select(TaskEvent, User.full_name, Task.code, Task.title)
@@ -505,38 +524,44 @@ def _activity(session: Session, *, plan: Plan) -> list[ActivityEntry]:
     ]
 
 
-def _series(
-    session: Session,
-    *,
-    plan: Plan,
-    filters: TaskFilter,
-    measure: Measure,
-    now: datetime,
-    day: PlanDay,
-) -> BurndownView:
-    series = burndown_series(session, plan=plan, filters=filters, measure=measure, now=now)
-    return BurndownView(
-        series=series,
-        chart=burndown_chart(series, today=day.today, day_label=day.day_label),
-        filters=filters,
-        measure=measure,
+def reference(session: Session) -> Reference:
+    """Units and programs in two queries; the filter choices derived from them."""
+    units = session.exec(
+        select(Unit).order_by(text_order(col(Unit.short_name)), col(Unit.id))
+    ).all()
+    programs = session.exec(
+        select(Program).order_by(col(Program.sort_order), col(Program.id))
+    ).all()
+    return Reference(
+        units={u.id: u for u in units if u.id is not None},
+        programs={p.id: p for p in programs if p.id is not None},
+        options=options_from(units, programs),
     )
 
 
-def expected_share(series: BurndownSeries) -> float:
-    """The share of the work the ideal line expects done by the end of today, 0..1.
+def _headline(day: PlanDay, stats: GroupStats) -> Headline:
+    return Headline(
+        day_number=day.calendar.day_number(day.today),
+        length_days=day.plan.length_days,
+        day_label=day.day_label,
+        stats=stats,
+        judgement=judge(stats),
+    )
 
-    This is `expected_done_fraction(series)`: 1 − ideal(today)/baseline, i.e. today's plan day
-    over the plan's length, clamped. It is the same for the whole plan and for any filtered
-    part of it (every ideal line runs from its own baseline to 0 on day L), so the chart's
-    series serves. Where the series has no baseline scope (every task was added later) its
-    ideal line is flat at 0; the group is then held to the same share of the plan's time.
-    """
-    if series.baseline_scope > 0:
-        return expected_done_fraction(series)
-    if series.length_days <= 0:
-        return 0.0
-    return min(1.0, max(0.0, series.today_day / series.length_days))
+
+def _program_rows(
+    grouped: GroupedStats, reference_data: Reference
+) -> list[tuple[ProgramKind, list[RagRow]]]:
+    programs: list[tuple[ProgramKind, list[RagRow]]] = []
+    for kind in ProgramKind:
+        rows = [
+            _program_row(p, grouped.programs.get(pid, GroupStats()))
+            for pid, p in reference_data.programs.items()
+            if p.kind == kind and (p.is_active or pid in grouped.programs)
+        ]
+        if rows:
+            programs.append((kind, rows))
+    return programs
 
 
 # --- public services -------------------------------------------------------------------
@@ -550,10 +575,26 @@ def burndown_view(
     measure: Measure = "count",
     now: datetime | None = None,
 ) -> BurndownView:
-    """Only the burndown region (the htmx answer to the filter form)."""
+    """Only the chart region (the htmx answer to the filter form)."""
     now = now or datetime.now(UTC)
     day = _plan_day(session, plan, now)
-    return _series(session, plan=plan, filters=filters, measure=measure, now=now, day=day)
+    return _chart_view(session, plan=plan, filters=filters, measure=measure, now=now, day=day)
+
+
+def plan_headline(session: Session, *, plan: Plan, now: datetime | None = None) -> Headline:
+    """The plan's headline as the dashboard shows it: plan day, done %, planned % today, and
+    the colour with its reason. For any page that must show the dashboard's numbers (the
+    public page): the same computation, never another."""
+    day = _plan_day(session, plan, now)
+    return _headline(day, _facts(session, plan, day).stats())
+
+
+def program_rags(session: Session, *, plan: Plan, now: datetime | None = None) -> list[RagRow]:
+    """Every program (active, or with tasks) with its colour and reason, as the dashboard's
+    program table shows them, in the administration's order (kind, then sort order)."""
+    day = _plan_day(session, plan, now)
+    grouped = _facts(session, plan, day).grouped()
+    return [row for _, rows in _program_rows(grouped, reference(session)) for row in rows]
 
 
 def build_dashboard(
@@ -565,57 +606,51 @@ def build_dashboard(
     reference_data: Reference,
     now: datetime | None = None,
 ) -> Dashboard:
-    """Everything /dashboard shows. `filters` and `measure` apply to the burndown only; the
-    headline, the tables, the exceptions and the activity are plan-wide."""
+    """Everything /dashboard shows. `filters` and `measure` apply to the charts only; the
+    headline, the tables, the attention list and the activity are plan-wide."""
     now = now or datetime.now(UTC)
     day = _plan_day(session, plan, now)
     today = day.today
-    cutoff = late_cutoff(day.calendar, today)
-    shown = _series(session, plan=plan, filters=filters, measure=measure, now=now, day=day)
-    expected = expected_share(shown.series)
-    headline = group_stats(
-        session, plan=plan, filters=TaskFilter(), calendar=day.calendar, today=today
-    )
+    charts = _chart_view(session, plan=plan, filters=filters, measure=measure, now=now, day=day)
+    facts = _facts(session, plan, day)
+    grouped = facts.grouped()
 
-    program_stats = _program_stats(session, plan=plan, cutoff=cutoff)
-    programs: list[tuple[ProgramKind, list[RagRow]]] = []
-    for kind in ProgramKind:
-        rows = [
-            _program_row(p, program_stats.get(pid, GroupStats()), expected=expected)
-            for pid, p in reference_data.programs.items()
-            if p.kind == kind and (p.is_active or pid in program_stats)
-        ]
-        if rows:
-            programs.append((kind, rows))
-
-    unit_stats = _unit_stats(session, plan=plan, cutoff=cutoff)
     updates = _last_updates(session, plan=plan)
     units: list[tuple[UnitKind, list[UnitRow]]] = []
     for unit_kind in UnitKind:
         unit_rows = [
             _unit_row(
                 u,
-                unit_stats.get(uid, GroupStats()),
-                expected=expected,
+                grouped.units.get(uid, GroupStats()),
                 last_update_at=updates.get(uid),
                 calendar=day.calendar,
                 today=today,
             )
             for uid, u in reference_data.units.items()
-            if u.kind == unit_kind and (u.is_active or uid in unit_stats)
+            if u.kind == unit_kind and (u.is_active or uid in grouped.units)
         ]
         if unit_rows:
             units.append((unit_kind, sorted(unit_rows, key=_by_severity)))
-
+    districts = sorted(
+        (
+            _district_row(u, grouped.districts.get(uid, GroupStats()))
+            for uid, u in reference_data.units.items()
+            if u.kind == UnitKind.district and (u.is_active or uid in grouped.districts)
+        ),
+        key=_by_severity,
+    )
+    behind = [row for _, rows in units for row in rows if _is_behind(row)]
+    attention_facts = [f for f in facts.tasks if shows(f, Show.attention, facts=facts)]
     return Dashboard(
         day=day,
-        headline=headline,
-        expected=expected,
-        overall=rag_status(headline, expected=expected),
-        burndown=shown,
-        programs=programs,
+        headline=_headline(day, grouped.plan),
+        burndown=charts,
+        programs=_program_rows(grouped, reference_data),
         units=units,
-        exceptions=_exceptions(session, plan=plan, calendar=day.calendar, today=today),
+        districts=districts,
+        attention=_attention(session, attention_facts, EXCEPTIONS_MAX),
+        laggards=sorted(behind, key=_laggard_key)[:LAGGARDS_MAX],
+        review=_review_queue(facts),
         activity=_activity(session, plan=plan),
     )
 
@@ -624,42 +659,55 @@ def _bounded(item_id: int) -> bool:
     return 1 <= item_id <= ID_MAX
 
 
-def _task_lines(
-    session: Session,
-    *,
-    plan: Plan,
-    filters: TaskFilter,
-    calendar: PlanCalendar,
-    today: date,
-    lead_unit_id: int | None = None,
+def _lines(
+    session: Session, facts: list[TaskFact], *, calendar: PlanCalendar, lead_unit_id: int | None
 ) -> list[TaskLine]:
-    """The group's tasks: open ones first (board column order), then by due date."""
-    lead = aliased(Unit)
-    status_order = sa.case(
-        {s.value: rank for s, rank in STATUS_RANK.items()}, value=col(Task.status), else_=99
-    )
-    rows = session.exec(
-        select(Task, lead.short_name)
-        .join(lead, col(lead.id) == Task.lead_unit_id)
-        .where(*_in_scope(plan), *filters.conditions(today=today))
-        .order_by(status_order, col(Task.due_date).is_(None), col(Task.due_date), col(Task.id))
-        .limit(TASK_LIST_MAX)
-    ).all()
+    """Task lines in board column order, then by due date; details of at most TASK_LIST_MAX."""
+
+    def order(f: TaskFact) -> tuple[int, bool, date, int]:
+        return (STATUS_RANK[f.status], f.due_date is None, f.due_date or date.max, f.id)
+
+    chosen = sorted(facts, key=order)[:TASK_LIST_MAX]
+    details = _task_details(session, [f.id for f in chosen])
     lines = []
-    for task, lead_name in rows:
-        open_task = task.status != TaskStatus.done
+    for fact in chosen:
+        task, lead_name, _, _ = details[fact.id]
         lines.append(
             TaskLine(
                 task=task,
                 lead_unit_name=lead_name,
                 due_day=calendar.day_number(task.due_date) if task.due_date else None,
-                days_late=calendar.days_late(task.due_date, today)
-                if task.due_date and open_task
-                else 0,
+                days_late=fact.days_late,
                 is_lead=lead_unit_id is None or task.lead_unit_id == lead_unit_id,
+                status_days=fact.status_days,
             )
         )
     return lines
+
+
+def task_list(
+    session: Session,
+    *,
+    plan: Plan,
+    show: Show,
+    filters: TaskFilter,
+    reference_data: Reference,
+    now: datetime | None = None,
+) -> TaskList:
+    """The tasks behind a headline figure (late, blocked, needing a decision, …), under the
+    scope filters: the same rows and rule as the figure, so the list's length is the figure."""
+    day = _plan_day(session, plan, now)
+    facts = _facts(session, plan, day)
+    kinds = {pid: ProgramKind(p.kind) for pid, p in reference_data.programs.items()}
+    chosen = [f for f in facts.tasks if shows(f, show, facts=facts) and _matches(f, filters, kinds)]
+    if show == Show.attention:
+        ranked = sorted(chosen, key=attention_rank)
+        lines = _lines(session, ranked[:TASK_LIST_MAX], calendar=day.calendar, lead_unit_id=None)
+        order = {f.id: i for i, f in enumerate(ranked)}
+        lines.sort(key=lambda line: order[line.task.id or 0])
+    else:
+        lines = _lines(session, chosen, calendar=day.calendar, lead_unit_id=None)
+    return TaskList(day=day, show=show, filters=filters, total=len(chosen), lines=lines)
 
 
 def program_page(
@@ -670,7 +718,7 @@ def program_page(
     measure: Measure = "count",
     now: datetime | None = None,
 ) -> GroupPage:
-    """One program: its RAG line, its burndown and its tasks. NotFound for an unknown id."""
+    """One program: its RAG line, its charts and its tasks. NotFound for an unknown id."""
     program = session.get(Program, program_id) if _bounded(program_id) else None
     if program is None:
         raise NotFound(f"Program #{program_id} tidak ditemukan.")
@@ -688,7 +736,7 @@ def unit_page(
     measure: Measure = "count",
     now: datetime | None = None,
 ) -> GroupPage:
-    """One unit (the tasks it leads or supports): RAG line with its last update, burndown,
+    """One unit (the tasks it leads or supports): RAG line with its last update, charts,
     tasks. NotFound for an unknown id."""
     unit = session.get(Unit, unit_id) if _bounded(unit_id) else None
     if unit is None:
@@ -709,37 +757,24 @@ def _group_page(
 ) -> GroupPage:
     now = now or datetime.now(UTC)
     day = _plan_day(session, plan, now)
-    shown = _series(session, plan=plan, filters=filters, measure=measure, now=now, day=day)
-    expected = expected_share(shown.series)
-    stats = group_stats(session, plan=plan, filters=filters, calendar=day.calendar, today=day.today)
+    charts = _chart_view(session, plan=plan, filters=filters, measure=measure, now=now, day=day)
+    facts = _facts(session, plan, day)
+    chosen = [f for f in facts.tasks if _matches(f, filters, {})]
+    stats = facts.stats(chosen)
     row: RagRow
     if unit is not None:
         updates = _last_updates(session, plan=plan, unit_id=unit.id)
         row = _unit_row(
             unit,
             stats,
-            expected=expected,
             last_update_at=updates.get(unit.id or 0),
             calendar=day.calendar,
             today=day.today,
         )
     else:
         assert program is not None
-        row = _program_row(program, stats, expected=expected)
-    lines = _task_lines(
-        session,
-        plan=plan,
-        filters=filters,
-        calendar=day.calendar,
-        today=day.today,
-        lead_unit_id=unit.id if unit is not None else None,
+        row = _program_row(program, stats)
+    lines = _lines(
+        session, chosen, calendar=day.calendar, lead_unit_id=unit.id if unit is not None else None
     )
-    return GroupPage(
-        day=day,
-        row=row,
-        expected=expected,
-        burndown=shown,
-        tasks=lines,
-        program=program,
-        unit=unit,
-    )
+    return GroupPage(day=day, row=row, burndown=charts, tasks=lines, program=program, unit=unit)

@@ -55,6 +55,12 @@
       el.removeAttribute("data-print-opened");
     });
   });
+  // A "Cetak" button opens the browser's print dialog (the print stylesheet makes the pack).
+  document.addEventListener("click", function (event) {
+    if (event.target instanceof Element && event.target.closest("[data-print]")) {
+      window.print();
+    }
+  });
   // Menus made of <details class="export-menu"> close on a click elsewhere or on Escape.
   function closeMenus(except) {
     document.querySelectorAll("details.export-menu[open]").forEach(function (menu) {

@@ -19,11 +19,11 @@ PHONE = {"width": 390, "height": 844}
 
 
 def done_count(page: Page) -> int:
-    """The dashboard's "Selesai (jumlah tugas)" figure: N in "N dari M tugas"."""
+    """How many tasks are Selesai: the list behind the dashboard's "selesai" figure."""
     page.goto("/dashboard")
-    kpi = page.locator(".kpi-main")
-    expect(kpi.locator("dt")).to_have_text("Selesai (jumlah tugas)")
-    match = re.match(r"\s*([\d.]+) dari", kpi.locator(".kpi-note").inner_text())
+    page.locator('a[data-figure="done"]').click()
+    page.wait_for_url(re.compile(r"/dashboard/tasks\?show=done"))
+    match = re.search(r"\(([\d.]+)\)", page.locator("h1").inner_text())
     assert match is not None
     return int(match.group(1).replace(".", ""))
 
@@ -92,7 +92,7 @@ def test_executive_only_reads_and_leaves_directives(page: Page) -> None:
     response = page.goto("/dashboard")
     assert response is not None
     assert response.status == 200
-    expect(page.locator(".kpi-main")).to_be_visible()
+    expect(page.locator(".answer-progress")).to_be_visible()
 
 
 def test_move_by_one_user_appears_on_anothers_board(new_page: NewPage) -> None:
@@ -203,7 +203,7 @@ def test_dashboard_prints_to_a4_pdf(page: Page) -> None:
     # What the pack must carry, as the print stylesheet lays it out.
     expect(page.locator(".print-header")).to_be_visible()
     expect(page.locator(".chart-svg")).to_be_visible()
-    for heading in ("programs-h", "units-h", "exceptions-h"):
+    for heading in ("programs-h", "unit-h", "exceptions-h"):
         section = page.locator(f"section[aria-labelledby='{heading}']")
         expect(section.locator("table")).to_be_visible()
         assert section.locator("tbody tr:visible").count() >= 2, heading

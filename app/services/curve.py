@@ -1,0 +1,361 @@
+"""The planned curve and the actual curve (DESIGN §3 "The planned curve (Kurva S)").
+
+For every date of the plan (the burndown's date frame: day 0, the day before day 1, to day L),
+evaluated at the end of the day in the plan's timezone, as a share of `scope(d)`:
+
+- `planned(d)` (*rencana*): the tasks in scope whose due date is on or before that date; a task
+  without a due date is due on the plan's last day. The due date counted is the one in force
+  at the end of d: a due date moved on day 40 from day 30 to day 60 counts as planned on days
+  30–39 and again from day 60, so the curve shows the plan as it stood each day. Dates after
+  today use the plan as it stands now.
+- `actual(d)` (*realisasi*): the tasks in scope that are Selesai at the end of d.
+- `physical(d)` (*realisasi fisik*): the same plus, for open tasks, their reported progress
+  (a task at 40 % counts 0.4). Shown beside the others, never used alone for a colour.
+
+By count each task counts 1; by weight, its weight in force then. Every figure is rebuilt from
+`task_event` (creation, status changes, and the edits that change `due_date`,
+`progress_pct` or `weight`, each carrying `[old, new]`), with each task's current values read
+with it to know its values before its first edit. Dates after today have no actual values.
+
+Cost: one SQL statement (two in working-day mode, which reads the holidays) whatever the size:
+the plan's relevant events joined to their task's current values; each task's events are
+replayed in order into per-date differences, so the work is one pass over those events.
+"""
+
+import csv
+import io
+import json
+from bisect import bisect_right
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from itertools import accumulate
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from app.models import Plan, Task, TaskEvent, TaskStatus
+from app.services.burndown import (
+    CREATION,
+    FORECAST_WINDOW_DAYS,
+    MEASURES,
+    DateFrame,
+    Measure,
+    date_frame,
+    event_time_key,
+    plain_rows,
+    scope_filter,
+)
+from app.services.calendar import PlanCalendar
+from app.services.filters import TaskFilter
+from app.services.plans import plan_calendar
+
+_EVENTS = TaskEvent.__table__  # type: ignore[attr-defined]
+_TASKS = Task.__table__  # type: ignore[attr-defined]
+_TRACKED = ('%"due_date"%', '%"progress_pct"%', '%"weight"%')
+_CLOSED = (TaskStatus.done.value, TaskStatus.cancelled.value)
+
+
+@dataclass(frozen=True)
+class CurvePoint:
+    day: int  # plan day (0: the baseline point); repeats over non-working dates
+    date: date
+    is_working_day: bool
+    planned: float  # share 0..1 of the scope due by the end of this date
+    actual: float | None  # share in Selesai; None after today
+    physical: float | None  # actual plus the open tasks' reported progress; None after today
+    scope: float  # the scope the shares are of (tasks, or weight)
+
+
+@dataclass(frozen=True)
+class CurveSeries:
+    measure: Measure
+    length_days: int
+    today_day: int
+    today: date
+    points: list[CurvePoint]
+    window_days: int  # the trailing window the projection's pace is measured over
+    projected_end: float | None  # actual share projected to the last day at the recent pace
+
+    @property
+    def today_point(self) -> CurvePoint | None:
+        """The last point with actual values (today's, or the last day's after the plan)."""
+        actual = [p for p in self.points if p.actual is not None]
+        return actual[-1] if actual else None
+
+    @property
+    def planned_today(self) -> float:
+        point = self.today_point
+        return point.planned if point is not None else 0.0
+
+    @property
+    def actual_today(self) -> float:
+        point = self.today_point
+        return point.actual or 0.0 if point is not None else 0.0
+
+    @property
+    def physical_today(self) -> float:
+        point = self.today_point
+        return point.physical or 0.0 if point is not None else 0.0
+
+
+def curve_series(
+    session: Session,
+    *,
+    plan: Plan,
+    filters: TaskFilter,
+    measure: Measure = "count",
+    now: datetime | None = None,
+) -> CurveSeries:
+    """Rencana, realisasi and realisasi fisik per date under `filters` (unit, program, program
+    kind, district: the burndown's scope filters), by count or by weight, as of `now`."""
+    if measure not in MEASURES:
+        raise ValueError(f"unknown measure {measure!r}")
+    now = now or datetime.now(UTC)
+    calendar = plan_calendar(session, plan)
+    today = calendar.local_date(now)
+    at_column, key = event_time_key(session)
+    frame = date_frame(calendar, today=today, key=key)
+
+    tracked_edit = sa.and_(
+        sa.not_(CREATION),
+        sa.or_(*(sa.cast(_EVENTS.c.changes, sa.String()).like(p) for p in _TRACKED)),
+    )
+    query = (
+        sa.select(
+            _EVENTS.c.task_id,
+            at_column,
+            _EVENTS.c.id,
+            sa.case((CREATION, 1), else_=0),
+            _EVENTS.c.to_status,
+            sa.case((tracked_edit, sa.type_coerce(_EVENTS.c.changes, sa.String())), else_=None),
+            _TASKS.c.weight,
+            _TASKS.c.due_date,
+            _TASKS.c.progress_pct,
+        )
+        .select_from(_EVENTS.join(_TASKS, _TASKS.c.id == _EVENTS.c.task_id))
+        .where(
+            _EVENTS.c.plan_id == plan.id,
+            _TASKS.c.plan_id == plan.id,
+            *scope_filter(filters).conditions(today=today),
+            _EVENTS.c.at <= now,
+            sa.or_(
+                CREATION,
+                _EVENTS.c.to_status.in_(_CLOSED),
+                _EVENTS.c.from_status.in_(_CLOSED),
+                tracked_edit,
+            ),
+        )
+    )
+    rows = plain_rows(session, query)
+    size = len(frame.dates) + 1
+    sums = _replay(rows, frame=frame, by_weight=measure == "weight", size=size)
+    return _assemble(sums, frame=frame, measure=measure, calendar=calendar, today=today)
+
+
+@dataclass
+class _Sums:
+    scope: list[float]
+    done: list[float]
+    physical: list[float]
+    planned: list[float]
+
+
+def _as_date(value: Any) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def _replay(rows: Sequence[Any], *, frame: DateFrame, by_weight: bool, size: int) -> _Sums:
+    """Per-date differences of scope, done, physical progress and planned work: each event
+    takes the task's old contribution away from its date on and adds the new one."""
+    scope = [0.0] * size
+    done = [0.0] * size
+    physical = [0.0] * size
+    planned = [0.0] * size
+    first = frame.dates[0]
+    last_index = frame.points - 1  # the plan's last day: where undated work is due
+    bounds = frame.bounds
+
+    def due_index(due: date | None) -> int:
+        if due is None:
+            return last_index
+        return min(max((due - first).days, 0), size - 1)
+
+    by_task: dict[int, list[Any]] = defaultdict(list)
+    for row in rows:
+        by_task[row[0]].append(row)
+
+    for task_rows in by_task.values():
+        task_rows.sort(key=lambda r: (r[1], r[2]))
+        current = task_rows[0]
+        parsed = [_changes(r[5]) for r in task_rows]
+        weight = _initial(parsed, "weight", current[6])
+        due = _as_date(_initial(parsed, "due_date", current[7]))
+        progress = _initial(parsed, "progress_pct", current[8])
+        state = 0  # 0 absent, 1 open, 2 done, 3 cancelled
+        for row, changes in zip(task_rows, parsed, strict=True):
+            _, at, _, is_creation, to_status, _, _, _, _ = row
+            new_state = state
+            if to_status is not None:
+                new_state = 2 if to_status == "done" else 3 if to_status == "cancelled" else 1
+            elif is_creation:
+                new_state = 1
+            new_weight, new_due, new_progress = weight, due, progress
+            if changes:
+                if "weight" in changes:
+                    new_weight = _new_value(changes["weight"], weight)
+                if "due_date" in changes:
+                    new_due = _as_date(_new_value(changes["due_date"], due))
+                if "progress_pct" in changes:
+                    new_progress = _new_value(changes["progress_pct"], progress)
+            if (new_state, new_weight, new_due, new_progress) == (state, weight, due, progress):
+                continue
+            index = bisect_right(bounds, at)
+            old = _contribution(state, weight if by_weight else 1, progress)
+            new = _contribution(new_state, new_weight if by_weight else 1, new_progress)
+            scope[index] += new[0] - old[0]
+            done[index] += new[1] - old[1]
+            physical[index] += new[2] - old[2]
+            if old[0]:
+                planned[max(index, due_index(due))] -= old[0]
+            if new[0]:
+                planned[max(index, due_index(new_due))] += new[0]
+            state, weight, due, progress = new_state, new_weight, new_due, new_progress
+    return _Sums(scope=scope, done=done, physical=physical, planned=planned)
+
+
+def _changes(raw: Any) -> dict[str, Any] | None:
+    if raw is None:
+        return None
+    value = json.loads(raw) if isinstance(raw, str) else raw
+    return value if isinstance(value, dict) else None
+
+
+def _initial(parsed: list[dict[str, Any] | None], field: str, current: Any) -> Any:
+    """A field's value before the task's first recorded change of it (its current value when
+    it never changed)."""
+    for changes in parsed:
+        if changes and field in changes:
+            change = changes[field]
+            if isinstance(change, list) and len(change) == 2:
+                return change[0]
+    return current
+
+
+def _new_value(change: Any, fallback: Any) -> Any:
+    return change[1] if isinstance(change, list) and len(change) == 2 else fallback
+
+
+def _contribution(state: int, weight: Any, progress: Any) -> tuple[float, float, float]:
+    """(scope, done, physical) of one task in `state`."""
+    if state not in (1, 2):
+        return (0.0, 0.0, 0.0)
+    w = float(weight or 0)
+    if state == 2:
+        return (w, w, w)
+    share = min(max(float(progress or 0), 0.0), 100.0) / 100
+    return (w, 0.0, w * share)
+
+
+def _assemble(
+    sums: _Sums,
+    *,
+    frame: DateFrame,
+    measure: Measure,
+    calendar: PlanCalendar,
+    today: date,
+) -> CurveSeries:
+    today_day = calendar.day_number(today)
+    calendar_length = calendar.length_days
+    scope = list(accumulate(sums.scope))
+    done = list(accumulate(sums.done))
+    physical = list(accumulate(sums.physical))
+    planned = list(accumulate(sums.planned))
+    points: list[CurvePoint] = []
+    for index in range(frame.points):
+        day_date = frame.dates[index]
+        past = day_date <= today
+        total = scope[index] if past else scope[_now_index(frame, today)]
+        points.append(
+            CurvePoint(
+                day=frame.day_numbers[index],
+                date=day_date,
+                is_working_day=calendar.is_working_day(day_date),
+                planned=_share(planned[index], total),
+                actual=_share(done[index], total) if past else None,
+                physical=_share(physical[index], total) if past else None,
+                scope=round(total, 6),
+            )
+        )
+    window, projected = _projection(
+        frame, done=done, scope=scope, today=today, today_day=today_day, length=calendar_length
+    )
+    return CurveSeries(
+        measure=measure,
+        length_days=calendar_length,
+        today_day=today_day,
+        today=today,
+        points=points,
+        window_days=window,
+        projected_end=projected,
+    )
+
+
+def _now_index(frame: DateFrame, today: date) -> int:
+    return max(0, min((today - frame.dates[0]).days, len(frame.dates) - 1))
+
+
+def _share(part: float, whole: float) -> float:
+    return min(max(part / whole, 0.0), 1.0) if whole > 0 else 0.0
+
+
+def _projection(
+    frame: DateFrame,
+    *,
+    done: list[float],
+    scope: list[float],
+    today: date,
+    today_day: int,
+    length: int,
+) -> tuple[int, float | None]:
+    """The actual share on the last day if the last FORECAST_WINDOW_DAYS plan days' pace
+    (gain of the done share per plan day) holds; None before day 1 or after the plan."""
+    if today_day < 1 or today_day >= length:
+        return 0, None
+    window = min(FORECAST_WINDOW_DAYS, today_day)
+    now_index = _now_index(frame, today)
+    then_index = frame.end_of_day[today_day - window]
+    now_share = _share(done[now_index], scope[now_index])
+    then_share = _share(done[then_index], scope[then_index])
+    pace = (now_share - then_share) / window
+    return window, min(max(now_share + pace * (length - today_day), now_share), 1.0)
+
+
+CURVE_CSV_HEADER = ("hari", "tanggal", "hari_kerja", "rencana", "realisasi", "realisasi_fisik")
+
+
+def curve_csv(series: CurveSeries) -> str:
+    """The curve as CSV (shares in percent with two decimals; empty after today)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CURVE_CSV_HEADER)
+
+    def pct(share: float | None) -> str:
+        return "" if share is None else f"{100 * share:.2f}"
+
+    for p in series.points:
+        writer.writerow(
+            (
+                p.day,
+                p.date.isoformat(),
+                "ya" if p.is_working_day else "tidak",
+                pct(p.planned),
+                pct(p.actual),
+                pct(p.physical),
+            )
+        )
+    return buffer.getvalue()

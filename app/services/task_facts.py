@@ -1,0 +1,277 @@
+"""The plan's tasks as the dashboard judges them: one small row per task in scope, and the
+RAG figures (`GroupStats`) of any grouping of them — the plan, each program, each unit (tasks
+it leads or supports), each district.
+
+Three queries whatever the size (tasks, their program links, their supporting units), read
+as plain rows; the grouping is one pass in Python, so every group's figures come from the same
+rows and the same rule: the headline, the tables, the attention list and the public page
+cannot disagree.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col
+
+from app.models import (
+    BOARD_STATUSES,
+    Plan,
+    Task,
+    TaskEvent,
+    TaskProgram,
+    TaskStatus,
+    TaskSupportingUnit,
+)
+from app.services.burndown import plain_rows
+from app.services.calendar import PlanCalendar
+from app.services.rag import GroupStats
+
+_SINCE_STATUSES = (TaskStatus.blocked.value, TaskStatus.review.value)
+
+
+@dataclass(frozen=True)
+class TaskFact:
+    """A task in scope, with what the rule needs of it today."""
+
+    id: int
+    status: TaskStatus
+    due_date: date | None
+    weight: int
+    needs_decision: bool
+    lead_unit_id: int
+    district_id: int | None
+    status_since: date | None  # blocked or in review: the local date it entered that status
+    days_late: int  # plan days past its due date when late, else 0
+    status_days: int  # days in its current status (blocked or review), else 0
+    programs: tuple[int, ...] = ()
+    units: tuple[int, ...] = ()  # lead unit first, then supporting units
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != TaskStatus.done
+
+    @property
+    def is_late(self) -> bool:
+        return self.days_late > 0
+
+    @property
+    def is_blocked(self) -> bool:
+        return self.status == TaskStatus.blocked
+
+    @property
+    def is_waiting_review(self) -> bool:
+        return self.status == TaskStatus.review
+
+
+@dataclass
+class _Tally:
+    values: list[int] = field(default_factory=lambda: [0] * 14)
+    most_days_late: int = 0
+    longest_blocked_days: int = 0
+
+    def add(self, row: tuple[int, ...], days_late: int, blocked_days: int) -> None:
+        v = self.values
+        for i, x in enumerate(row):
+            if x:
+                v[i] += x
+        if days_late > self.most_days_late:
+            self.most_days_late = days_late
+        if blocked_days > self.longest_blocked_days:
+            self.longest_blocked_days = blocked_days
+
+    def stats(self) -> GroupStats:
+        return replace(
+            GroupStats(*self.values),
+            most_days_late=self.most_days_late,
+            longest_blocked_days=self.longest_blocked_days,
+        )
+
+
+@dataclass(frozen=True)
+class Facts:
+    """The tasks in scope and the day they are judged on."""
+
+    today: date
+    cutoff: date
+    end_date: date
+    tasks: list[TaskFact]
+
+    def _row(self, t: TaskFact) -> tuple[int, ...]:
+        done = t.status == TaskStatus.done
+        delivered = done or t.status == TaskStatus.review
+        due_by = t.due_date or self.end_date
+        planned = due_by <= self.today
+        due = due_by < self.cutoff
+        open_task = not done
+        exception = open_task and (t.is_blocked or t.is_late or t.needs_decision)
+        return (
+            1,
+            int(done),
+            t.weight,
+            t.weight if done else 0,
+            int(planned),
+            t.weight if planned else 0,
+            int(due),
+            int(due and delivered),
+            int(delivered),
+            int(t.is_late),
+            int(t.is_blocked),
+            int(t.is_waiting_review),
+            int(open_task and t.needs_decision),
+            int(exception),
+        )
+
+    def stats(self, tasks: Iterable[TaskFact] | None = None) -> GroupStats:
+        tally = _Tally()
+        for t in self.tasks if tasks is None else tasks:
+            tally.add(self._row(t), t.days_late, t.status_days if t.is_blocked else 0)
+        return tally.stats()
+
+    def grouped(self) -> "GroupedStats":
+        """Every grouping in one pass: per program, per unit (lead or supporting), per
+        district, and the whole plan."""
+        plan = _Tally()
+        programs: dict[int, _Tally] = defaultdict(_Tally)
+        units: dict[int, _Tally] = defaultdict(_Tally)
+        districts: dict[int, _Tally] = defaultdict(_Tally)
+        for t in self.tasks:
+            row = self._row(t)
+            blocked_days = t.status_days if t.is_blocked else 0
+            plan.add(row, t.days_late, blocked_days)
+            for pid in t.programs:
+                programs[pid].add(row, t.days_late, blocked_days)
+            for uid in t.units:
+                units[uid].add(row, t.days_late, blocked_days)
+            if t.district_id is not None:
+                districts[t.district_id].add(row, t.days_late, blocked_days)
+        return GroupedStats(
+            plan=plan.stats(),
+            programs={k: v.stats() for k, v in programs.items()},
+            units={k: v.stats() for k, v in units.items()},
+            districts={k: v.stats() for k, v in districts.items()},
+        )
+
+
+@dataclass(frozen=True)
+class GroupedStats:
+    plan: GroupStats
+    programs: dict[int, GroupStats]
+    units: dict[int, GroupStats]
+    districts: dict[int, GroupStats]
+
+
+def _status_since() -> Any:
+    """When a blocked or reviewed task entered its current status: its latest event that
+    moved it there (one index seek per such task)."""
+    events = TaskEvent.__table__  # type: ignore[attr-defined]
+    latest = (
+        sa.select(sa.type_coerce(sa.func.max(events.c.at), sa.String()))
+        .where(events.c.task_id == Task.id, events.c.to_status == Task.status)
+        .correlate(Task)
+        .scalar_subquery()
+    )
+    return sa.case((col(Task.status).in_(_SINCE_STATUSES), latest), else_=None)
+
+
+def _as_date(value: Any) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def _local_date(calendar: PlanCalendar, value: Any) -> date | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if isinstance(value, datetime) and value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return calendar.local_date(value) if isinstance(value, datetime) else None
+
+
+def late_days(
+    calendar: PlanCalendar,
+    *,
+    today: date,
+    status: TaskStatus,
+    due_date: date | None,
+    status_since: date | None,
+) -> int:
+    """Plan days a task is late today (0: not late). An open task is late once a plan day has
+    passed since its due date — except while it waits in Menunggu Verifikasi after being sent
+    on or before its due date: that time is the team's, not the agency's."""
+    if due_date is None or status == TaskStatus.done:
+        return 0
+    if status == TaskStatus.review and status_since is not None and status_since <= due_date:
+        return 0
+    return calendar.days_late(due_date, today)
+
+
+def load_facts(
+    session: Session, *, plan: Plan, calendar: PlanCalendar, today: date, cutoff: date
+) -> Facts:
+    """The plan's tasks in scope (not cancelled) with their links: three queries."""
+    in_scope = [col(Task.plan_id) == plan.id, col(Task.status).in_(BOARD_STATUSES)]
+    tasks = Task.__table__  # type: ignore[attr-defined]
+    rows = plain_rows(
+        session,
+        sa.select(
+            tasks.c.id,
+            tasks.c.status,
+            tasks.c.due_date,
+            tasks.c.weight,
+            tasks.c.needs_decision,
+            tasks.c.lead_unit_id,
+            tasks.c.district_id,
+            _status_since(),
+        ).where(*in_scope),
+    )
+    links = TaskProgram.__table__  # type: ignore[attr-defined]
+    program_rows = plain_rows(
+        session,
+        sa.select(links.c.task_id, links.c.program_id)
+        .select_from(links.join(tasks, tasks.c.id == links.c.task_id))
+        .where(tasks.c.plan_id == plan.id, tasks.c.status.in_([s.value for s in BOARD_STATUSES])),
+    )
+    support = TaskSupportingUnit.__table__  # type: ignore[attr-defined]
+    support_rows = plain_rows(
+        session,
+        sa.select(support.c.task_id, support.c.unit_id)
+        .select_from(support.join(tasks, tasks.c.id == support.c.task_id))
+        .where(tasks.c.plan_id == plan.id, tasks.c.status.in_([s.value for s in BOARD_STATUSES])),
+    )
+    programs: dict[int, list[int]] = defaultdict(list)
+    for task_id, program_id in program_rows:
+        programs[task_id].append(program_id)
+    supporting: dict[int, list[int]] = defaultdict(list)
+    for task_id, unit_id in support_rows:
+        supporting[task_id].append(unit_id)
+    facts = []
+    for task_id, status, due, weight, needs_decision, lead, district, since_at in rows:
+        status = TaskStatus(status)
+        due = _as_date(due)
+        since = _local_date(calendar, since_at)
+        units = (lead, *(u for u in supporting.get(task_id, ()) if u != lead))
+        facts.append(
+            TaskFact(
+                id=task_id,
+                status=status,
+                due_date=due,
+                weight=weight,
+                needs_decision=bool(needs_decision),
+                lead_unit_id=lead,
+                district_id=district,
+                status_since=since,
+                days_late=late_days(
+                    calendar, today=today, status=status, due_date=due, status_since=since
+                ),
+                status_days=max((today - since).days, 0) if since is not None else 0,
+                programs=tuple(programs.get(task_id, ())),
+                units=units,
+            )
+        )
+    return Facts(today=today, cutoff=cutoff, end_date=calendar.end_date, tasks=facts)

@@ -1,0 +1,75 @@
+"""directive follow-ups and decisions (event kinds), the printed pack's letterhead
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-12-04 22:20:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+import app.db
+
+revision: str = "0004"
+down_revision: str | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+_KINDS = (
+    "created",
+    "moved",
+    "edited",
+    "assigned",
+    "progress",
+    "comment",
+    "directive",
+    "evidence",
+    "verified",
+    "rejected",
+    "cancelled",
+    "imported",
+)
+_NEW_KINDS = ("follow_up", "decision")
+
+
+def _allow_kinds(kinds: tuple[str, ...]) -> None:
+    # As 0002: replace the CHECK constraint (on SQLite batch mode copies the table).
+    name = op.f("ck_task_event_kind")
+    with op.batch_alter_table("task_event", schema=None) as batch_op:
+        batch_op.drop_constraint(name, type_="check")
+        batch_op.create_check_constraint(name, sa.column("kind").in_(kinds))
+
+
+def upgrade() -> None:
+    _allow_kinds((*_KINDS, *_NEW_KINDS))
+    with op.batch_alter_table("plan", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("organisation_name", sa.String(length=120), nullable=False, server_default="")
+        )
+        batch_op.add_column(
+            sa.Column("logo_type", sa.String(length=40), nullable=False, server_default="")
+        )
+    # The defaults only filled the existing rows; the app always writes both columns.
+    with op.batch_alter_table("plan", schema=None) as batch_op:
+        batch_op.alter_column("organisation_name", server_default=None)
+        batch_op.alter_column("logo_type", server_default=None)
+    op.create_table(
+        "plan_logo",
+        sa.Column("plan_id", sa.Integer(), nullable=False),
+        sa.Column("content", sa.LargeBinary(), nullable=False),
+        sa.Column("updated_at", app.db.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(["plan_id"], ["plan.id"], name=op.f("fk_plan_logo_plan_id_plan")),
+        sa.PrimaryKeyConstraint("plan_id", name=op.f("pk_plan_logo")),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("plan_logo")
+    with op.batch_alter_table("plan", schema=None) as batch_op:
+        batch_op.drop_column("logo_type")
+        batch_op.drop_column("organisation_name")
+    # Follow-ups and decisions become plain notes: the history keeps them in a kind 0003 knows.
+    op.execute("UPDATE task_event SET kind = 'comment' WHERE kind IN ('follow_up', 'decision')")
+    _allow_kinds(_KINDS)
