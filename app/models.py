@@ -91,6 +91,12 @@ class EventKind(StrEnum):
     decision = "decision"
 
 
+class ExecutivePosition(StrEnum):
+    bupati = "bupati"
+    wakil_bupati = "wakil_bupati"
+    sekretaris_daerah = "sekretaris_daerah"
+
+
 class EvidenceKind(StrEnum):
     file = "file"
     link = "link"
@@ -308,6 +314,8 @@ class User(SQLModel, table=True):
     full_name: str = Field(max_length=SHORT_MAX)
     role: Role = Field(sa_type=_enum(Role, "role"))
     unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
+    # An executive's office (ExecutivePosition): labels their directives ("Arahan Bupati").
+    position: str = Field(default="", max_length=40)
     password_hash: str = Field(max_length=255)
     is_active: bool = Field(default=True)
     failed_logins: int = Field(default=0)

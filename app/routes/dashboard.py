@@ -6,7 +6,7 @@ answers only the burndown region (and `hx-push-url` keeps the URL in step).
 """
 
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -17,7 +17,7 @@ from app.auth import CurrentUser
 from app.db import SessionDep
 from app.htmx import is_htmx
 from app.models import ProgramKind
-from app.services import curve, letterhead, plans, rag
+from app.services import curve, letterhead, plans, rag, stocktake
 from app.services import dashboard as dashboard_service
 from app.services.burndown import MEASURES, Measure
 from app.services.filters import TaskFilter, parse_filter_id
@@ -174,6 +174,28 @@ def task_list_page(
         reference_data=reference,
     )
     return render(request, "dashboard/tasks.html", {"listing": listing, "dq": query})
+
+
+@router.get("/since")
+def since_last_meeting(
+    request: Request, session: SessionDep, user: CurrentUser, since: str | None = None
+) -> Response:
+    """ "Sejak rapat terakhir": what changed from a date (default seven days ago)."""
+    plan = plans.current_plan(session)
+    chosen, problem = _parse_date(since)
+    report = stocktake.stocktake(session, plan=plan, since=chosen)
+    context = {"st": report, "problem": problem, "printed_at": datetime.now(UTC)}
+    return render(request, "dashboard/since.html", context)
+
+
+def _parse_date(raw: str | None) -> tuple[date | None, str]:
+    value = (raw or "").strip()
+    if not value:
+        return None, ""
+    try:
+        return date.fromisoformat(value), ""
+    except ValueError:
+        return None, "Tanggal tidak dikenali; dipakai tujuh hari terakhir."
 
 
 @router.get("/curve.csv")

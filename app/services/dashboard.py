@@ -39,6 +39,7 @@ from app.services.burndown import BurndownSeries, Measure, burndown_series
 from app.services.calendar import PlanCalendar
 from app.services.chart import BurndownChart, CurveChart, burndown_chart, curve_chart
 from app.services.curve import CurveSeries, curve_series
+from app.services.directives import DirectiveSummary, plan_directives
 from app.services.filters import TaskFilter
 from app.services.plans import plan_calendar
 from app.services.rag import RAG_LABELS, RAG_ORDER, GroupStats, Judgement, Rag, judge
@@ -255,6 +256,7 @@ class Dashboard:
     laggards: list[UnitRow]  # the units most behind their own plan
     review: ReviewQueue
     activity: list[ActivityEntry]
+    directives: DirectiveSummary = field(default_factory=lambda: DirectiveSummary([], []))
 
     @property
     def stats(self) -> GroupStats:
@@ -652,6 +654,7 @@ def build_dashboard(
         laggards=sorted(behind, key=_laggard_key)[:LAGGARDS_MAX],
         review=_review_queue(facts),
         activity=_activity(session, plan=plan),
+        directives=plan_directives(session, plan=plan, calendar=day.calendar, today=today),
     )
 
 

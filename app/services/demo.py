@@ -74,13 +74,14 @@ class _Person:
     full_name: str
     role: Role
     unit_code: str | None = None
+    position: str = ""  # an executive's office (ExecutivePosition)
 
 
 _LEADERS = (
     _Person("tim.transisi", "Tim Transisi", Role.team),
-    _Person("bupati", "H. Askolani, S.H., M.H.", Role.executive),
-    _Person("wabup", "Netta Indian, S.P.", Role.executive),
-    _Person("sekda", "Sekretaris Daerah", Role.executive),
+    _Person("bupati", "H. Askolani, S.H., M.H.", Role.executive, position="bupati"),
+    _Person("wabup", "Netta Indian, S.P.", Role.executive, position="wakil_bupati"),
+    _Person("sekda", "Sekretaris Daerah", Role.executive, position="sekretaris_daerah"),
 )
 _FEATURED_UNITS = ("PUTR", "DINKES", "DISDIKBUD", "DLH", "KOPERINDAG", "PERKIMTAN", "TPH")
 _FEATURED_DISTRICTS = ("Rantau Bayur", "Pulau Rimau")
@@ -128,6 +129,7 @@ def _ensure_users(
                     full_name=person.full_name,
                     role=person.role,
                     unit_id=unit.id if unit else None,
+                    position=person.position,
                     password_hash=shared_hash,
                 )
             )

@@ -1,4 +1,5 @@
-"""directive follow-ups and decisions (event kinds), the printed pack's letterhead
+"""directive follow-ups and decisions (event kinds), executives' positions, the printed pack's
+letterhead
 
 Revision ID: 0004
 Revises: 0003
@@ -55,6 +56,12 @@ def upgrade() -> None:
     with op.batch_alter_table("plan", schema=None) as batch_op:
         batch_op.alter_column("organisation_name", server_default=None)
         batch_op.alter_column("logo_type", server_default=None)
+    with op.batch_alter_table("user", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("position", sa.String(length=40), nullable=False, server_default="")
+        )
+    with op.batch_alter_table("user", schema=None) as batch_op:
+        batch_op.alter_column("position", server_default=None)
     op.create_table(
         "plan_logo",
         sa.Column("plan_id", sa.Integer(), nullable=False),
@@ -67,6 +74,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("plan_logo")
+    with op.batch_alter_table("user", schema=None) as batch_op:
+        batch_op.drop_column("position")
     with op.batch_alter_table("plan", schema=None) as batch_op:
         batch_op.drop_column("logo_type")
         batch_op.drop_column("organisation_name")
