@@ -357,7 +357,7 @@ def plan_letterhead(
         view = admin.plan_view(session, actor=user, plan_id=plan_id)
         context = {"view": view, "letterhead_name": organisation_name}
         return _page(request, "admin/plan.html", context, error=exc)
-    return _done(f"/admin/plan/{plan_id}#kop-surat", "letterhead-saved")
+    return _done(f"/admin/plan/{plan_id}", "letterhead-saved")
 
 
 @router.post("/plan/{plan_id:int}/current")

@@ -203,7 +203,8 @@ def test_dashboard_prints_to_a4_pdf(page: Page) -> None:
     # What the pack must carry, as the print stylesheet lays it out.
     expect(page.locator(".print-header")).to_be_visible()
     expect(page.locator(".chart-svg")).to_be_visible()
-    for heading in ("programs-h", "unit-h", "exceptions-h"):
+    expect(page.locator(".answer-attention li").first).to_be_visible()
+    for heading in ("programs-h", "unit-h"):
         section = page.locator(f"section[aria-labelledby='{heading}']")
         expect(section.locator("table")).to_be_visible()
         assert section.locator("tbody tr:visible").count() >= 2, heading
