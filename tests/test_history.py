@@ -22,7 +22,7 @@ def heard() -> Iterator[list[tuple[int | None, EventKind, str, int, bool]]]:
     """What a listener saw: event id, kind, the task's status and version, in a transaction."""
     seen: list[tuple[int | None, EventKind, str, int, bool]] = []
 
-    def listener(session: Session, event: TaskEvent, task: Task) -> None:
+    def listener(session: Session, *, event: TaskEvent, task: Task) -> None:
         seen.append(
             (event.id, EventKind(event.kind), task.status, task.version, session.in_transaction())
         )
@@ -76,7 +76,7 @@ def test_a_failing_listener_undoes_the_change(session: Session, world: World) ->
     task = make_task(session, actor=world.team, plan=world.plan, lead=world.putr)
     before = _events(session)
 
-    def refuse(session: Session, event: TaskEvent, task: Task) -> None:
+    def refuse(session: Session, *, event: TaskEvent, task: Task) -> None:
         raise RuleViolation("Pemberitahuan gagal.")
 
     history.listen(refuse)

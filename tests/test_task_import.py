@@ -459,7 +459,7 @@ def test_a_failure_while_writing_rolls_everything_back(
     )
     calls = {"n": 0}
 
-    def failing(session: Session, event: TaskEvent, task: Task) -> None:
+    def failing(session: Session, *, event: TaskEvent, task: Task) -> None:
         calls["n"] += 1
         if calls["n"] == 3:
             raise RuntimeError("disk penuh")

@@ -31,7 +31,7 @@ class EventListener(Protocol):
     change back (the writer's caller sees the error). It must not commit or roll back.
     """
 
-    def __call__(self, session: Session, event: TaskEvent, task: Task) -> None: ...
+    def __call__(self, session: Session, *, event: TaskEvent, task: Task) -> object: ...
 
 
 _listeners: list[EventListener] = []
@@ -142,7 +142,7 @@ def _announce(session: Session, recorded: list[tuple[TaskEvent, Task]]) -> None:
     session.flush()
     for event, task in recorded:
         for listener in list(_listeners):
-            listener(session, event, task)
+            listener(session, event=event, task=task)
 
 
 def insert_seeded_history(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
