@@ -250,6 +250,9 @@ class Task(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The plan-local date the task was last sent to Menunggu Verifikasi (set on every move into
+    # it): sent on or before its due date, it is not late while it waits (services.lateness).
+    review_since_date: date | None = None
 
 
 class TaskEvent(SQLModel, table=True):

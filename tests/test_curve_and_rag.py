@@ -20,8 +20,8 @@ from app.services.dashboard import (
     task_list,
 )
 from app.services.filters import TaskFilter
+from app.services.lateness import Lateness
 from app.services.rag import RED_BLOCKED_DAYS, RED_LAG, RED_LATE_SHARE, GroupStats, Rag, judge
-from app.services.task_facts import late_days
 from app.timefmt import WIB
 from tests.factories import World, api_token, login
 from tests.test_burndown import (
@@ -63,10 +63,12 @@ def _scripted(
     due: date | None,
     weight: int = 1,
     progress: int = 0,
+    review_since: date | None = None,
 ) -> int:
     task = s.task(name, steps, weight=weight)
     task.due_date = due
     task.progress_pct = progress
+    task.review_since_date = review_since  # as the write path records a move into review
     session.add(task)
     session.commit()
     assert task.id is not None
@@ -319,8 +321,10 @@ def test_late_days_rule() -> None:
     )
     today, due = _day(10), _day(7)
 
+    lateness = Lateness(calendar=calendar, today=today)
+
     def late(status: TaskStatus, since: date | None) -> int:
-        return late_days(calendar, today=today, status=status, due_date=due, status_since=since)
+        return lateness.days_late_of(status=status, due_date=due, review_since_date=since)
 
     assert late(TaskStatus.in_progress, None) == 3
     assert late(TaskStatus.review, _day(7)) == 0  # sent on its due date: not late
@@ -338,10 +342,20 @@ def review_plan(session: Session, world: World) -> Plan:
     s = Scripted(session, plan, world.team, world.putr)
     before = wib(-2, "09:00")
     _scripted(
-        session, s, "ontime", [created(before), to(wib(6, "15:00"), TaskStatus.review)], due=_day(7)
+        session,
+        s,
+        "ontime",
+        [created(before), to(wib(6, "15:00"), TaskStatus.review)],
+        due=_day(7),
+        review_since=_day(6),
     )
     _scripted(
-        session, s, "tardy", [created(before), to(wib(9, "15:00"), TaskStatus.review)], due=_day(7)
+        session,
+        s,
+        "tardy",
+        [created(before), to(wib(9, "15:00"), TaskStatus.review)],
+        due=_day(7),
+        review_since=_day(9),
     )
     _scripted(
         session,
@@ -458,3 +472,54 @@ def test_demo_pro_rakyat_and_gema_are_not_red(session: Session) -> None:
         assert rows[name].stats.planned == 0
     # Every Red names its reason.
     assert all(row.reason for row in rows.values())
+
+
+def test_every_view_agrees_a_task_sent_in_time_is_not_late(session: Session, world: World) -> None:
+    """Sent through the write path on its due date, waiting since: not late on the card, the
+    board's and the API's overdue filters, the task page or the dashboard; the one sent late
+    stays late everywhere."""
+    from app.models import TaskMove
+    from app.services import task_detail, tasks
+    from tests.factories import make_task
+    from tests.test_lateness import _dashboard_late, _views
+
+    today = datetime.now(WIB).date()
+    in_time = make_task(
+        session,
+        actor=world.team,
+        plan=world.plan,
+        lead=world.putr,
+        status=TaskStatus.in_progress,
+        due_date=today,
+    )
+    tasks.move_task(
+        session,
+        actor=world.team,
+        task_id=in_time.id or 0,
+        move=TaskMove(status=TaskStatus.review, version=in_time.version, note="Berita acara"),
+    )
+    session.refresh(in_time)
+    assert in_time.review_since_date == today
+    late_one = make_task(
+        session,
+        actor=world.team,
+        plan=world.plan,
+        lead=world.putr,
+        status=TaskStatus.in_progress,
+        due_date=today - timedelta(days=5),
+    )
+    tasks.move_task(
+        session,
+        actor=world.team,
+        task_id=late_one.id or 0,
+        move=TaskMove(status=TaskStatus.review, version=late_one.version, note="Terlambat"),
+    )
+    later = today + timedelta(days=3)  # the first task's due date has passed by now
+
+    views = _views(session, world.plan, world.team, later)
+
+    for name in ("card", "board filter", "api filter"):
+        assert views[name] == {late_one.id}, name
+    assert _dashboard_late(session, world.plan, later) == 1
+    detail = task_detail.task_detail(session, task_id=in_time.id or 0, user=world.team, today=later)
+    assert not detail.is_late

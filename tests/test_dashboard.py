@@ -26,7 +26,6 @@ from app.services.calendar import PlanCalendar
 from app.services.dashboard import (
     STALE_DAYS,
     build_dashboard,
-    late_cutoff,
     reference,
 )
 from app.services.filters import TaskFilter
@@ -294,21 +293,6 @@ def test_service_headline_and_late_rule(
     assert dashboard.headline.reason.startswith(
         "1 dari 1 tugas yang jatuh tempo belum selesai (terlama 3 hari)"
     )
-
-
-def test_late_cutoff_skips_weekends_and_holidays_in_working_mode() -> None:
-    saturday = date(2025, 3, 1)
-    calendar = PlanCalendar(
-        start_date=date(2025, 2, 20),
-        length_days=100,
-        day_mode=DayMode.working,
-        timezone="Asia/Jakarta",
-        holidays=frozenset({date(2025, 2, 28)}),
-    )
-    # Friday the 28th is a holiday, so the last working day on or before Saturday is Thursday.
-    assert late_cutoff(calendar, saturday) == date(2025, 2, 27)
-    for due in (date(2025, 2, 26), date(2025, 2, 27), date(2025, 2, 28)):
-        assert (due < late_cutoff(calendar, saturday)) == (calendar.days_late(due, saturday) > 0)
 
 
 def test_working_day_plan_renders_with_days_off_marked(

@@ -50,6 +50,7 @@ from app.services.burndown import (
 )
 from app.services.calendar import PlanCalendar
 from app.services.filters import TaskFilter
+from app.services.lateness import Lateness
 from app.services.plans import plan_calendar
 
 _EVENTS = TaskEvent.__table__  # type: ignore[attr-defined]
@@ -139,7 +140,7 @@ def curve_series(
         .where(
             _EVENTS.c.plan_id == plan.id,
             _TASKS.c.plan_id == plan.id,
-            *scope_filter(filters).conditions(today=today),
+            *scope_filter(filters).conditions(lateness=Lateness(calendar=calendar, today=today)),
             _EVENTS.c.at <= now,
             sa.or_(
                 CREATION,

@@ -41,12 +41,13 @@ from app.services.chart import BurndownChart, CurveChart, burndown_chart, curve_
 from app.services.curve import CurveSeries, curve_series
 from app.services.directives import DirectiveSummary, plan_directives
 from app.services.filters import TaskFilter
+from app.services.lateness import Lateness
 from app.services.plans import plan_calendar
 from app.services.rag import RAG_LABELS, RAG_ORDER, GroupStats, Judgement, Rag, judge
 from app.services.reference_lists import FilterOptions, options_from
 from app.services.task_detail import HistoryEntry, describe_events
 from app.services.task_facts import Facts, GroupedStats, TaskFact, load_facts
-from app.services.tasks import EventView
+from app.services.task_reads import EventView
 from app.sorting import text_order
 
 ATTENTION_MAX = 5
@@ -335,26 +336,8 @@ def _plan_day(session: Session, plan: Plan, now: datetime | None) -> PlanDay:
     return PlanDay(plan=plan, calendar=calendar, today=today, day_label=calendar.day_label(today))
 
 
-def late_cutoff(calendar: PlanCalendar, today: date) -> date:
-    """An open task is late when its due date is before this date: the last working day on or
-    before today (today itself in calendar mode). Same answer as `calendar.days_late > 0`."""
-    cutoff = today
-    # Bounded: no real calendar has two months without a working day.
-    for _ in range(60):
-        if calendar.is_working_day(cutoff):
-            return cutoff
-        cutoff -= date.resolution
-    return cutoff
-
-
 def _facts(session: Session, plan: Plan, day: PlanDay) -> Facts:
-    return load_facts(
-        session,
-        plan=plan,
-        calendar=day.calendar,
-        today=day.today,
-        cutoff=late_cutoff(day.calendar, day.today),
-    )
+    return load_facts(session, plan=plan, lateness=Lateness(calendar=day.calendar, today=day.today))
 
 
 def _matches(fact: TaskFact, filters: TaskFilter, program_kinds: dict[int, ProgramKind]) -> bool:
@@ -581,6 +564,17 @@ def burndown_view(
     now = now or datetime.now(UTC)
     day = _plan_day(session, plan, now)
     return _chart_view(session, plan=plan, filters=filters, measure=measure, now=now, day=day)
+
+
+def group_stats(
+    session: Session, *, plan: Plan, filters: TaskFilter, calendar: PlanCalendar, today: date
+) -> GroupStats:
+    """The RAG figures of the plan's tasks under the scope filters on `today`."""
+    facts = load_facts(session, plan=plan, lateness=Lateness(calendar=calendar, today=today))
+    kinds: dict[int, ProgramKind] = {}
+    if filters.program_kind:
+        kinds = {pid: ProgramKind(p.kind) for pid, p in reference(session).programs.items()}
+    return facts.stats(f for f in facts.tasks if _matches(f, filters, kinds))
 
 
 def plan_headline(session: Session, *, plan: Plan, now: datetime | None = None) -> Headline:

@@ -28,9 +28,10 @@ from app.models import (
 )
 from app.services.burndown import plain_rows
 from app.services.calendar import PlanCalendar
+from app.services.lateness import Lateness
 from app.services.rag import GroupStats
 
-_SINCE_STATUSES = (TaskStatus.blocked.value, TaskStatus.review.value)
+_SINCE_STATUSES = (TaskStatus.blocked.value,)
 
 
 @dataclass(frozen=True)
@@ -165,8 +166,8 @@ class GroupedStats:
 
 
 def _status_since() -> Any:
-    """When a blocked or reviewed task entered its current status: its latest event that
-    moved it there (one index seek per such task)."""
+    """When a blocked task entered that status: its latest event that moved it there (one
+    index seek per blocked task). A task in review carries the date itself."""
     events = TaskEvent.__table__  # type: ignore[attr-defined]
     latest = (
         sa.select(sa.type_coerce(sa.func.max(events.c.at), sa.String()))
@@ -193,28 +194,10 @@ def _local_date(calendar: PlanCalendar, value: Any) -> date | None:
     return calendar.local_date(value) if isinstance(value, datetime) else None
 
 
-def late_days(
-    calendar: PlanCalendar,
-    *,
-    today: date,
-    status: TaskStatus,
-    due_date: date | None,
-    status_since: date | None,
-) -> int:
-    """Plan days a task is late today (0: not late). An open task is late once a plan day has
-    passed since its due date — except while it waits in Menunggu Verifikasi after being sent
-    on or before its due date: that time is the team's, not the agency's."""
-    if due_date is None or status == TaskStatus.done:
-        return 0
-    if status == TaskStatus.review and status_since is not None and status_since <= due_date:
-        return 0
-    return calendar.days_late(due_date, today)
-
-
-def load_facts(
-    session: Session, *, plan: Plan, calendar: PlanCalendar, today: date, cutoff: date
-) -> Facts:
-    """The plan's tasks in scope (not cancelled) with their links: three queries."""
+def load_facts(session: Session, *, plan: Plan, lateness: Lateness) -> Facts:
+    """The plan's tasks in scope (not cancelled) with their links: three queries. Late is
+    `lateness`'s rule (the one definition)."""
+    calendar, today = lateness.calendar, lateness.today
     in_scope = [col(Task.plan_id) == plan.id, col(Task.status).in_(BOARD_STATUSES)]
     tasks = Task.__table__  # type: ignore[attr-defined]
     rows = plain_rows(
@@ -227,6 +210,7 @@ def load_facts(
             tasks.c.needs_decision,
             tasks.c.lead_unit_id,
             tasks.c.district_id,
+            tasks.c.review_since_date,
             _status_since(),
         ).where(*in_scope),
     )
@@ -251,10 +235,11 @@ def load_facts(
     for task_id, unit_id in support_rows:
         supporting[task_id].append(unit_id)
     facts = []
-    for task_id, status, due, weight, needs_decision, lead, district, since_at in rows:
+    for task_id, status, due, weight, needs_decision, lead, district, review, since_at in rows:
         status = TaskStatus(status)
         due = _as_date(due)
-        since = _local_date(calendar, since_at)
+        review_since = _as_date(review)
+        since = review_since if status == TaskStatus.review else _local_date(calendar, since_at)
         units = (lead, *(u for u in supporting.get(task_id, ()) if u != lead))
         facts.append(
             TaskFact(
@@ -266,12 +251,12 @@ def load_facts(
                 lead_unit_id=lead,
                 district_id=district,
                 status_since=since,
-                days_late=late_days(
-                    calendar, today=today, status=status, due_date=due, status_since=since
+                days_late=lateness.days_late_of(
+                    status=status, due_date=due, review_since_date=review_since
                 ),
                 status_days=max((today - since).days, 0) if since is not None else 0,
                 programs=tuple(programs.get(task_id, ())),
                 units=units,
             )
         )
-    return Facts(today=today, cutoff=cutoff, end_date=calendar.end_date, tasks=facts)
+    return Facts(today=today, cutoff=lateness.cutoff, end_date=calendar.end_date, tasks=facts)

@@ -1,5 +1,5 @@
 """directive follow-ups and decisions (event kinds), executives' positions, the printed pack's
-letterhead
+letterhead, and when a task was sent to Menunggu Verifikasi (task.review_since_date)
 
 Revision ID: 0004
 Revises: 0003
@@ -7,6 +7,8 @@ Create Date: 2026-12-04 22:20:00
 """
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from alembic import op
@@ -62,6 +64,9 @@ def upgrade() -> None:
         )
     with op.batch_alter_table("user", schema=None) as batch_op:
         batch_op.alter_column("position", server_default=None)
+    with op.batch_alter_table("task", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("review_since_date", sa.Date(), nullable=True))
+    _backfill_review_since()
     op.create_table(
         "plan_logo",
         sa.Column("plan_id", sa.Integer(), nullable=False),
@@ -72,8 +77,33 @@ def upgrade() -> None:
     )
 
 
+def _backfill_review_since() -> None:
+    """Tasks waiting in Menunggu Verifikasi: the plan-local date of their last move into it."""
+    bind = op.get_bind()
+    rows = bind.execute(
+        sa.text(
+            "SELECT t.id, p.timezone, MAX(e.at) FROM task t JOIN plan p ON p.id = t.plan_id "
+            "JOIN task_event e ON e.task_id = t.id AND e.to_status = 'review' "
+            "WHERE t.status = 'review' GROUP BY t.id, p.timezone"
+        )
+    ).all()
+    for task_id, timezone, at in rows:
+        if at is None:
+            continue
+        instant = at if isinstance(at, datetime) else datetime.fromisoformat(str(at))
+        if instant.tzinfo is None:
+            instant = instant.replace(tzinfo=UTC)
+        local = instant.astimezone(ZoneInfo(timezone or "Asia/Jakarta")).date()
+        bind.execute(
+            sa.text("UPDATE task SET review_since_date = :d WHERE id = :id"),
+            {"d": local, "id": task_id},
+        )
+
+
 def downgrade() -> None:
     op.drop_table("plan_logo")
+    with op.batch_alter_table("task", schema=None) as batch_op:
+        batch_op.drop_column("review_since_date")
     with op.batch_alter_table("user", schema=None) as batch_op:
         batch_op.drop_column("position")
     with op.batch_alter_table("plan", schema=None) as batch_op:
