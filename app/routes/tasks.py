@@ -21,7 +21,7 @@ from app.db import SessionDep
 from app.errors import Conflict, RuleViolation
 from app.htmx import is_htmx
 from app.models import ID_MAX, Task, User
-from app.services import task_forms, task_reads, tasks
+from app.services import directives, task_forms, task_reads, tasks
 from app.services.evidence_files import ACCEPT_ATTRIBUTE, format_size
 from app.services.plans import current_plan, get_plan, plan_calendar
 from app.services.task_detail import task_detail
@@ -40,6 +40,8 @@ OK_MESSAGES = {
     "progress": "Capaian dan realisasi tersimpan.",
     "comment": "Catatan ditambahkan.",
     "directive": "Arahan tersimpan dan tampil di tugas ini.",
+    "follow_up": "Tindak lanjut tersimpan; arahan ditandai sudah ditindaklanjuti.",
+    "decision": "Keputusan tersimpan; tugas tidak lagi menunggu keputusan Bupati.",
     "moved": "Status tugas diperbarui.",
     "verified": "Tugas diverifikasi dan ditandai Selesai.",
     "rejected": "Tugas dikembalikan ke Sedang Berjalan beserta catatan penolakan.",
@@ -362,6 +364,64 @@ def post_directive(
         run=run,
         kept=task_forms.kept_input(form, "note"),
         ok="directive",
+    )
+
+
+@router.post("/{task_id}/directives/{directive_id:int}/follow-up")
+def post_follow_up(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    task: LoadedTask,
+    directive_id: int,
+    form: SubmittedForm,
+) -> Response:
+    """The lead unit (or the team) answers a directive: a follow-up that closes it."""
+    task_id: int = task.id  # type: ignore[assignment]
+
+    def run() -> None:
+        directives.answer_directive(
+            session,
+            actor=user,
+            task_id=task_id,
+            directive_id=directive_id,
+            note=task_forms.note_text(form),
+        )
+
+    return act(
+        request,
+        session,
+        user=user,
+        task_id=task_id,
+        action=f"follow-up-{directive_id}",
+        run=run,
+        kept=task_forms.kept_input(form, "note"),
+        ok="follow_up",
+    )
+
+
+@router.post("/{task_id}/decision")
+def post_decision(
+    request: Request, session: SessionDep, user: CurrentUser, task: LoadedTask, form: SubmittedForm
+) -> Response:
+    """An executive settles "perlu keputusan" with a recorded decision."""
+    task_id: int = task.id  # type: ignore[assignment]
+
+    def run() -> None:
+        given = task_forms.versioned_note(form)
+        directives.record_decision(
+            session, actor=user, task_id=task_id, version=given.version, note=given.note
+        )
+
+    return act(
+        request,
+        session,
+        user=user,
+        task_id=task_id,
+        action="decision",
+        run=run,
+        kept=task_forms.kept_input(form, "note"),
+        ok="decision",
     )
 
 

@@ -29,6 +29,7 @@ from app.models import (
 )
 from app.permissions import move_targets
 from app.services.calendar import PlanCalendar
+from app.services.directives import open_directive_counts
 from app.services.filters import TaskFilter
 from app.services.labels import STATUS_LABELS
 from app.services.lateness import Lateness
@@ -53,6 +54,10 @@ class Card:
     move_targets: list[TaskStatus] = field(default_factory=list)
     # Evidence not removed: moving to Menunggu Verifikasi without any needs a note.
     evidence_count: int = 0
+    # Directives not yet answered by a follow-up (the card's badge).
+    open_directives: int = 0
+    # Days waiting in Menunggu Verifikasi (None: not waiting).
+    review_days: int | None = None
 
     @property
     def is_late(self) -> bool:
@@ -131,6 +136,7 @@ def _cards(
     task_ids = [t.id for t, _, _ in rows if t.id is not None]
     programs = _programs_of(session, task_ids)
     evidence = evidence_counts(session, task_ids)
+    directives = open_directive_counts(session, task_ids)
     lateness = Lateness(calendar=calendar, today=today)
     cards = []
     for task, lead_name, district_name in rows:
@@ -146,6 +152,10 @@ def _cards(
                 days_late=late,
                 move_targets=move_targets(user, task),
                 evidence_count=evidence.get(task.id or 0, 0),
+                open_directives=directives.get(task.id or 0, 0),
+                review_days=max((today - task.review_since_date).days, 0)
+                if task.status == TaskStatus.review and task.review_since_date
+                else None,
             )
         )
     return cards

@@ -11,7 +11,7 @@ Reading costs two queries whatever the size (the plan's directives with their au
 tasks, and the plan's follow-ups with theirs).
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -20,7 +20,22 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from app.models import EventKind, ExecutivePosition, Plan, Task, TaskEvent, TaskStatus, User
+from app import permissions
+from app.db import retry_write
+from app.errors import Forbidden, NotFound, RuleViolation
+from app.models import (
+    ID_MAX,
+    NOTE_MAX,
+    EventKind,
+    ExecutivePosition,
+    Plan,
+    Role,
+    Task,
+    TaskEvent,
+    TaskStatus,
+    User,
+)
+from app.services import history
 from app.services.calendar import PlanCalendar
 
 DIRECTIVE_LABELS = {
@@ -181,6 +196,28 @@ def plan_directives(
     )
 
 
+def open_directive_counts(session: Session, task_ids: Sequence[int]) -> dict[int, int]:
+    """Open directives per task among `task_ids` (the board's cards): one query."""
+    if not task_ids:
+        return {}
+    rows = session.exec(
+        select(
+            col(TaskEvent.id), col(TaskEvent.task_id), col(TaskEvent.kind), col(TaskEvent.changes)
+        ).where(
+            col(TaskEvent.task_id).in_(task_ids),
+            col(TaskEvent.kind).in_([EventKind.directive, EventKind.follow_up]),
+        )
+    ).all()
+    answered = {
+        answered_ids(changes) for _, _, kind, changes in rows if kind == EventKind.follow_up
+    }
+    counts: dict[int, int] = {}
+    for event_id, task_id, kind, _ in rows:
+        if kind == EventKind.directive and event_id not in answered:
+            counts[task_id] = counts.get(task_id, 0) + 1
+    return counts
+
+
 def open_directive_task_ids(session: Session, *, plan_id: int) -> set[int]:
     """Tasks with at least one directive not yet answered (the cards' badge): two queries."""
     directives = session.exec(
@@ -199,3 +236,94 @@ def open_directive_task_ids(session: Session, *, plan_id: int) -> set[int]:
         ).all()
     }
     return {task_id for event_id, task_id in directives if event_id not in answered}
+
+
+# --- writing: follow-ups and decisions -------------------------------------------------
+
+FOLLOW_UP_FORBIDDEN = "Hanya unit penanggung jawab atau Tim Transisi yang menindaklanjuti arahan."
+DECISION_FORBIDDEN = "Hanya pimpinan (Bupati, Wakil Bupati, Sekda) yang mencatat keputusan."
+
+
+def can_answer_directives(user: User, task: Task) -> bool:
+    """The lead unit or the team, on a task not cancelled."""
+    return task.status != TaskStatus.cancelled and permissions.can_work_on(user, task)
+
+
+def can_decide(user: User, task: Task) -> bool:
+    """An executive, on an open task flagged "perlu keputusan"."""
+    return (
+        user.role == Role.executive
+        and task.needs_decision
+        and task.status not in (TaskStatus.done, TaskStatus.cancelled)
+    )
+
+
+def _note(note: str) -> str:
+    text = note.strip()
+    if not text:
+        raise RuleViolation("Tuliskan tindak lanjut atau keputusannya.", field="note")
+    if len(text) > NOTE_MAX:
+        raise RuleViolation(f"Paling panjang {NOTE_MAX} karakter.", field="note")
+    return text
+
+
+@retry_write
+def answer_directive(
+    session: Session, *, actor: User, task_id: int, directive_id: int, note: str
+) -> Task:
+    """The lead unit (or the team) answers a directive with a follow-up (tindak lanjut),
+    which closes it: a `follow_up` event naming the directive. One commit."""
+    task = history.load_for_write(session, task_id=task_id)
+    if not permissions.can_work_on(actor, task):
+        raise Forbidden(
+            permissions.READ_ONLY_MESSAGE if actor.role == Role.executive else FOLLOW_UP_FORBIDDEN
+        )
+    if task.status == TaskStatus.cancelled:
+        raise RuleViolation("Tugas ini sudah dibatalkan.", field="note")
+    text = _note(note)
+    directive = session.get(TaskEvent, directive_id) if 1 <= directive_id <= ID_MAX else None
+    if directive is None or directive.task_id != task.id or directive.kind != EventKind.directive:
+        raise NotFound("Arahan tidak ditemukan pada tugas ini.")
+    answered = session.exec(
+        select(col(TaskEvent.changes)).where(
+            TaskEvent.task_id == task.id, TaskEvent.kind == EventKind.follow_up
+        )
+    ).all()
+    if any(answered_ids(changes) == directive_id for changes in answered):
+        raise RuleViolation("Arahan ini sudah ditindaklanjuti.", field="note")
+    history.record_event(
+        session,
+        task,
+        actor=actor,
+        kind=EventKind.follow_up,
+        changes={"directive_id": [None, directive_id]},
+        note=text,
+    )
+    session.commit()
+    return task
+
+
+@retry_write
+def record_decision(
+    session: Session, *, actor: User, task_id: int, version: int, note: str
+) -> Task:
+    """An executive settles "perlu keputusan" with a recorded decision (keputusan): a
+    `decision` event that clears the flag. One commit; a stale version is a Conflict."""
+    if actor.role != Role.executive:
+        raise Forbidden(DECISION_FORBIDDEN)
+    task = history.load_for_write(session, task_id=task_id)
+    history.ensure_version(session, task, version)
+    if not task.needs_decision:
+        raise RuleViolation("Tugas ini tidak sedang menunggu keputusan.", field="note")
+    text = _note(note)
+    task.needs_decision = False
+    history.record_event(
+        session,
+        task,
+        actor=actor,
+        kind=EventKind.decision,
+        changes={"needs_decision": [True, False]},
+        note=text,
+    )
+    session.commit()
+    return task

@@ -30,6 +30,12 @@ from app.models import (
     User,
 )
 from app.services.calendar import PlanCalendar
+from app.services.directives import (
+    DirectiveView,
+    can_answer_directives,
+    can_decide,
+    task_directives,
+)
 from app.services.evidence import EvidenceView, list_evidence
 from app.services.labels import STATUS_LABELS
 from app.services.lateness import Lateness
@@ -70,6 +76,8 @@ NOTE_LABELS: dict[EventKind, str] = {
     EventKind.imported: "Berkas",
     EventKind.verified: "Catatan verifikasi",
     EventKind.evidence: "Keterangan bukti dukung",
+    EventKind.follow_up: "Tindak lanjut",
+    EventKind.decision: "Keputusan",
 }
 
 
@@ -143,6 +151,22 @@ class TaskDetail:
     due_day: int | None
     days_late: int
     evidence: list[EvidenceView] = field(default_factory=list)
+    # Its directives, each open or with its follow-up; who may answer or decide here.
+    directive_views: list[DirectiveView] = field(default_factory=list)
+    can_follow_up: bool = False
+    can_decide: bool = False
+
+    @property
+    def review_days(self) -> int | None:
+        """Days waiting in Menunggu Verifikasi (None when not waiting)."""
+        since = self.task.review_since_date
+        if self.task.status != TaskStatus.review or since is None:
+            return None
+        return max((self.today - since).days, 0)
+
+    @property
+    def open_directives(self) -> int:
+        return sum(1 for d in self.directive_views if d.is_open)
 
     @property
     def is_late(self) -> bool:
@@ -245,6 +269,9 @@ def task_detail(
         due_day=calendar.day_number(task.due_date) if task.due_date else None,
         days_late=days_late,
         evidence=list_evidence(session, task=task, user=user),
+        directive_views=task_directives(session, task_id=task_id, calendar=calendar, today=today),
+        can_follow_up=can_answer_directives(user, task),
+        can_decide=can_decide(user, task),
     )
 
 
@@ -376,6 +403,10 @@ class _Describer:
             return "menulis catatan", set()
         if kind == EventKind.directive:
             return "memberikan arahan", set()
+        if kind == EventKind.follow_up:
+            return "menindaklanjuti arahan", set()
+        if kind == EventKind.decision:
+            return "mencatat keputusan; tugas tidak lagi menunggu keputusan Bupati", set()
         if kind == EventKind.evidence:
             pair = next((v for k, v in changes.items() if k.startswith("evidence_")), None)
             return _evidence_sentence(pair), set()

@@ -43,6 +43,8 @@ EVENT_LABELS: dict[EventKind, str] = {
     EventKind.rejected: "Ditolak",
     EventKind.cancelled: "Dibatalkan",
     EventKind.imported: "Diimpor",
+    EventKind.follow_up: "Tindak lanjut arahan",
+    EventKind.decision: "Keputusan",
 }
 
 
