@@ -36,7 +36,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from app.models import Plan, Task, TaskEvent, TaskStatus
+from app.models import EventKind, Plan, Task, TaskEvent, TaskStatus
 from app.services.burndown import (
     CREATION,
     FORECAST_WINDOW_DAYS,
@@ -57,6 +57,19 @@ _EVENTS = TaskEvent.__table__  # type: ignore[attr-defined]
 _TASKS = Task.__table__  # type: ignore[attr-defined]
 _TRACKED = ('%"due_date"%', '%"progress_pct"%', '%"weight"%')
 _CLOSED = (TaskStatus.done.value, TaskStatus.cancelled.value)
+_EDIT_KINDS = tuple(
+    k.value
+    for k in (
+        EventKind.edited,
+        EventKind.assigned,
+        EventKind.progress,
+        EventKind.moved,
+        EventKind.verified,
+        EventKind.rejected,
+        EventKind.cancelled,
+        EventKind.imported,
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -121,6 +134,9 @@ def curve_series(
     frame = date_frame(calendar, today=today, key=key)
 
     tracked_edit = sa.and_(
+        # The kinds whose changes can carry a due date, progress or weight (a cheap test
+        # first: notes, directives and evidence are never parsed).
+        _EVENTS.c.kind.in_(_EDIT_KINDS),
         sa.not_(CREATION),
         sa.or_(*(sa.cast(_EVENTS.c.changes, sa.String()).like(p) for p in _TRACKED)),
     )
