@@ -19,7 +19,7 @@ from app.db import BUSY_MESSAGE, is_busy, make_engine
 from app.errors import Conflict, DomainError, NotAuthenticated
 from app.htmx import is_htmx
 from app.models import TaskPublic
-from app.public_rate_limit import PublicRateLimit
+from app.public_rate_limit import PublicRateLimit, PublicServerTiming
 from app.routes import (
     admin,
     api,
@@ -128,6 +128,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         max_bytes=settings.import_max_bytes + transfer.FORM_OVERHEAD,
         message=transfer.too_large_message(settings),
     )
+    app.add_middleware(PublicServerTiming)
+    # Outermost, so a refused request costs the app nothing.
     app.add_middleware(PublicRateLimit, limit=settings.public_rate_limit)
     _install_error_handlers(app)
     return app

@@ -17,7 +17,7 @@ of addresses seen within a minute.
 import time
 from collections.abc import Callable
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 PREFIX = "/publik"
 WINDOW_SECONDS = 60
@@ -76,3 +76,29 @@ class PublicRateLimit:
                 await send({"type": "http.response.body", "body": MESSAGE})
                 return
         await self.app(scope, receive, send)
+
+
+class PublicServerTiming:
+    """`Server-Timing: app;dur=<ms>` on public answers: the time the app spent from receiving
+    the request to starting the answer, so bench/public.py (or a browser's network panel) can
+    tell server time from time on the wire."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if not (path == PREFIX or path.startswith(PREFIX + "/")):
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+
+        async def timed(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                elapsed = (time.perf_counter() - started) * 1000
+                headers = list(message.get("headers", []))
+                headers.append((b"server-timing", f"app;dur={elapsed:.2f}".encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, timed)

@@ -20,7 +20,6 @@ from app.db import SessionDep
 from app.errors import NotFound
 from app.models import ID_MAX
 from app.services import public_feed, public_images
-from app.services.calendar import PlanCalendar
 from app.services.evidence_files import EvidenceStore
 from app.services.evidence_thumbs import ensure_thumbnail
 from app.services.public_site import (
@@ -28,8 +27,8 @@ from app.services.public_site import (
     NOT_FOUND,
     PUBLIC_LABELS,
     PublicSite,
-    public_plan,
     public_site,
+    public_stamp,
 )
 from app.templating import templates
 
@@ -52,10 +51,10 @@ class Loaded:
     """The plan, its stamp and the validators of this request's answer."""
 
     def __init__(self, request: Request, session: Any, *, max_age: int = MAX_AGE) -> None:
-        self.plan, self.stamp = public_plan(session)
+        self.stamp = public_stamp(session)
         self.session = session
         self.request = request
-        today = PlanCalendar.of(self.plan).today()
+        today = self.stamp.today()
         self.etag = '"' + self.stamp.key(today, MARKUP_VERSION, request.url.path) + '"'
         self.headers = {
             "ETag": self.etag,
@@ -88,7 +87,7 @@ class Loaded:
         return None
 
     def site(self) -> PublicSite:
-        return public_site(self.session, plan=self.plan, stamp=self.stamp)
+        return public_site(self.session, stamp=self.stamp)
 
 
 def _page(loaded: Loaded, name: str, context: dict[str, Any]) -> Response:
