@@ -231,6 +231,8 @@ def test_304_while_unchanged_and_200_after_a_verification(
     assert again.headers["etag"] == etag
     since = client.get("/publik", headers={"If-Modified-Since": first.headers["last-modified"]})
     assert since.status_code == 304
+    for garbage in ("kemarin", "Mon, 99 Foo 2025 25:61:61 GMT", ""):
+        assert client.get("/publik", headers={"If-Modified-Since": garbage}).status_code == 200
 
     verify(session, pw.world, pw.review)
 

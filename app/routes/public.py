@@ -7,9 +7,10 @@ While the team has not turned the page on, every path here answers 404.
 """
 
 import json
-from datetime import UTC
+from datetime import UTC, datetime, time
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import FileResponse, Response
@@ -61,10 +62,11 @@ class Loaded:
             "Cache-Control": f"public, max-age={max_age}",
             "X-Content-Type-Options": "nosniff",
         }
-        if self.stamp.changed_at is not None:
-            self.headers["Last-Modified"] = format_datetime(
-                self.stamp.changed_at.astimezone(UTC).replace(microsecond=0), usegmt=True
-            )
+        # The page also changes when the plan's day turns (day count, lateness, labels).
+        day_start = datetime.combine(today, time(0), tzinfo=ZoneInfo(self.stamp.timezone))
+        changed = max(filter(None, (self.stamp.changed_at, day_start)))
+        self.last_modified = changed.astimezone(UTC).replace(microsecond=0)
+        self.headers["Last-Modified"] = format_datetime(self.last_modified, usegmt=True)
 
     def not_modified(self) -> Response | None:
         """A 304 when the client's copy is current (If-None-Match first, as RFC 9110 says)."""
@@ -75,14 +77,12 @@ class Loaded:
                 return Response(status_code=304, headers=self.headers)
             return None
         since = self.request.headers.get("if-modified-since")
-        if since and self.stamp.changed_at is not None:
+        if since:
             try:
                 client_time = parsedate_to_datetime(since)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, IndexError):
                 return None
-            if client_time.tzinfo is not None and self.stamp.changed_at.replace(
-                microsecond=0
-            ) <= client_time.astimezone(UTC):
+            if client_time.tzinfo is not None and self.last_modified <= client_time:
                 return Response(status_code=304, headers=self.headers)
         return None
 
