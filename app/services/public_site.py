@@ -85,9 +85,25 @@ PUBLIC_FIELDS: dict[str, str] = {
     "task.district_id": "kecamatan pages, feeds",
     "unit.id": "kecamatan page address (districts only)",
     "unit.name": "kecamatan pages and feeds (districts only)",
+    "plan.public_changed_at": "Last-Modified header (when the published data last changed)",
+    "task_event.at": "Last-Modified header (time of the plan's latest change, nothing else)",
+    "task_program.task_id": "which published programs a published task is listed under",
+    "task_program.program_id": "which published programs a published task is listed under",
+    "holiday.holiday_date": "headline day count in working-day plans (not shown as such)",
     "evidence.id": "photo address (published photos of Selesai tasks only)",
-    "evidence.sha256": "photo ETag (published photos only)",
+    "evidence.task_id": "the published task a photo is shown under (its title as caption)",
 }
+# Fields that decide what is published; their values are never shown.
+GATE_FIELDS = (
+    "plan.public_enabled",
+    "plan.is_current",
+    "program.is_public",
+    "task.is_public",
+    "evidence.is_public",
+    "evidence.removed_at",
+    "evidence.kind",
+    "evidence.content_type",
+)
 
 # --- the label rule --------------------------------------------------------------------
 

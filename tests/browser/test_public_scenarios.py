@@ -108,7 +108,13 @@ def test_the_team_publishes_a_photo_and_a_citizen_sees_it(
 
     team = new_page(**DESKTOP)
     login(team, "tim.transisi")
+    team.goto(f"/admin/programs/{program_id}/edit")
+    expect(team.get_by_label("Tampilkan program ini sebagai janji")).to_be_checked()
+    expect(team.get_by_label("Judul publik")).not_to_have_value("")
+    team.locator("fieldset", has_text="Halaman publik").scroll_into_view_if_needed()
+    shot(team, "public-team-program-form")
     team.goto(f"/tasks/{task['id']}")
+    expect(team.locator(".badge-public").first).to_have_text("Tampil di halaman publik")
     team.set_input_files("#evidence-file", str(photo))
     team.fill("#evidence-caption", "Foto hasil pekerjaan")
     team.get_by_role("button", name="Lampirkan").click()
