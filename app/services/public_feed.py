@@ -4,9 +4,9 @@ pages, so the feeds carry exactly what the pages show."""
 
 from typing import Any
 
+from app.services.labels import STATUS_LABELS
 from app.services.public_site import PUBLIC_LABELS, PublicSite
 from app.services.spreadsheet import write_csv
-from app.services.tasks import STATUS_LABELS
 
 LICENCE_NAME = "Creative Commons Atribusi 4.0 Internasional (CC BY 4.0)"
 LICENCE_URL = "https://creativecommons.org/licenses/by/4.0/deed.id"

@@ -58,8 +58,8 @@ from app.services.burndown import burndown_series
 from app.services.calendar import PlanCalendar
 from app.services.dashboard import GroupStats, Rag
 from app.services.filters import TaskFilter
+from app.services.labels import STATUS_LABELS
 from app.services.plans import plan_calendar
-from app.services.tasks import STATUS_LABELS
 from app.sorting import text_order
 
 NOT_FOUND = "Halaman yang Anda cari tidak ditemukan."

@@ -13,7 +13,7 @@ from app import permissions
 from app.db import utcnow
 from app.errors import NotFound
 from app.models import EventKind, Evidence, Plan, Task, User
-from app.services.tasks import _load_for_write, _record
+from app.services.history import load_for_write, record_event
 
 
 def touch_public(session: Session) -> None:
@@ -30,17 +30,11 @@ def set_task_public(session: Session, *, actor: User, task_id: int, public: bool
     """List (or stop listing) a task on the public page of its published programs; the task's
     history records it."""
     permissions.ensure_team(actor)
-    task = _load_for_write(session, task_id=task_id)
+    task = load_for_write(session, task_id=task_id)
     if task.is_public != public:
-        _record(
-            session,
-            task,
-            actor=actor,
-            kind=EventKind.edited,
-            changes={"is_public": [task.is_public, public]},
-        )
+        changes = {"is_public": [task.is_public, public]}
         task.is_public = public
-        session.add(task)
+        record_event(session, task, actor=actor, kind=EventKind.edited, changes=changes)
         session.commit()
         session.refresh(task)
     return task
