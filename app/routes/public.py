@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import FileResponse, Response
-from starlette.templating import _TemplateResponse
 
 from app.config import Settings, SettingsDep
 from app.db import SessionDep
@@ -105,9 +104,7 @@ def _page(loaded: Loaded, name: str, context: dict[str, Any]) -> Response:
         "stamp_key": loaded.stamp.key(context["site"].today, MARKUP_VERSION)[:12],
         **context,
     }
-    response: _TemplateResponse = templates.TemplateResponse(
-        request, name, ctx, headers=loaded.headers
-    )
+    response: Response = templates.TemplateResponse(request, name, ctx, headers=loaded.headers)
     return response
 
 
