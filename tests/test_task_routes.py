@@ -610,7 +610,7 @@ def test_directive_by_executive(
     assert events[-1].kind == EventKind.directive
     assert events[-1].actor_id == world.executive.id
     page = client.get(f"/tasks/{task.id}").text
-    assert 'class="directive"' in page
+    assert 'class="directive is-open"' in page  # open until the lead unit answers it
     assert "Prioritaskan." in page
     # The version moved on, so forms opened before this must reload.
     assert fresh(session, task).version == version + 1
