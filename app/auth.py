@@ -15,14 +15,20 @@ from fastapi.security import OAuth2PasswordBearer
 
 from app.config import Settings, SettingsDep
 from app.db import SessionDep
-from app.errors import Forbidden, NotAuthenticated
-from app.models import LoginSession, SessionKind, User
+from app.errors import Forbidden, NotAuthenticated, PasswordChangeRequired
+from app.models import LoginSession, SessionKind, Unit, User
 from app.services import accounts
 
 SESSION_COOKIE = "seratus_session"
 LOGIN_CSRF_COOKIE = "seratus_login_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Where a user who logged in with a one-time password must go first; the only pages they reach.
+FORCED_CHANGE_URL = "/profile#password"
+FORCED_CHANGE_PATHS = frozenset({"/profile", "/profile/password", "/logout"})
+FORCED_CHANGE_MESSAGE = (
+    "Anda masuk dengan kata sandi sementara. Ganti kata sandi Anda lebih dulu di halaman Profil."
+)
 CSRF_MESSAGE = (
     "Formulir ini sudah kedaluwarsa atau tidak sah (token keamanan tidak cocok). "
     "Muat ulang halaman lalu coba lagi."
@@ -72,6 +78,10 @@ def get_auth(
     # For templates: the navigation shows the user; every form carries the CSRF token.
     request.state.user = user
     request.state.csrf_token = login.csrf_token
+    # Loaded with the session (accounts.resolve_session): no extra statement.
+    request.state.unit = session.get(Unit, user.unit_id) if user.unit_id is not None else None
+    if user.must_change_password and request.url.path not in FORCED_CHANGE_PATHS:
+        raise PasswordChangeRequired(FORCED_CHANGE_MESSAGE)
     return Auth(user=user, login_session=login)
 
 
@@ -97,6 +107,8 @@ def get_api_auth(
     found = accounts.resolve_session(session, token=token, kind=SessionKind.api, settings=settings)
     if found is None:
         raise NotAuthenticated("Token tidak sah atau sudah kedaluwarsa.")
+    if found[0].must_change_password:
+        raise PasswordChangeRequired(FORCED_CHANGE_MESSAGE)
     return Auth(user=found[0], login_session=found[1])
 
 

@@ -105,6 +105,7 @@ def render(
     ctx: dict[str, Any] = {
         "user": getattr(request.state, "user", None),
         "csrf_token": getattr(request.state, "csrf_token", ""),
+        "user_unit": getattr(request.state, "unit", None),
     }
     ctx.update(context or {})
     response = templates.TemplateResponse(

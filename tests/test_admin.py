@@ -198,7 +198,7 @@ def plan_form(**overrides: str) -> dict[str, str]:
 
 
 def holiday_form(**overrides: str) -> dict[str, str]:
-    data = {"holiday_date": "2025-08-17", "name": "Hari Kemerdekaan", "kind": "libur"}
+    data = {"holiday_date": "2025-11-03", "name": "Hari Jadi Kabupaten", "kind": "libur"}
     data.update(overrides)
     return data
 
@@ -1578,7 +1578,7 @@ def test_holiday_forms_refuse_bad_input(client: TestClient, session: Session, re
     csrf = login(client, refs.world.team)
     before = snapshot(session)
     cases: list[tuple[dict[str, str], str, str]] = [
-        ({}, "holiday_date", "Tanggal 17 Agu 2025 sudah tercatat."),
+        ({"holiday_date": "2025-08-17"}, "holiday_date", "Tanggal 17 Agu 2025 sudah tercatat."),
         ({"holiday_date": ""}, "holiday_date", "Wajib diisi."),
         ({"holiday_date": "2025-13-01"}, "holiday_date", "Tanggal tidak valid"),
         ({"holiday_date": "17/08/2025"}, "holiday_date", "Tanggal tidak valid"),

@@ -175,13 +175,13 @@ def _calls(session: Session, world: World) -> dict[str, Callable[[User], object]
         "create_holiday": lambda a: admin.create_holiday(
             session,
             actor=a,
-            data=HolidayInput(holiday_date="2025-08-17", name="Kemerdekaan", kind="libur"),
+            data=HolidayInput(holiday_date="2025-11-03", name="Hari Jadi Kabupaten", kind="libur"),
         ),
         "update_holiday": lambda a: admin.update_holiday(
             session,
             actor=a,
             holiday_id=holiday_id,  # type: ignore[arg-type]
-            data=HolidayInput(holiday_date="2025-04-01", name="Idul Fitri", kind="libur"),
+            data=HolidayInput(holiday_date="2025-11-04", name="Hari libur daerah", kind="libur"),
         ),
         "delete_holiday": lambda a: admin.delete_holiday(
             session,
@@ -266,7 +266,7 @@ def test_the_team_may_call_every_admin_service(session: Session, world: World) -
 
     session.expire_all()
     assert session.exec(select(Unit).where(Unit.code == "DISDIK")).one()
-    assert session.exec(select(Holiday).where(Holiday.name == "Kemerdekaan")).one()
+    assert session.exec(select(Holiday).where(Holiday.name == "Hari Jadi Kabupaten")).one()
 
 
 # --- FormErrors ------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from app.db import SessionDep
 from app.htmx import is_htmx
 from app.models import ProgramKind
 from app.services import dashboard as dashboard_service
-from app.services import plans
+from app.services import holiday_source, plans
 from app.services.burndown import MEASURES, Measure
 from app.services.filters import TaskFilter, parse_filter_id
 from app.templating import render
@@ -124,6 +124,7 @@ def dashboard_page(
         "options": reference.options,
         "action": "/dashboard",
         "stale_days": dashboard_service.STALE_DAYS,
+        "missing_holiday_years": holiday_source.years_without_holidays(session, plan),
     }
     return render(request, "dashboard/dashboard.html", context)
 

@@ -135,7 +135,7 @@ def update_user(
     user.is_active = is_active
     session.add(user)
     if revoke:
-        _revoke_all(session, user_id=user_id)
+        revoke_all_sessions(session, user_id=user_id)
     session.commit()
     return user
 
@@ -237,14 +237,17 @@ def resolve_session(
     """The user behind a session secret, or None when unknown, expired, idle or revoked."""
     if not token or len(token) > 200:
         return None
+    # The user's unit comes in the same query: the header names it on every page, and
+    # `session.get(Unit, …)` then finds it in the identity map without another statement.
     row = session.exec(
-        select(LoginSession, User)
+        select(LoginSession, User, Unit)
         .join(User, col(User.id) == LoginSession.user_id)
+        .outerjoin(Unit, col(Unit.id) == User.unit_id)
         .where(LoginSession.token_hash == _digest(token), LoginSession.kind == kind)
     ).first()
     if row is None:
         return None
-    login, user = row
+    login, user, _unit = row
     now = utcnow()
     if login.revoked_at is not None or login.expires_at <= now or not user.is_active:
         return None
@@ -273,11 +276,14 @@ def revoke_session(session: Session, *, login_session_id: int) -> None:
         session.commit()
 
 
-def _revoke_all(session: Session, *, user_id: int) -> None:
+def revoke_all_sessions(session: Session, *, user_id: int, keep_id: int | None = None) -> None:
+    """End every browser session and API token of a user (except `keep_id`); no commit."""
     now: datetime = utcnow()
     for row in session.exec(
         select(LoginSession).where(
-            LoginSession.user_id == user_id, col(LoginSession.revoked_at).is_(None)
+            LoginSession.user_id == user_id,
+            col(LoginSession.revoked_at).is_(None),
+            col(LoginSession.id) != (keep_id or 0),
         )
     ).all():
         row.revoked_at = now

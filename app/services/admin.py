@@ -7,6 +7,7 @@ text the team typed (`*Input` models); the service parses and checks every field
 
 import re
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import TypeVar
@@ -34,7 +35,7 @@ from app.models import (
     UnitKind,
     User,
 )
-from app.services import accounts
+from app.services import accounts, holiday_source
 from app.services.calendar import PlanCalendar
 from app.services.plans import plan_calendar
 from app.sorting import text_order
@@ -633,6 +634,8 @@ class PlanView:
     task_count: int
     # Codes of the plan's open tasks whose due date lies outside the plan's days.
     due_outside: list[str]
+    # Years of a working-day plan with no holiday recorded (its day numbers would be wrong).
+    years_without_holidays: list[int] = dataclass_field(default_factory=list)
 
 
 @lru_cache
@@ -720,6 +723,7 @@ def plan_view(
         end_date=calendar.end_date,
         task_count=task_count,
         due_outside=_due_outside(session, plan, calendar),
+        years_without_holidays=holiday_source.years_without_holidays(session, plan),
     )
 
 
@@ -749,6 +753,7 @@ def create_plan(session: Session, *, actor: User, data: PlanInput) -> Plan:
     has_current = session.exec(select(Plan.id).where(col(Plan.is_current))).first() is not None
     if data.make_current or not has_current:
         _make_current(session, plan)
+    holiday_source.load_plan_holidays(session, plan)
     session.commit()
     return plan
 
@@ -760,6 +765,7 @@ def update_plan(session: Session, *, actor: User, plan_id: int, data: PlanInput)
     plan = _get(session, Plan, plan_id, "Rencana kerja tidak ditemukan.")
     _apply_plan(data, plan)
     session.add(plan)
+    holiday_source.load_plan_holidays(session, plan)
     session.commit()
     return plan
 
