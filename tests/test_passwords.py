@@ -31,7 +31,8 @@ def _post_login(client: TestClient, username: str, password: str) -> int:
         data={"username": username, "password": password, "csrf_token": token.group(1)},
         follow_redirects=False,
     )
-    return response.status_code
+    status: int = response.status_code
+    return status
 
 
 def _change(client: TestClient, csrf: str, **fields: str) -> Response:
@@ -42,7 +43,8 @@ def _change(client: TestClient, csrf: str, **fields: str) -> Response:
         "new_password_repeat": NEW,
     }
     data.update(fields)
-    return client.post("/profile/password", data=data, follow_redirects=False)
+    response: Response = client.post("/profile/password", data=data, follow_redirects=False)
+    return response
 
 
 @pytest.mark.parametrize(
