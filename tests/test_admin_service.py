@@ -651,10 +651,10 @@ def test_plan_rules_report_every_wrong_field(session: Session, world: World) -> 
 
     assert errors == {
         "name": "Wajib diisi.",
-        "start_date": "Tanggal tidak valid; gunakan format TTTT-BB-HH.",
+        "start_date": "Tanggal tidak valid; gunakan format HH/BB/TTTT, misalnya 15/12/2026.",
         "length_days": "Isi bilangan bulat 1–2000.",
         "day_mode": "Pilih salah satu pilihan yang tersedia.",
-        "timezone": "Zona waktu tidak dikenal (contoh: Asia/Jakarta).",
+        "timezone": "Pilih zona waktu: WIB, WITA atau WIT.",
         "baseline_at": "Waktu tidak valid; isi tanggal dan jam (WIB).",
     }
     assert snapshot(session) == before
@@ -671,7 +671,7 @@ def test_an_empty_plan_form_is_not_filled_with_defaults(session: Session, world:
         "start_date": "Wajib diisi.",
         "length_days": "Wajib diisi.",
         "day_mode": "Pilih salah satu pilihan yang tersedia.",
-        "timezone": "Zona waktu tidak dikenal (contoh: Asia/Jakarta).",
+        "timezone": "Pilih zona waktu: WIB, WITA atau WIT.",
     }
     blank = admin.blank_plan(actor=world.team)
     assert (blank.length_days, blank.day_mode, blank.timezone) == (

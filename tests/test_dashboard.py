@@ -262,7 +262,7 @@ def test_headline_numbers_on_a_known_world(
     assert _kpi(html, "Perlu keputusan Bupati") == "1"
     calendar = PlanCalendar.of(world.plan)
     expected = round(100 * calendar.day_number(_today()) / 100)
-    assert _kpi(html, "Target ideal hari ini") == f"{expected}%"
+    assert _kpi(html, "Target rencana ideal hari ini") == f"{expected}%"
 
 
 def test_service_headline_and_late_rule(
@@ -502,7 +502,7 @@ def test_stale_units_stand_out(client: TestClient, session: Session, world: Worl
     dinkes = _row(units, "Dinkes")
     assert "is-stale" in dinkes
     assert f"{STALE_DAYS} hari lalu" in dinkes
-    assert "Tidak diperbarui" in dinkes
+    assert "Tidak melapor ≥ 7 hari" in dinkes
     district = _row(units, "Rantau Bayur")
     assert "is-stale" in district
     assert "Belum pernah" in district
@@ -847,14 +847,14 @@ def test_chart_forecast_runs_from_today_to_zero_on_its_day() -> None:
     assert c.forecast.y1 == _pairs(c.remaining_points)[-1][1]
     assert c.forecast.x2 == pytest.approx(chart.LEFT + 8 * step, abs=0.1)
     assert c.forecast.y2 == chart.BOTTOM
-    assert "Perkiraan selesai: Hari ke-8" in c.description
+    assert "Proyeksi selesai: Hari ke-8" in c.description
 
 
 def test_chart_without_a_forecast_draws_none() -> None:
     c = chart.burndown_chart(_series(forecast_day=None), today=date(2025, 2, 23))
 
     assert c.forecast is None
-    assert "Tidak selesai dengan laju saat ini" in c.description
+    assert "Dengan laju saat ini, tugas tidak selesai sampai Hari ke-" in c.description
 
 
 def test_chart_forecast_beyond_the_plan_widens_the_axis_then_clips() -> None:

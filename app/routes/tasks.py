@@ -20,7 +20,7 @@ from app.config import app_settings
 from app.db import SessionDep
 from app.errors import Conflict, RuleViolation
 from app.htmx import is_htmx
-from app.models import ID_MAX, Task, User
+from app.models import ID_MAX, Task, TaskStatus, User
 from app.services import task_forms, tasks
 from app.services.evidence_files import ACCEPT_ATTRIBUTE, format_size
 from app.services.plans import current_plan, get_plan, plan_calendar
@@ -40,7 +40,8 @@ OK_MESSAGES = {
     "progress": "Capaian dan realisasi tersimpan.",
     "comment": "Catatan ditambahkan.",
     "directive": "Arahan tersimpan dan tampil di tugas ini.",
-    "moved": "Status tugas diperbarui.",
+    "moved": "Status tugas diubah.",
+    "sent-for-review": "Tugas dikirim untuk diverifikasi; Tim Transisi akan memeriksanya.",
     "verified": "Tugas diverifikasi dan ditandai Selesai.",
     "rejected": "Tugas dikembalikan ke Sedang Berjalan beserta catatan penolakan.",
     "cancelled": "Tugas dibatalkan; tugas ini tidak lagi dihitung dalam lingkup rencana.",
@@ -383,7 +384,7 @@ def post_move(
         action="move",
         run=run,
         kept=task_forms.kept_input(form, "status", "blocked_reason", "note"),
-        ok="moved",
+        ok="sent-for-review" if form.get("status") == TaskStatus.review.value else "moved",
     )
 
 

@@ -39,7 +39,7 @@ from app.services import accounts, holiday_source
 from app.services.calendar import PlanCalendar
 from app.services.plans import plan_calendar
 from app.sorting import text_order
-from app.timefmt import WIB, format_day_date
+from app.timefmt import WIB, format_day_date, parse_typed_date
 
 # Ids beyond a 32-bit INTEGER cannot exist; looking them up would overflow the driver.
 MAX_ID = 2_147_483_647
@@ -130,9 +130,9 @@ class _Checker:
             self.fail(field, REQUIRED)
             return None
         try:
-            parsed = date.fromisoformat(value)
+            parsed = parse_typed_date(value)
         except ValueError:
-            self.fail(field, "Tanggal tidak valid; gunakan format TTTT-BB-HH.")
+            self.fail(field, "Tanggal tidak valid; gunakan format HH/BB/TTTT, misalnya 15/12/2026.")
             return None
         if not YEAR_MIN <= parsed.year <= YEAR_MAX:
             self.fail(field, f"Tahun harus antara {YEAR_MIN} dan {YEAR_MAX}.")
@@ -668,7 +668,7 @@ def _apply_plan(data: PlanInput, plan: Plan) -> Plan:
     mode = check.choice(data.day_mode, field="day_mode", enum=DayMode)
     timezone = data.timezone.strip()
     if timezone not in _timezones():
-        check.fail("timezone", "Zona waktu tidak dikenal (contoh: Asia/Jakarta).")
+        check.fail("timezone", "Pilih zona waktu: WIB, WITA atau WIT.")
     baseline = _parse_baseline(check, data.baseline_at)
     check.done()
     plan.name = name

@@ -203,7 +203,7 @@ def task_detail(session: Session, *, task_id: int, user: User) -> TaskDetail:
         .where(Task.id == task_id)
     ).first()
     if row is None:
-        raise NotFound(f"Tugas #{task_id} tidak ditemukan.")
+        raise NotFound("Tugas tidak ditemukan.")
     task, lead_unit, district_unit = row
     supporting = list(
         session.exec(

@@ -72,7 +72,7 @@ EVIDENCE_OR_NOTE_MESSAGE = (
 def get_task(session: Session, *, task_id: int) -> Task:
     task = session.get(Task, task_id)
     if task is None:
-        raise NotFound(f"Tugas #{task_id} tidak ditemukan.")
+        raise NotFound("Tugas tidak ditemukan.")
     return task
 
 
