@@ -7,6 +7,7 @@ so it needs no CSRF token.
 """
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -14,7 +15,7 @@ from fastapi import Depends, Request, Response
 from fastapi.security import OAuth2PasswordBearer
 
 from app.config import Settings, SettingsDep
-from app.db import SessionDep
+from app.db import SessionDep, engine_of, open_session
 from app.errors import Forbidden, NotAuthenticated, PasswordChangeRequired
 from app.models import LoginSession, SessionKind, Unit, User
 from app.services import accounts
@@ -60,6 +61,24 @@ async def submitted_csrf_token(request: Request) -> str:
     return ""
 
 
+def _unit_loader(request: Request, unit_id: int | None) -> Callable[[], Unit | None]:
+    """The user's unit, read once when a page first asks. A session of its own, read-only and
+    closed at once: an error page is drawn after the request's session has ended, and must
+    not open a (write) transaction on it again."""
+    loaded: list[Unit | None] = []
+
+    def load() -> Unit | None:
+        if not loaded:
+            unit = None
+            if unit_id is not None:
+                with open_session(engine_of(request)) as own:
+                    unit = own.get(Unit, unit_id)
+            loaded.append(unit)
+        return loaded[0]
+
+    return load
+
+
 def get_auth(
     request: Request,
     session: SessionDep,
@@ -78,8 +97,9 @@ def get_auth(
     # For templates: the navigation shows the user; every form carries the CSRF token.
     request.state.user = user
     request.state.csrf_token = login.csrf_token
-    # Loaded with the session (accounts.resolve_session): no extra statement.
-    request.state.unit = session.get(Unit, user.unit_id) if user.unit_id is not None else None
+    # The header names the user's unit: read only when a full page is drawn (never for a
+    # fragment or the board's 304 poll).
+    request.state.unit_loader = _unit_loader(request, user.unit_id)
     if user.must_change_password and request.url.path not in FORCED_CHANGE_PATHS:
         raise PasswordChangeRequired(FORCED_CHANGE_MESSAGE)
     return Auth(user=user, login_session=login)

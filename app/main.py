@@ -29,6 +29,7 @@ from app.routes import (
     dashboard,
     evidence,
     health,
+    my_tasks,
     pages,
     profile,
     tasks,
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         tasks,
         evidence,
         admin,
+        my_tasks,
         profile,
         api,
     ):

@@ -565,7 +565,13 @@ def test_forecast_on_a_steady_burn(session: Session, world: World) -> None:
 
     # Five a day-5 window: 10 → 5, one a day; five left: day 5 + 5.
     assert forecast == Forecast(
-        window_days=5, burn_per_day=1.0, day=10, date=date(2025, 3, 1), remaining=5, scope=10
+        window_days=5,
+        burn_per_day=1.0,
+        day=10,
+        date=date(2025, 3, 1),
+        remaining=5,
+        scope=10,
+        length_days=10,
     )
     assert forecast.label == "Proyeksi selesai: Hari ke-10 (1 Mar 2025)"
 

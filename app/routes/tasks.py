@@ -49,6 +49,21 @@ OK_MESSAGES = {
     "evidence-added": "Bukti dukung dilampirkan.",
     "evidence-removed": "Bukti dukung dihapus dari daftar; riwayatnya tetap tersimpan.",
 }
+# The form each result belongs to: the message is shown beside that form (when the form is
+# still on the page after the change), and the page opens there (#result).
+OK_FORMS = {
+    "progress": "progress",
+    "comment": "comment",
+    "directive": "directive",
+    "moved": "move",
+    "sent-for-review": "move",
+    "verified": "verify",
+    "rejected": "verify",
+    "cancelled": "cancel",
+    "restored": "restore",
+    "evidence-added": "evidence",
+    "evidence-removed": "evidence",
+}
 
 
 async def submitted_form(request: Request) -> FormData:
@@ -90,6 +105,7 @@ def _render_detail(
         {
             "d": detail,
             "ok_message": OK_MESSAGES.get(ok, ""),
+            "ok_form": OK_FORMS.get(ok, ""),
             "active_form": active_form,
             "errors": errors or {},
             "kept": kept or {},
@@ -284,7 +300,7 @@ def act(
     else:
         if is_htmx(request):
             return _render_detail(request, session, task_id=task_id, user=user, ok=ok)
-        return RedirectResponse(f"/tasks/{task_id}?ok={ok}", status_code=303)
+        return RedirectResponse(f"/tasks/{task_id}?ok={ok}#result", status_code=303)
     _discard(session)
     return _render_detail(
         request,
@@ -374,7 +390,11 @@ def post_move(
     task_id: int = task.id  # type: ignore[assignment]
 
     def run() -> None:
-        tasks.move_task(session, actor=user, task_id=task_id, move=task_forms.task_move(form))
+        move = task_forms.task_move(form)
+        task_forms.confirm_incomplete_review(
+            form, progress_pct=task.progress_pct, status=move.status
+        )
+        tasks.move_task(session, actor=user, task_id=task_id, move=move)
 
     return act(
         request,
@@ -383,7 +403,7 @@ def post_move(
         task_id=task_id,
         action="move",
         run=run,
-        kept=task_forms.kept_input(form, "status", "blocked_reason", "note"),
+        kept=task_forms.kept_input(form, "status", "blocked_reason", "note", "confirm_incomplete"),
         ok="sent-for-review" if form.get("status") == TaskStatus.review.value else "moved",
     )
 

@@ -237,17 +237,14 @@ def resolve_session(
     """The user behind a session secret, or None when unknown, expired, idle or revoked."""
     if not token or len(token) > 200:
         return None
-    # The user's unit comes in the same query: the header names it on every page, and
-    # `session.get(Unit, …)` then finds it in the identity map without another statement.
     row = session.exec(
-        select(LoginSession, User, Unit)
+        select(LoginSession, User)
         .join(User, col(User.id) == LoginSession.user_id)
-        .outerjoin(Unit, col(Unit.id) == User.unit_id)
         .where(LoginSession.token_hash == _digest(token), LoginSession.kind == kind)
     ).first()
     if row is None:
         return None
-    login, user, _unit = row
+    login, user = row
     now = utcnow()
     if login.revoked_at is not None or login.expires_at <= now or not user.is_active:
         return None

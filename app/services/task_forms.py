@@ -352,6 +352,21 @@ def note_text(form: FormLike) -> str:
     return result.note
 
 
+def confirm_incomplete_review(form: FormLike, *, progress_pct: int, status: str) -> None:
+    """Sending a task under 100 % for verification needs the sender's confirmation."""
+    if status != TaskStatus.review.value or progress_pct >= 100:
+        return
+    if _text(form, "confirm_incomplete") != "1":
+        raise InvalidForm(
+            {
+                "confirm_incomplete": (
+                    f"Capaian tugas ini baru {progress_pct} %. Centang konfirmasi bila tugas "
+                    "memang sudah selesai dan siap diverifikasi, atau perbarui capaian lebih dulu."
+                )
+            }
+        )
+
+
 def versioned_note(form: FormLike) -> VersionedNote:
     """Verify, reject, cancel: the version seen and an optional note (the service says when
     a note is required)."""

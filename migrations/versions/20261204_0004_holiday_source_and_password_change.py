@@ -25,16 +25,21 @@ def upgrade() -> None:
         sa.Column("loaded_at", app.db.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("year", name=op.f("pk_holiday_year")),
     )
+    # The server defaults fill the existing rows; the models set the values from then on.
     with op.batch_alter_table("holiday") as batch:
         batch.add_column(
             sa.Column("source", sa.String(length=20), nullable=False, server_default="team")
         )
+    with op.batch_alter_table("holiday") as batch:
+        batch.alter_column("source", server_default=None)
     with op.batch_alter_table("user") as batch:
         batch.add_column(
             sa.Column(
                 "must_change_password", sa.Boolean(), nullable=False, server_default=sa.false()
             )
         )
+    with op.batch_alter_table("user") as batch:
+        batch.alter_column("must_change_password", server_default=None)
 
 
 def downgrade() -> None:
