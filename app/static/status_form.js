@@ -8,8 +8,7 @@
     var select = container.querySelector("select[name=status]");
     if (!select) return;
     container.querySelectorAll("[data-when]").forEach(function (field) {
-      var shown = field.getAttribute("data-when") === select.value;
-      field.hidden = !(shown || field.querySelector("[aria-invalid=true]"));
+      field.hidden = field.getAttribute("data-when") !== select.value;
     });
   }
 
