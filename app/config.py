@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     # The organisation the deployment serves, named on the login page
     # (e.g. "Pemerintah Kabupaten Banyuasin"); the demo sets the Banyuasin name.
     organisation: str = Field(default="", max_length=120)
+    # Requests per minute one address may make to the public pages (/publik), counted in each
+    # app process (app.public_rate_limit); 0 switches the limit off.
+    public_rate_limit: int = Field(default=300, ge=0)
 
     @property
     def resolved_data_dir(self) -> Path:

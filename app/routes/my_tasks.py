@@ -23,7 +23,7 @@ from app.models import ID_MAX, TaskStatus, User
 from app.routes.evidence import evidence_store
 from app.services import evidence as evidence_service
 from app.services import my_tasks as my_tasks_service
-from app.services import task_forms, tasks
+from app.services import task_forms, task_reads, tasks
 from app.services.evidence import PhotoBatch
 from app.services.evidence_files import format_size
 from app.services.plans import current_plan
@@ -151,7 +151,7 @@ def _act(
 def post_progress(
     request: Request, session: SessionDep, user: CurrentUser, task_id: TaskId, form: SubmittedForm
 ) -> Response:
-    task = tasks.get_task(session, task_id=task_id)
+    task = task_reads.get_task(session, task_id=task_id)
     permissions.ensure_can_work_on(user, task)
 
     def run() -> str:
@@ -174,7 +174,7 @@ def post_progress(
 def post_move(
     request: Request, session: SessionDep, user: CurrentUser, task_id: TaskId, form: SubmittedForm
 ) -> Response:
-    task = tasks.get_task(session, task_id=task_id)
+    task = task_reads.get_task(session, task_id=task_id)
     permissions.ensure_can_work_on(user, task)
 
     def run() -> str:
@@ -218,7 +218,7 @@ def post_photos(
     task_id: TaskId,
     form: SubmittedForm,
 ) -> Response:
-    task = tasks.get_task(session, task_id=task_id)
+    task = task_reads.get_task(session, task_id=task_id)
     permissions.ensure_can_attach_evidence(user, task)
     outcome: list[PhotoBatch] = []
 

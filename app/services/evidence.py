@@ -34,7 +34,8 @@ from app.services.evidence_files import (
     StoredFile,
     format_size,
 )
-from app.services.tasks import _load_for_write, _record, get_task
+from app.services.history import load_for_write, record_event
+from app.services.task_reads import get_task
 
 
 @dataclass
@@ -209,12 +210,12 @@ def _summary(evidence: Evidence) -> dict[str, Any]:
 
 
 def _attach(session: Session, *, actor: User, task_id: int, evidence: Evidence) -> Evidence:
-    task = _load_for_write(session, task_id=task_id)
+    task = load_for_write(session, task_id=task_id)
     # Checked again under the write lock: the task may have moved meanwhile.
     permissions.ensure_can_attach_evidence(actor, task)
     session.add(evidence)
     session.flush()
-    _record(
+    record_event(
         session,
         task,
         actor=actor,
@@ -328,7 +329,8 @@ def add_photos(
         stored.append(saved)
     if not stored:
         return PhotoBatch(added=[], refused=refused)
-    task = _load_for_write(session, task_id=task_id)
+    task = load_for_write(session, task_id=task_id)
+    # Checked again under the write lock: the task may have moved meanwhile.
     permissions.ensure_can_attach_evidence(actor, task)
     added = []
     for number, saved in enumerate(stored, start=1):
@@ -344,7 +346,7 @@ def add_photos(
         )
         session.add(evidence)
         session.flush()
-        _record(
+        record_event(
             session,
             task,
             actor=actor,
@@ -359,7 +361,7 @@ def add_photos(
 
 def remove_evidence(session: Session, *, actor: User, task_id: int, evidence_id: int) -> Evidence:
     """Soft delete: hidden from the list and no longer served; the row and the history stay."""
-    task = _load_for_write(session, task_id=task_id)
+    task = load_for_write(session, task_id=task_id)
     evidence = get_evidence(session, task_id=task_id, evidence_id=evidence_id)
     uploader = session.get(User, evidence.uploaded_by)
     permissions.ensure_can_remove_evidence(
@@ -370,7 +372,7 @@ def remove_evidence(session: Session, *, actor: User, task_id: int, evidence_id:
     evidence.removed_at = utcnow()
     evidence.removed_by = actor.id
     session.add(evidence)
-    _record(
+    record_event(
         session,
         task,
         actor=actor,

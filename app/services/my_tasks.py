@@ -26,7 +26,7 @@ from app.models import (
 )
 from app.services.calendar import PlanCalendar
 from app.services.plans import get_plan, plan_calendar
-from app.services.tasks import evidence_counts
+from app.services.task_reads import evidence_counts
 
 DUE_SOON_DAYS = 7
 # Statuses in the order "the rest" is listed (work in hand first, finished work last).

@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 
 from PIL import Image
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import FilePayload, Locator, Page, expect
 
 from tests.browser.conftest import SCREENSHOTS, PageProblems, login
 from tests.browser.test_scenarios import new_title
@@ -128,7 +128,7 @@ def test_field_cycle_from_my_tasks_takes_at_most_eight_taps(new_page: NewPage) -
     ):
         chooser.value.set_files(
             [
-                {"name": f"IMG_{n}.jpg", "mimeType": "image/jpeg", "buffer": data}
+                FilePayload(name=f"IMG_{n}.jpg", mimeType="image/jpeg", buffer=data)
                 for n, data in enumerate(originals)
             ]
         )

@@ -1,7 +1,7 @@
 """holidays from the `holidays` package (source, loaded years); one-time passwords
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-04 21:40:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import app.db
 
-revision: str = "0004"
-down_revision: str | None = "0003"
+revision: str = "0005"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
