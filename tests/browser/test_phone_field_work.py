@@ -8,12 +8,14 @@ Screenshots for people to look at go to test-artifacts/screenshots/."""
 import io
 import re
 from collections.abc import Callable
+from pathlib import Path
 
+import pytest
 from PIL import Image
 from playwright.sync_api import FilePayload, Locator, Page, expect
 
 from tests.browser.conftest import SCREENSHOTS, PageProblems, login
-from tests.browser.test_scenarios import new_title
+from tests.browser.test_scenarios import axe_violations, new_title
 
 NewPage = Callable[..., Page]
 PHONE = {"width": 390, "height": 844}
@@ -281,3 +283,14 @@ def test_task_page_keeps_the_used_form_and_its_message_in_view(
     team.fill("#verify-note", "Sesuai target.")
     act_and_check(team, "form-verify", "Verifikasi", rf"/tasks/{task_id}/verify")
     expect(team.locator("#result")).to_have_text("Tugas diverifikasi dan ditandai Selesai.")
+
+
+@pytest.mark.parametrize("path", ["/my-tasks", "/profile", "/board"])
+def test_phone_pages_have_no_serious_accessibility_violations(
+    new_page: NewPage, axe_path: Path, path: str
+) -> None:
+    page = phone(new_page)
+    login(page, "kadis.putr")
+    page.goto(path)
+    page.wait_for_load_state("load")
+    assert axe_violations(page, axe_path) == []
