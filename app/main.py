@@ -20,6 +20,7 @@ from app.db import BUSY_MESSAGE, is_busy, make_engine
 from app.errors import Conflict, DomainError, NotAuthenticated, PasswordChangeRequired
 from app.htmx import is_htmx
 from app.models import TaskPublic
+from app.public_cache import PublicRevalidation
 from app.public_rate_limit import PublicRateLimit, PublicServerTiming
 from app.routes import (
     admin,
@@ -133,6 +134,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         max_bytes=settings.import_max_bytes + transfer.FORM_OVERHEAD,
         message=transfer.too_large_message(settings),
     )
+    # A revalidation of a public page is answered (304) before routing: app.public_cache.
+    app.add_middleware(PublicRevalidation, engine=engine)
     app.add_middleware(PublicServerTiming)
     # Outermost, so a refused request costs the app nothing.
     app.add_middleware(PublicRateLimit, limit=settings.public_rate_limit)
