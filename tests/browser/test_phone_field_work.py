@@ -294,3 +294,14 @@ def test_phone_pages_have_no_serious_accessibility_violations(
     page.goto(path)
     page.wait_for_load_state("load")
     assert axe_violations(page, axe_path) == []
+    # The main controls are at least 44 px high (touch targets).
+    small = page.evaluate(
+        """() => [...document.querySelectorAll(
+             '.topbar .btn, .mainnav a, main .btn, main select, main input[type=text],'
+             + ' main input[type=number], main input[type=password], .column-tab')]
+           .filter(e => e.offsetParent !== null)
+           .map(e => [e.textContent.trim().slice(0, 30) || e.name,
+                      e.getBoundingClientRect().height])
+           .filter(([_, h]) => h < 44)"""
+    )
+    assert small == []
