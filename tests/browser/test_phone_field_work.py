@@ -305,3 +305,21 @@ def test_phone_pages_have_no_serious_accessibility_violations(
            .filter(([_, h]) => h < 44)"""
     )
     assert small == []
+
+
+def test_task_page_keeps_the_result_in_view_on_a_desktop(new_page: NewPage) -> None:
+    task_id = team_creates_putr_task(new_page(), new_title(), due_on_day_one=False)
+    page = new_page(viewport={"width": 1280, "height": 720})
+    login(page, "kadis.putr")
+    page.goto(f"/tasks/{task_id}")
+    page.fill("#progress-pct", "30")
+    with page.expect_response(re.compile(rf"/tasks/{task_id}/progress")):
+        page.get_by_role("button", name="Simpan capaian").click()
+    result = page.locator("#form-progress #result")
+    expect(result).to_have_text("Capaian dan realisasi tersimpan.")
+    expect(result).to_be_in_viewport()
+    expect(result).to_be_focused()
+    page.fill("#comment-note", "Rapat koordinasi selesai.")
+    with page.expect_response(re.compile(rf"/tasks/{task_id}/comments")):
+        page.get_by_role("button", name="Tambah catatan").click()
+    expect(page.locator("#form-comment #result")).to_be_in_viewport()
