@@ -14,10 +14,10 @@ from fastapi import Depends, Request, Response
 from fastapi.security import OAuth2PasswordBearer
 
 from app.config import Settings, SettingsDep
-from app.db import SessionDep
+from app.db import SessionDep, engine_of
 from app.errors import Forbidden, NotAuthenticated
 from app.models import LoginSession, SessionKind, User
-from app.services import accounts
+from app.services import accounts, inbox
 
 SESSION_COOKIE = "seratus_session"
 LOGIN_CSRF_COOKIE = "seratus_login_csrf"
@@ -72,6 +72,11 @@ def get_auth(
     # For templates: the navigation shows the user; every form carries the CSRF token.
     request.state.user = user
     request.state.csrf_token = login.csrf_token
+    # The header's bell: counted only if a page renders the header, in a short read of its
+    # own (an error page renders after the request's session has closed).
+    request.state.inbox_unread = lambda: inbox.unread_count_of(
+        engine_of(request), user_id=user.id or 0
+    )
     return Auth(user=user, login_session=login)
 
 

@@ -105,6 +105,8 @@ def render(
     ctx: dict[str, Any] = {
         "user": getattr(request.state, "user", None),
         "csrf_token": getattr(request.state, "csrf_token", ""),
+        # The bell's count, read only when a full page shows the header (app.auth).
+        "inbox_unread": getattr(request.state, "inbox_unread", None),
     }
     ctx.update(context or {})
     response = templates.TemplateResponse(

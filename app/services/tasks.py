@@ -36,6 +36,7 @@ from app.models import (
     UnitKind,
     User,
 )
+from app.services import outbox
 from app.services.plans import get_plan, lock_plan_for_writes, plan_calendar
 from app.timefmt import format_day_date, format_wib_time
 
@@ -265,6 +266,8 @@ def _record(
     task.updated_at = event.at
     session.add(task)
     session.add(event)
+    # Who is told, in this same transaction (the outbox).
+    outbox.fan_out(session, event=event, task=task)
     return event
 
 
