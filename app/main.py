@@ -21,6 +21,7 @@ from app.htmx import is_htmx
 from app.models import TaskPublic
 from app.routes import (
     admin,
+    admin_notifications,
     api,
     auth,
     board,
@@ -30,7 +31,9 @@ from app.routes import (
     health,
     inbox,
     pages,
+    profile,
     tasks,
+    telegram,
     transfer,
 )
 from app.schema import ensure_migrated
@@ -97,6 +100,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         auth,
         pages,
         inbox,
+        profile,
         transfer,
         board,
         dashboard,
@@ -104,6 +108,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         tasks,
         evidence,
         admin,
+        admin_notifications,
+        telegram,
         api,
     ):
         app.include_router(module.router)

@@ -101,6 +101,7 @@ def _deliver(
 def _deliveries(session: Session) -> list[Delivery]:
     # A fresh transaction: what the worker committed since (SQLite reads from a snapshot).
     session.rollback()
+    session.expire_all()
     return list(session.exec(select(Delivery).order_by(col(Delivery.id))).all())
 
 

@@ -165,6 +165,44 @@ def save_preferences(
     return prefs
 
 
+class ContactInput(BaseModel):
+    """The team's form for someone's addresses and channels (kinds and quiet hours stay)."""
+
+    email: str = Field(default="", max_length=RAW_MAX)
+    whatsapp: str = Field(default="", max_length=RAW_MAX)
+    email_on: bool = False
+    telegram_on: bool = False
+    webhook_on: bool = False
+
+    @classmethod
+    def of(cls, prefs: NotificationSettings) -> "ContactInput":
+        return cls(
+            email=prefs.email,
+            whatsapp=prefs.whatsapp,
+            email_on=prefs.email_on,
+            telegram_on=prefs.telegram_on,
+            webhook_on=prefs.webhook_on,
+        )
+
+
+def contact_form(session: Session, *, actor: User, user_id: int) -> tuple[User, ContactInput]:
+    permissions.ensure_team(actor)
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"Pengguna #{user_id} tidak ditemukan.")
+    return user, ContactInput.of(preferences_of(session, user_id=user_id))
+
+
+def save_contact(
+    session: Session, *, actor: User, user_id: int, data: ContactInput
+) -> NotificationSettings:
+    """The team sets a user's email, WhatsApp number and channels (admin)."""
+    permissions.ensure_team(actor)
+    current = PreferencesInput.of(preferences_of(session, user_id=user_id))
+    merged = current.model_copy(update=data.model_dump())
+    return save_preferences(session, actor=actor, user_id=user_id, data=merged)
+
+
 def set_contact(
     session: Session,
     *,
