@@ -42,7 +42,7 @@ class SmtpSink:
             self.messages.append(parsed)
         return "250 OK"
 
-    def keys(self) -> list[str]:
+    def idempotency_keys(self) -> list[str]:
         with self.lock:
             return [str(m["Idempotency-Key"]) for m in self.messages]
 

@@ -427,6 +427,6 @@ def test_two_workers_deliver_each_message_once(
     for thread in threads:
         thread.join(60)
     assert errors == []
-    keys = sink.keys()
+    keys = sink.idempotency_keys()
     assert sorted(keys) == sorted(f"bulk-{n}:email" for n in range(60))
     assert all(d.status == DeliveryStatus.sent for d in _deliveries(session))
