@@ -135,13 +135,15 @@ def _ensure_users(
             )
             session.add(user)
             session.flush()
-            # Addresses on the reserved demo domain with email on: a local SMTP sink shows
-            # the whole notification flow out of the box (README, "Channels").
+            # Addresses on the reserved demo domain with email on, and no quiet hours: a
+            # local SMTP sink shows the whole notification flow at any hour (README,
+            # "Channels").
             session.add(
                 NotificationSettings(
                     user_id=user.id,  # type: ignore[arg-type]
                     email=f"{person.username}@{DEMO_EMAIL_DOMAIN}",
                     email_on=True,
+                    quiet_hours_on=False,
                 )
             )
             created.append(person.username)
