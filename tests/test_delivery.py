@@ -27,7 +27,7 @@ from app.models import (
     TaskStatus,
     User,
 )
-from app.services import delivery, outbox, tasks
+from app.services import delivery, history, outbox, tasks
 from app.services.preferences import PreferencesInput, save_preferences
 from app.timefmt import WIB
 from tests.channel_servers import FakeHttp, SmtpSink, fake_http, smtp_sink
@@ -128,20 +128,21 @@ def test_a_change_that_commits_has_its_notifications_and_deliveries(
     assert sent[-1].idempotency_key == f"n{notes[0].id}:email"
 
 
-def test_a_change_that_rolls_back_leaves_no_notification(
-    session: Session, world: World, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    _prefs(session, world.putr_head, email="kadis.putr@banyuasin.example", email_on=True)
+def test_a_change_that_rolls_back_leaves_no_notification(session: Session, world: World) -> None:
     task = _review_task(session, world)
+    _prefs(session, world.putr_head, email="kadis.putr@banyuasin.example", email_on=True)
     before = (len(_deliveries(session)), len(session.exec(select(Notification)).all()))
 
-    def broken_place(*args: object, **kwargs: object) -> None:
+    def refuse(session: Session, *, event: TaskEvent, task: Task) -> None:
         raise RuntimeError("disk full")
 
-    # The fan-out has run (inside _record) when the placement fails: all of it rolls back.
-    monkeypatch.setattr(tasks, "_place", broken_place)
-    with pytest.raises(RuntimeError):
-        _reject(session, world, task)
+    # The outbox's listener has written its rows when a later one fails: all of it rolls back.
+    history.listen(refuse)
+    try:
+        with pytest.raises(RuntimeError):
+            _reject(session, world, task)
+    finally:
+        history.unlisten(refuse)
     session.rollback()
     assert (len(_deliveries(session)), len(session.exec(select(Notification)).all())) == before
     assert session.get(Task, task.id).status == TaskStatus.review  # type: ignore[union-attr]

@@ -23,6 +23,8 @@ from app.models import (
     Unit,
     User,
 )
+from app.services import history
+from app.services.labels import STATUS_LABELS
 from app.services.recipients import Told, who_is_told
 from app.timefmt import WIB
 
@@ -157,8 +159,7 @@ class Message:
 
 def task_message(*, headline: str, notice: NoticeKind, task: Task, unit_name: str) -> Message:
     """A notice about one task as an email / chat message (links filled in when sent)."""
-    # Imported here: the task services import this module (their event hook).
-    from app.services.tasks import STATUS_LABELS
+    # Imported here: the templates' globals import the task services, which write events.
     from app.templating import env
 
     link = f"{BASE_URL}/tasks/{task.id}"
@@ -265,6 +266,10 @@ def fan_out(session: Session, *, event: TaskEvent, task: Task) -> list[Notificat
                 task=task,
             )
     return [n for _, n in made]
+
+
+# The event hook: every recorded task event fans out here, in the writer's transaction.
+history.listen(fan_out)
 
 
 def can_act_by_chat(user: User, task: Task) -> bool:

@@ -25,8 +25,8 @@ from app.models import (
     TelegramUpdate,
     User,
 )
-from app.services import preferences, tasks
-from app.services.tasks import STATUS_LABELS
+from app.services import preferences, task_reads, tasks
+from app.services.labels import STATUS_LABELS
 
 UNLINKED = (
     "Akun Telegram ini belum tertaut dengan Seratus. Buka halaman Profil di Seratus, buat kode "
@@ -254,7 +254,7 @@ def _on_button(session: Session, callback: dict[str, Any]) -> BotReply | None:
     if task is None:
         return _answer(callback_id, "Tugas tidak ditemukan.")
     needs_words = status == TaskStatus.blocked or (
-        status == TaskStatus.review and not tasks.has_evidence(session, task_id=task_id)
+        status == TaskStatus.review and not task_reads.has_evidence(session, task_id=task_id)
     )
     if needs_words:
         if task.version != version:
