@@ -473,3 +473,23 @@ def test_escalation_listed_for_due_rungs_only_on_open_tasks(session: Session, wo
         note="Batal",
     )
     assert escalation.due_rungs(session, plan=world.plan, today=date(2026, 12, 10)) == []
+
+
+def test_the_history_still_replays_to_the_task_after_rungs(
+    engine: Engine, session: Session, world: World, settings: Settings
+) -> None:
+    from app.services import history
+
+    _plan_start(session, world, date(2026, 11, 2))
+    task = _blocked_on(session, world, MONDAY)
+    assert _escalate(engine, settings, date(2026, 12, 8)) is not None
+    session.rollback()
+    session.expire_all()
+    events = session.exec(
+        select(TaskEvent).where(TaskEvent.task_id == task.id).order_by(col(TaskEvent.id))
+    ).all()
+    assert [e.kind for e in events][-2:] == ["escalated", "escalated"]
+    state = history.replay(events)
+    fresh = session.get(Task, task.id)
+    assert fresh is not None
+    assert (state["status"], state["version"]) == (fresh.status, fresh.version)

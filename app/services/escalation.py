@@ -32,7 +32,7 @@ from app.models import (
     TaskEvent,
     TaskStatus,
 )
-from app.services import outbox
+from app.services import history
 from app.services.calendar import PlanCalendar
 from app.services.plans import lock_plan_for_writes
 
@@ -224,17 +224,15 @@ def escalate(session: Session, *, plan: Plan, now: datetime) -> list[Escalation]
         changes: dict[str, list[object]] = {"escalation": [None, rung.rung]}
         if rung.directive_id is not None:
             changes["escalation_directive_id"] = [None, rung.directive_id]
-        event = TaskEvent(
-            plan_id=rung.task.plan_id,
-            task_id=rung.task.id,  # type: ignore[arg-type]
-            actor_id=None,
-            at=now,
+        # The history shows the rung; its listener (the outbox) tells the rung's audience.
+        event = history.record_system_event(
+            session,
+            rung.task,
             kind=EventKind.escalated,
             changes=changes,
             note=rung.note,
+            at=now,
         )
-        session.add(event)
-        session.flush()
         row = Escalation(
             task_id=rung.task.id,  # type: ignore[arg-type]
             rung=rung.rung,
@@ -243,7 +241,6 @@ def escalate(session: Session, *, plan: Plan, now: datetime) -> list[Escalation]
             fired_at=now,
         )
         session.add(row)
-        outbox.fan_out(session, event=event, task=rung.task)
         fired.add(key)
         made.append(row)
     return made
