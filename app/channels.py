@@ -74,14 +74,17 @@ def build_email(settings: Settings, out: Outgoing) -> EmailMessage:
     return message
 
 
-def send_email(settings: Settings, out: Outgoing) -> str:
-    if not email_configured(settings):
-        raise SendError("Email belum dikonfigurasi (SERATUS_SMTP_HOST kosong).", permanent=True)
-    if not out.email:
-        raise SendError("Pengguna belum mempunyai alamat email.", permanent=True)
-    message = build_email(settings, out)
-    timeout = settings.smtp_timeout_seconds
-    try:
+class Mailer:
+    """An SMTP connection kept open for a round of emails (opened on first use, opened again
+    after an error), so a batch does not pay a TCP and TLS handshake per message."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.smtp: smtplib.SMTP | None = None
+
+    def _connect(self) -> smtplib.SMTP:
+        settings = self.settings
+        timeout = settings.smtp_timeout_seconds
         smtp: smtplib.SMTP
         if settings.smtp_security == "tls":
             smtp = smtplib.SMTP_SSL(
@@ -92,17 +95,46 @@ def send_email(settings: Settings, out: Outgoing) -> str:
             )
         else:
             smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=timeout)
-        with smtp:
-            if settings.smtp_security == "starttls":
-                smtp.starttls(context=ssl.create_default_context())
-            if settings.smtp_user:
-                smtp.login(settings.smtp_user, settings.smtp_password)
-            smtp.send_message(message)
-    except smtplib.SMTPRecipientsRefused as exc:
-        raise SendError(f"Alamat email ditolak server: {exc}", permanent=True) from exc
-    except (smtplib.SMTPException, OSError) as exc:
-        raise SendError(f"SMTP: {exc}") from exc
-    return str(message["Message-ID"])
+        if settings.smtp_security == "starttls":
+            smtp.starttls(context=ssl.create_default_context())
+        if settings.smtp_user:
+            smtp.login(settings.smtp_user, settings.smtp_password)
+        return smtp
+
+    def send(self, out: Outgoing) -> str:
+        if not email_configured(self.settings):
+            raise SendError("Email belum dikonfigurasi (SERATUS_SMTP_HOST kosong).", permanent=True)
+        if not out.email:
+            raise SendError("Pengguna belum mempunyai alamat email.", permanent=True)
+        message = build_email(self.settings, out)
+        try:
+            if self.smtp is None:
+                self.smtp = self._connect()
+            self.smtp.send_message(message)
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise SendError(f"Alamat email ditolak server: {exc}", permanent=True) from exc
+        except (smtplib.SMTPException, OSError) as exc:
+            # The connection may be unusable now: the next message opens a new one.
+            self.close()
+            raise SendError(f"SMTP: {exc}") from exc
+        return str(message["Message-ID"])
+
+    def close(self) -> None:
+        if self.smtp is not None:
+            smtp, self.smtp = self.smtp, None
+            try:
+                smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                smtp.close()
+
+
+def send_email(settings: Settings, out: Outgoing) -> str:
+    """One email on a connection of its own."""
+    mailer = Mailer(settings)
+    try:
+        return mailer.send(out)
+    finally:
+        mailer.close()
 
 
 # --- Telegram --------------------------------------------------------------------------

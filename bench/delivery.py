@@ -112,8 +112,8 @@ def run(backend: str, *, messages: int, batch: int, pg_url: str | None) -> None:
         rate = totals.sent / elapsed if elapsed else 0.0
         print(
             f"{backend:<10} {totals.sent:>5} sent ({sink.count} received, {totals.failed} failed) "
-            f"in {elapsed:6.2f} s  →  {rate:7.1f} messages/s  (batch {batch}, one SMTP "
-            "connection per message)"
+            f"in {elapsed:6.2f} s  →  {rate:7.1f} messages/s  (batches of {batch}, one SMTP "
+            "connection and one recording transaction per batch)"
         )
 
 

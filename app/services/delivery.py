@@ -9,7 +9,6 @@ marked failed and listed for the team (admin) with its last error and "kirim ula
 """
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -119,15 +118,20 @@ def outgoing(session: Session, delivery: Delivery, *, settings: Settings) -> Out
     )
 
 
-Sender = Callable[[Settings, httpx.Client, Outgoing, Channel], str]
+@dataclass
+class Transports:
+    """What a round sends with: one HTTP client (Telegram, webhook) and one SMTP connection."""
 
+    settings: Settings
+    client: httpx.Client
+    mailer: channels.Mailer
 
-def send(settings: Settings, client: httpx.Client, out: Outgoing, channel: Channel) -> str:
-    if channel == Channel.email:
-        return channels.send_email(settings, out)
-    if channel == Channel.telegram:
-        return channels.send_telegram(settings, client, out)
-    return channels.send_webhook(settings, client, out)
+    def send(self, out: Outgoing, channel: Channel) -> str:
+        if channel == Channel.email:
+            return self.mailer.send(out)
+        if channel == Channel.telegram:
+            return channels.send_telegram(self.settings, self.client, out)
+        return channels.send_webhook(self.settings, self.client, out)
 
 
 def backoff(settings: Settings, attempts: int) -> timedelta:
@@ -136,53 +140,64 @@ def backoff(settings: Settings, attempts: int) -> timedelta:
     return timedelta(seconds=min(seconds, 86_400))
 
 
-def deliver_one(
-    engine: Engine,
-    *,
-    settings: Settings,
-    client: httpx.Client,
-    delivery_id: int,
-    sender: Sender = send,
-    now: datetime | None = None,
-) -> DeliveryStatus | None:
-    """Send one claimed delivery and record what happened (None: no longer ours to send)."""
+def _prepare(
+    engine: Engine, *, settings: Settings, ids: list[int]
+) -> list[tuple[int, Outgoing, Channel]]:
+    """The claimed messages as they leave, read in one short transaction."""
     with open_session(engine) as session:
-        delivery = session.get(Delivery, delivery_id)
-        if delivery is None or delivery.status != DeliveryStatus.pending:
-            return None
-        out = outgoing(session, delivery, settings=settings)
-        channel = Channel(delivery.channel)
+        rows = session.exec(
+            select(Delivery).where(col(Delivery.id).in_(ids)).order_by(col(Delivery.id))
+        ).all()
+        prepared = [
+            (row.id or 0, outgoing(session, row, settings=settings), Channel(row.channel))
+            for row in rows
+            if row.status == DeliveryStatus.pending
+        ]
         session.rollback()
-    error: SendError | None = None
-    external = ""
+    return prepared
+
+
+def _send(
+    transports: Transports, out: Outgoing, channel: Channel, delivery_id: int
+) -> str | SendError:
     try:
-        external = sender(settings, client, out, channel)
+        return transports.send(out, channel)
     except SendError as exc:
-        error = exc
+        log.warning("delivery %s (%s): %s", delivery_id, channel.value, exc.message)
+        return exc
     except Exception as exc:  # a bug in a sender must not stop the worker
         log.exception("delivery %s: unexpected error", delivery_id)
-        error = SendError(f"Kesalahan tak terduga: {type(exc).__name__}")
+        return SendError(f"Kesalahan tak terduga: {type(exc).__name__}")
+
+
+def _record(
+    engine: Engine, *, settings: Settings, outcomes: dict[int, str | SendError], now: datetime
+) -> RoundResult:
+    """Every outcome of the round in one transaction. A worker killed before this commit
+    leaves its claims to lapse: those messages go out again, with the same key."""
+    result = RoundResult()
     with open_session(engine, write=True) as session:
-        delivery = session.get(Delivery, delivery_id)
-        if delivery is None:
-            return None
-        now = now or utcnow()
-        delivery.claimed_until = None
-        if error is None:
-            delivery.status = DeliveryStatus.sent
-            delivery.sent_at = now
-            delivery.external_id = external[:64]
-            delivery.last_error = ""
-        else:
-            delivery.last_error = error.message[:ERROR_MAX]
-            if error.permanent or delivery.attempts >= settings.worker_max_attempts:
-                delivery.status = DeliveryStatus.failed
+        rows = session.exec(select(Delivery).where(col(Delivery.id).in_(list(outcomes)))).all()
+        for delivery in rows:
+            outcome = outcomes[delivery.id or 0]
+            delivery.claimed_until = None
+            if isinstance(outcome, str):
+                delivery.status = DeliveryStatus.sent
+                delivery.sent_at = now
+                delivery.external_id = outcome[:64]
+                delivery.last_error = ""
+                result.sent += 1
             else:
-                delivery.next_attempt_at = now + backoff(settings, delivery.attempts)
-            log.warning("delivery %s (%s): %s", delivery_id, channel.value, error.message)
-        session.add(delivery)
+                delivery.last_error = outcome.message[:ERROR_MAX]
+                if outcome.permanent or delivery.attempts >= settings.worker_max_attempts:
+                    delivery.status = DeliveryStatus.failed
+                    result.failed += 1
+                else:
+                    delivery.next_attempt_at = now + backoff(settings, delivery.attempts)
+                    result.retried += 1
+            session.add(delivery)
         session.commit()
-        return DeliveryStatus(delivery.status)
+    return result
 
 
 def deliver_due(
@@ -191,27 +206,24 @@ def deliver_due(
     settings: Settings,
     client: httpx.Client,
     now: datetime | None = None,
-    sender: Sender = send,
 ) -> RoundResult:
-    """One round: claim a batch and send it."""
+    """One round: claim a batch, send it (one SMTP connection for its emails), record the
+    outcomes."""
     with open_session(engine, write=True) as session:
         ids = claim_due(session, settings=settings, now=now or utcnow())
-    result = RoundResult(claimed=len(ids))
-    for delivery_id in ids:
-        outcome = deliver_one(
-            engine,
-            settings=settings,
-            client=client,
-            delivery_id=delivery_id,
-            sender=sender,
-            now=now,
-        )
-        if outcome == DeliveryStatus.sent:
-            result.sent += 1
-        elif outcome == DeliveryStatus.failed:
-            result.failed += 1
-        elif outcome == DeliveryStatus.pending:
-            result.retried += 1
+    if not ids:
+        return RoundResult()
+    prepared = _prepare(engine, settings=settings, ids=ids)
+    transports = Transports(settings=settings, client=client, mailer=channels.Mailer(settings))
+    try:
+        outcomes = {
+            delivery_id: _send(transports, out, channel, delivery_id)
+            for delivery_id, out, channel in prepared
+        }
+    finally:
+        transports.mailer.close()
+    result = _record(engine, settings=settings, outcomes=outcomes, now=now or utcnow())
+    result.claimed = len(ids)
     return result
 
 
