@@ -14,11 +14,13 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.auth import FORCED_CHANGE_URL
 from app.config import BASE_DIR, Settings, get_settings
 from app.db import BUSY_MESSAGE, is_busy, make_engine
-from app.errors import Conflict, DomainError, NotAuthenticated
+from app.errors import Conflict, DomainError, NotAuthenticated, PasswordChangeRequired
 from app.htmx import is_htmx
 from app.models import TaskPublic
+from app.public_cache import PublicRevalidation
 from app.public_rate_limit import PublicRateLimit, PublicServerTiming
 from app.routes import (
     admin,
@@ -31,6 +33,7 @@ from app.routes import (
     evidence,
     health,
     inbox,
+    my_tasks,
     pages,
     profile,
     public,
@@ -108,7 +111,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         auth,
         pages,
         inbox,
-        profile,
         transfer,
         board,
         dashboard,
@@ -119,6 +121,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         admin,
         admin_notifications,
         telegram,
+        my_tasks,
+        profile,
         api,
         public,
     ):
@@ -136,6 +140,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         max_bytes=settings.import_max_bytes + transfer.FORM_OVERHEAD,
         message=transfer.too_large_message(settings),
     )
+    # A revalidation of a public page is answered (304) before routing: app.public_cache.
+    app.add_middleware(PublicRevalidation, engine=engine)
     app.add_middleware(PublicServerTiming)
     # Outermost, so a refused request costs the app nothing.
     app.add_middleware(PublicRateLimit, limit=settings.public_rate_limit)
@@ -182,6 +188,14 @@ def _install_error_handlers(app: FastAPI) -> None:
         if is_htmx(request):
             return Response(status_code=401, headers={"HX-Redirect": login})
         return RedirectResponse(login, status_code=303)
+
+    @app.exception_handler(PasswordChangeRequired)
+    async def password_change_required(request: Request, exc: PasswordChangeRequired) -> Response:
+        if _is_api(request):
+            return _error_response(request, 403, exc.message)
+        if is_htmx(request):
+            return Response(status_code=403, headers={"HX-Redirect": FORCED_CHANGE_URL})
+        return RedirectResponse(FORCED_CHANGE_URL, status_code=303)
 
     @app.exception_handler(Conflict)
     async def conflict(request: Request, exc: Conflict) -> Response:

@@ -93,6 +93,10 @@ env.globals.update(
 )
 
 
+def _no_unit() -> None:
+    return None
+
+
 def render(
     request: Request,
     name: str,
@@ -107,6 +111,8 @@ def render(
         "csrf_token": getattr(request.state, "csrf_token", ""),
         # The bell's count, read only when a full page shows the header (app.auth).
         "inbox_unread": getattr(request.state, "inbox_unread", None),
+        # Call it (`user_unit()`) where the unit is shown: the query runs only then.
+        "user_unit": getattr(request.state, "unit_loader", _no_unit),
     }
     ctx.update(context or {})
     response = templates.TemplateResponse(

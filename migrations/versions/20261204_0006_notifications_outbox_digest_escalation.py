@@ -1,8 +1,8 @@
 """notifications: inbox, outbox (deliveries), settings per user, digest runs, escalation
 rungs, Telegram updates; escalation thresholds on the plan; the `escalated` event kind
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-04 21:33:27.010985
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 import app.db
 
-revision: str = "0005"
-down_revision: str | None = "0004"
+revision: str = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -305,6 +305,6 @@ def downgrade() -> None:
     op.drop_table("notification_settings")
     op.drop_table("telegram_update")
     op.drop_table("routine_run")
-    # Escalation events carry no change of the task and have no kind 0004 knows: dropped.
+    # Escalation events carry no change of the task and have no kind 0005 knows: dropped.
     op.execute("DELETE FROM task_event WHERE kind = 'escalated'")
     _allow_kinds(_KINDS)
