@@ -241,7 +241,7 @@ def test_another_units_user_cannot_act(
     task = make_task(session, actor=world.team, plan=world.plan, lead=world.putr)
     _link(session, world.dinkes_head, "321")
     answer = _post(bot_client, _button(321, f"m:{task.id}:{task.version}:in_progress")).json()
-    assert "dipegang perangkat daerah lain" in answer["text"]
+    assert "perangkat daerah lain" in answer["text"]
     assert _fresh(session, task).status == TaskStatus.todo
 
 
