@@ -24,6 +24,7 @@ from app.public_cache import PublicRevalidation
 from app.public_rate_limit import PublicRateLimit, PublicServerTiming
 from app.routes import (
     admin,
+    admin_notifications,
     api,
     auth,
     board,
@@ -31,12 +32,14 @@ from app.routes import (
     dashboard,
     evidence,
     health,
+    inbox,
     my_tasks,
     pages,
     profile,
     public,
     publishing,
     tasks,
+    telegram,
     transfer,
 )
 from app.schema import ensure_migrated
@@ -107,6 +110,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         health,
         auth,
         pages,
+        inbox,
         transfer,
         board,
         dashboard,
@@ -115,6 +119,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         evidence,
         publishing,
         admin,
+        admin_notifications,
+        telegram,
         my_tasks,
         profile,
         api,
