@@ -1,8 +1,8 @@
 """directive follow-ups and decisions (event kinds), executives' positions, the printed pack's
 letterhead, and when a task was sent to Menunggu Verifikasi (task.review_since_date)
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-04 22:20:00
 """
 
@@ -15,8 +15,8 @@ from alembic import op
 
 import app.db
 
-revision: str = "0006"
-down_revision: str | None = "0005"
+revision: str = "0007"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -33,6 +33,7 @@ _KINDS = (
     "rejected",
     "cancelled",
     "imported",
+    "escalated",
 )
 _NEW_KINDS = ("follow_up", "decision")
 
