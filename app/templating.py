@@ -10,7 +10,7 @@ from starlette.responses import HTMLResponse
 from app.config import BASE_DIR
 from app.htmx import vary_on_htmx
 from app.models import ProgramKind, Role, TaskStatus, UnitKind
-from app.services.tasks import STATUS_LABELS
+from app.services.labels import STATUS_LABELS
 from app.timefmt import format_day_date, format_long_date, format_wib_time
 
 

@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from app.db import open_session
 from app.models import BOARD_STATUSES, Task, TaskCreate, TaskMove, TaskStatus
-from app.services import tasks
+from app.services import task_reads, tasks
 from tests.factories import World, make_plan
 from tests.test_task_service import (
     ident,
@@ -110,7 +110,7 @@ def run_random_sequence(engine: Engine, world: World, seed: int, steps: int) -> 
                 if board.cancelled:
                     candidates.append(rng.choice(sorted(board.cancelled)))
                 after_id = rng.choice([c for c in candidates if c != task_id])
-                current = tasks.get_task(session, task_id=task_id)
+                current = task_reads.get_task(session, task_id=task_id)
                 tasks.move_task(
                     session,
                     actor=world.team,
@@ -126,14 +126,14 @@ def run_random_sequence(engine: Engine, world: World, seed: int, steps: int) -> 
                 board.place(task_id, status, after_id)
             elif choice < 0.9:
                 task_id = rng.choice(live)
-                current = tasks.get_task(session, task_id=task_id)
+                current = task_reads.get_task(session, task_id=task_id)
                 tasks.cancel_task(
                     session, actor=world.team, task_id=task_id, version=current.version, note="x"
                 )
                 board.cancel(task_id)
             elif board.cancelled:
                 task_id = rng.choice(sorted(board.cancelled))
-                current = tasks.get_task(session, task_id=task_id)
+                current = task_reads.get_task(session, task_id=task_id)
                 tasks.restore_task(
                     session, actor=world.team, task_id=task_id, version=current.version
                 )

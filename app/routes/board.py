@@ -24,9 +24,10 @@ from app.htmx import is_htmx, trigger, vary_on_htmx
 from app.models import BOARD_STATUSES, ID_MAX, NOTE_MAX, Plan, Role, TaskMove, TaskStatus, User
 from app.path_ids import TaskId
 from app.services import board as board_service
-from app.services import plans, tasks
+from app.services import labels, plans, tasks
 from app.services.calendar import PlanCalendar
 from app.services.filters import Q_MAX, TaskFilter, parse_filter_id
+from app.services.lateness import Lateness
 from app.services.reference_lists import FilterOptions, filter_options
 from app.templating import render
 
@@ -326,13 +327,13 @@ def move_task(
         session,
         plan_id=task.plan_id,
         filters=query.filters,
-        today=calendar.today(),
+        lateness=Lateness.now(calendar),
     )
     response = render(request, "board/_moved.html", {"card": card, "counts": counts, "bq": query})
     # A reorder within a column keeps the version (and writes no event); a move bumps it.
     if task.version == version:
-        message = f"Urutan {task.code} di kolom {tasks.STATUS_LABELS[status]} diperbarui."
+        message = f"Urutan {task.code} di kolom {labels.STATUS_LABELS[status]} diperbarui."
     else:
-        message = f"{task.code} dipindahkan ke {tasks.STATUS_LABELS[status]}."
+        message = f"{task.code} dipindahkan ke {labels.STATUS_LABELS[status]}."
     trigger(response, "toast", message=message, kind="ok")
     return response

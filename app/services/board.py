@@ -30,7 +30,9 @@ from app.models import (
 from app.permissions import move_targets
 from app.services.calendar import PlanCalendar
 from app.services.filters import TaskFilter
-from app.services.tasks import STATUS_LABELS, evidence_counts
+from app.services.labels import STATUS_LABELS
+from app.services.lateness import Lateness
+from app.services.task_reads import evidence_counts
 
 
 @dataclass
@@ -129,14 +131,11 @@ def _cards(
     task_ids = [t.id for t, _, _ in rows if t.id is not None]
     programs = _programs_of(session, task_ids)
     evidence = evidence_counts(session, task_ids)
+    lateness = Lateness(calendar=calendar, today=today)
     cards = []
     for task, lead_name, district_name in rows:
         due_day = calendar.day_number(task.due_date) if task.due_date else None
-        late = (
-            calendar.days_late(task.due_date, today)
-            if task.due_date and task.status not in (TaskStatus.done, TaskStatus.cancelled)
-            else 0
-        )
+        late = lateness.days_late(task)
         cards.append(
             Card(
                 task=task,
@@ -153,7 +152,7 @@ def _cards(
 
 
 def column_counts(
-    session: Session, *, plan_id: int, filters: TaskFilter, today: date
+    session: Session, *, plan_id: int, filters: TaskFilter, lateness: Lateness
 ) -> dict[TaskStatus, tuple[int, int]]:
     """{status: (task count, weight sum)} for the board's columns under `filters`."""
     rows = session.exec(
@@ -161,7 +160,7 @@ def column_counts(
         .where(
             Task.plan_id == plan_id,
             col(Task.status).in_(BOARD_STATUSES),
-            *filters.conditions(today=today),
+            *filters.conditions(lateness=lateness),
         )
         .group_by(col(Task.status))
     ).all()
@@ -180,10 +179,13 @@ def build_board(
     calendar: PlanCalendar,
     stamp: int,
     page_size: int,
+    today: date | None = None,
 ) -> Board:
-    """All five columns: counts and weights, and the first `page_size` cards of each."""
-    today = calendar.today()
-    conditions = filters.conditions(today=today)
+    """All five columns: counts and weights, and the first `page_size` cards of each, as
+    they stand on `today` (default: today in the plan's timezone)."""
+    lateness = Lateness(calendar=calendar, today=today or calendar.today())
+    today = lateness.today
+    conditions = filters.conditions(lateness=lateness)
     ranked = (
         select(
             col(Task.id).label("id"),
@@ -200,7 +202,7 @@ def build_board(
         .order_by(col(Task.status), col(Task.position), col(Task.id))
     ).all()
     cards = _cards(session, rows, user=user, calendar=calendar, today=today)
-    counts = column_counts(session, plan_id=plan.id, filters=filters, today=today)  # type: ignore[arg-type]
+    counts = column_counts(session, plan_id=plan.id, filters=filters, lateness=lateness)  # type: ignore[arg-type]
     by_status: dict[TaskStatus, list[Card]] = {s: [] for s in BOARD_STATUSES}
     for card in cards:
         by_status[TaskStatus(card.task.status)].append(card)
@@ -229,10 +231,11 @@ def column_page(
     limit: int,
 ) -> list[Card]:
     """More cards of one column (loaded when the end of the column scrolls into view)."""
-    today = calendar.today()
+    lateness = Lateness.now(calendar)
+    today = lateness.today
     rows = session.exec(
         _card_query(
-            Task.plan_id == plan.id, Task.status == status, *filters.conditions(today=today)
+            Task.plan_id == plan.id, Task.status == status, *filters.conditions(lateness=lateness)
         )
         .order_by(col(Task.position), col(Task.id))
         .offset(offset)
