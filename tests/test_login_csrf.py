@@ -29,7 +29,8 @@ def _login(client: TestClient, token: str, **headers: str) -> int:
         headers=headers,
         follow_redirects=False,
     )
-    return response.status_code
+    status: int = response.status_code
+    return status
 
 
 @pytest.fixture
