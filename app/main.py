@@ -20,6 +20,8 @@ from app.errors import Conflict, DomainError, NotAuthenticated
 from app.htmx import is_htmx
 from app.models import TaskPublic
 from app.path_ids import not_found_message
+from app.public_cache import PublicRevalidation
+from app.public_rate_limit import PublicRateLimit, PublicServerTiming
 from app.routes import (
     admin,
     api,
@@ -30,11 +32,13 @@ from app.routes import (
     evidence,
     health,
     pages,
+    public,
+    publishing,
     tasks,
     transfer,
 )
 from app.schema import ensure_migrated
-from app.templating import render
+from app.templating import render, templates
 from app.text_input import ERROR_TYPE as TEXT_ERROR
 from app.text_input import text_boundary
 from app.upload_limit import UploadLimit, UploadTooLarge
@@ -61,6 +65,11 @@ BODY_MESSAGE = (
 
 def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
+
+
+def _is_public(request: Request) -> bool:
+    path = request.url.path
+    return path == "/publik" or path.startswith("/publik/")
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -111,8 +120,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         burndown,
         tasks,
         evidence,
+        publishing,
         admin,
         api,
+        public,
     ):
         app.include_router(module.router)
     # Upload bodies far over their limit are cut off as they arrive (app.upload_limit).
@@ -128,11 +139,25 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         max_bytes=settings.import_max_bytes + transfer.FORM_OVERHEAD,
         message=transfer.too_large_message(settings),
     )
+    # A revalidation of a public page is answered (304) before routing: app.public_cache.
+    app.add_middleware(PublicRevalidation, engine=engine)
+    app.add_middleware(PublicServerTiming)
+    # Outermost, so a refused request costs the app nothing.
+    app.add_middleware(PublicRateLimit, limit=settings.public_rate_limit)
     _install_error_handlers(app)
     return app
 
 
 def _error_response(request: Request, status: int, message: str, **extra: Any) -> Response:
+    if _is_public(request):
+        # The public page's own error page: the generic message only, never a detail.
+        return templates.TemplateResponse(
+            request,
+            "public/error.html",
+            {"status": status, "message": HTTP_MESSAGES.get(status, HTTP_MESSAGES[400])},
+            status_code=status,
+            headers={"Cache-Control": "no-store"},
+        )
     if _is_api(request):
         body: dict[str, Any] = {"detail": message}
         body.update({k: v for k, v in extra.items() if v is not None})

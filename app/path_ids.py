@@ -40,6 +40,7 @@ TaskId = Annotated[int, _ID, _path("The task's id.")]
 EvidenceId = Annotated[int, _ID, _path("The evidence item's id.")]
 UnitId = Annotated[int, _ID, _path("The unit's id.")]
 ProgramId = Annotated[int, _ID, _path("The program's id.")]
+DistrictId = Annotated[int, _ID, _path("The district's (kecamatan's) unit id.")]
 UserId = Annotated[int, _ID, _path("The user's id.")]
 PlanId = Annotated[int, _ID, _path("The plan's id.")]
 HolidayId = Annotated[int, _ID, _path("The holiday's id.")]
@@ -50,6 +51,7 @@ LABELS = {
     "evidence_id": "Bukti dukung",
     "unit_id": "Unit",
     "program_id": "Program",
+    "district_id": "Kecamatan",
     "user_id": "Pengguna",
     "holiday_id": "Hari libur",
 }

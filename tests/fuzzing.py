@@ -159,6 +159,7 @@ def seed(session: Session, world: World) -> Seeded:
         "evidence_id": evidence.id,
         "unit_id": world.putr.id,
         "program_id": world.sehat.id,
+        "district_id": world.district.id,
         "user_id": world.putr_head.id,
         "plan_id": world.plan.id,
         "holiday_id": holiday.id,
