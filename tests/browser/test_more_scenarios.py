@@ -29,7 +29,7 @@ def done_count(page: Page) -> int:
 
 
 def move_on_board(page: Page, task_id: int, status: str, note: str = "") -> None:
-    """Move a card with its "Pindahkan ke…" control (the page shows the board)."""
+    """Move a card with its "Ubah status…" control (the page shows the board)."""
     page.locator(f"#task-{task_id} summary").click()
     page.select_option(f"#move-status-{task_id}", status)
     if note:
