@@ -44,6 +44,8 @@ DistrictId = Annotated[int, _ID, _path("The district's (kecamatan's) unit id.")]
 UserId = Annotated[int, _ID, _path("The user's id.")]
 PlanId = Annotated[int, _ID, _path("The plan's id.")]
 HolidayId = Annotated[int, _ID, _path("The holiday's id.")]
+NotificationId = Annotated[int, _ID, _path("The inbox notification's id.")]
+DeliveryId = Annotated[int, _ID, _path("The delivery's id.")]
 
 # How a 404 names what was asked for ("Unit #0 tidak ditemukan."), as the services do.
 LABELS = {
@@ -54,6 +56,8 @@ LABELS = {
     "district_id": "Kecamatan",
     "user_id": "Pengguna",
     "holiday_id": "Hari libur",
+    "notification_id": "Notifikasi",
+    "delivery_id": "Pengiriman",
 }
 GENERIC_NOT_FOUND = "Halaman atau data yang Anda cari tidak ditemukan."
 
