@@ -22,6 +22,7 @@ from app.db import SessionDep
 from app.errors import Conflict, Forbidden, NotFound, RuleViolation
 from app.htmx import is_htmx, trigger, vary_on_htmx
 from app.models import BOARD_STATUSES, ID_MAX, NOTE_MAX, Plan, Role, TaskMove, TaskStatus, User
+from app.path_ids import TaskId
 from app.services import board as board_service
 from app.services import labels, plans, tasks
 from app.services.calendar import PlanCalendar
@@ -281,7 +282,7 @@ def move_task(
     settings: SettingsDep,
     user: CurrentUser,
     query: BoardQueryDep,
-    task_id: int,
+    task_id: TaskId,
     status: Annotated[TaskStatus, Form()],
     version: Annotated[int, Form(ge=1, le=ID_MAX)],
     after_id: Annotated[int | None, Form(ge=1, le=ID_MAX)] = None,

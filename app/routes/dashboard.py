@@ -17,6 +17,7 @@ from app.auth import CurrentUser
 from app.db import SessionDep
 from app.htmx import is_htmx
 from app.models import ProgramKind
+from app.path_ids import ProgramId, UnitId
 from app.services import curve, holiday_source, letterhead, plans, rag, stocktake
 from app.services import dashboard as dashboard_service
 from app.services.burndown import MEASURES, Measure
@@ -258,7 +259,7 @@ def program_page(
     request: Request,
     session: SessionDep,
     user: CurrentUser,
-    program_id: int,
+    program_id: ProgramId,
     measure: MeasureDep,
     chart: ChartDep,
 ) -> Response:
@@ -278,7 +279,7 @@ def unit_page(
     request: Request,
     session: SessionDep,
     user: CurrentUser,
-    unit_id: int,
+    unit_id: UnitId,
     measure: MeasureDep,
     chart: ChartDep,
 ) -> Response:
