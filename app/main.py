@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.compression import Compression
 from app.config import BASE_DIR, Settings, get_settings
 from app.db import BUSY_MESSAGE, is_busy, make_engine
 from app.errors import Conflict, DomainError, NotAuthenticated
@@ -118,6 +119,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         max_bytes=settings.import_max_bytes + transfer.FORM_OVERHEAD,
         message=transfer.too_large_message(settings),
     )
+    # Outermost, so error pages and every router's answers are compressed alike.
+    app.add_middleware(Compression)
     _install_error_handlers(app)
     return app
 

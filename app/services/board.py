@@ -21,7 +21,6 @@ from app.models import (
     Program,
     ProgramKind,
     Task,
-    TaskEvent,
     TaskProgram,
     TaskStatus,
     Unit,
@@ -51,6 +50,8 @@ class Card:
     move_targets: list[TaskStatus] = field(default_factory=list)
     # Evidence not removed: moving to Menunggu Verifikasi without any needs a note.
     evidence_count: int = 0
+    # The day the card was read for ("late" and "Hari ke-" depend on it).
+    today: date | None = None
 
     @property
     def is_late(self) -> bool:
@@ -70,23 +71,30 @@ class Column:
         return len(self.cards) < self.count
 
 
+@dataclass(frozen=True)
+class ColumnStat:
+    """A column under the view's filters: its count and weight sum, and its change stamp
+    (count, highest change number: services.change_seq)."""
+
+    count: int = 0
+    weight: int = 0
+    last_change: int = 0
+
+    @property
+    def stamp(self) -> str:
+        return f"{self.count}-{self.last_change}"
+
+
 @dataclass
 class Board:
     plan: Plan
+    # The columns built (all five, or those a poll re-sends), and every column's figures.
     columns: list[Column]
-    stamp: int
+    stats: dict[TaskStatus, ColumnStat]
 
     @property
     def total(self) -> int:
-        return sum(c.count for c in self.columns)
-
-
-def board_stamp(session: Session, *, plan_id: int) -> int:
-    """Changes whenever any task of the plan changes: every change writes a task event."""
-    value = session.exec(
-        select(sa.func.max(TaskEvent.id)).where(TaskEvent.plan_id == plan_id)
-    ).one()
-    return int(value or 0)
+        return sum(s.count for s in self.stats.values())
 
 
 def _card_query(*conditions: Any) -> Select[Task, str, str | None]:
@@ -147,6 +155,7 @@ def _cards(
                 days_late=late,
                 move_targets=move_targets(user, task),
                 evidence_count=evidence.get(task.id or 0, 0),
+                today=today,
             )
         )
     return cards
@@ -154,10 +163,16 @@ def _cards(
 
 def column_counts(
     session: Session, *, plan_id: int, filters: TaskFilter, today: date
-) -> dict[TaskStatus, tuple[int, int]]:
-    """{status: (task count, weight sum)} for the board's columns under `filters`."""
+) -> dict[TaskStatus, ColumnStat]:
+    """Count, weight sum and change stamp of each board column under `filters` (one query:
+    the poll's whole cost when nothing changed)."""
     rows = session.exec(
-        select(Task.status, sa.func.count(), sa.func.coalesce(sa.func.sum(Task.weight), 0))
+        select(
+            Task.status,
+            sa.func.count(),
+            sa.func.coalesce(sa.func.sum(Task.weight), 0),
+            sa.func.coalesce(sa.func.max(Task.change_seq), 0),
+        )
         .where(
             Task.plan_id == plan_id,
             col(Task.status).in_(BOARD_STATUSES),
@@ -165,10 +180,10 @@ def column_counts(
         )
         .group_by(col(Task.status))
     ).all()
-    counts = dict.fromkeys(BOARD_STATUSES, (0, 0))
-    for status, count, weight in rows:
-        counts[TaskStatus(status)] = (int(count), int(weight))
-    return counts
+    stats = dict.fromkeys(BOARD_STATUSES, ColumnStat())
+    for status, count, weight, last_change in rows:
+        stats[TaskStatus(status)] = ColumnStat(int(count), int(weight), int(last_change))
+    return stats
 
 
 def build_board(
@@ -178,10 +193,13 @@ def build_board(
     user: User,
     filters: TaskFilter,
     calendar: PlanCalendar,
-    stamp: int,
+    stats: dict[TaskStatus, ColumnStat],
     page_size: int,
+    statuses: Sequence[TaskStatus] = BOARD_STATUSES,
 ) -> Board:
-    """All five columns: counts and weights, and the first `page_size` cards of each."""
+    """The columns `statuses` (all five by default) with the first `page_size` cards of
+    each; `stats` are the columns' figures (column_counts), read before the cards so that a
+    change made meanwhile shows at the next poll rather than hiding behind the stamp."""
     today = calendar.today()
     conditions = filters.conditions(today=today)
     ranked = (
@@ -191,7 +209,7 @@ def build_board(
             .over(partition_by=Task.status, order_by=(col(Task.position), col(Task.id)))
             .label("rn"),
         )
-        .where(Task.plan_id == plan.id, col(Task.status).in_(BOARD_STATUSES), *conditions)
+        .where(Task.plan_id == plan.id, col(Task.status).in_(statuses), *conditions)
         .subquery()
     )
     rows = session.exec(
@@ -199,22 +217,21 @@ def build_board(
         .join(ranked, ranked.c.id == Task.id)
         .order_by(col(Task.status), col(Task.position), col(Task.id))
     ).all()
-    cards = _cards(session, rows, user=user, calendar=calendar, today=today)
-    counts = column_counts(session, plan_id=plan.id, filters=filters, today=today)  # type: ignore[arg-type]
-    by_status: dict[TaskStatus, list[Card]] = {s: [] for s in BOARD_STATUSES}
+    cards = _cards(session, rows, user=user, calendar=calendar, today=today) if statuses else []
+    by_status: dict[TaskStatus, list[Card]] = {s: [] for s in statuses}
     for card in cards:
         by_status[TaskStatus(card.task.status)].append(card)
     columns = [
         Column(
             status=s,
             label=STATUS_LABELS[s],
-            count=counts[s][0],
-            weight=counts[s][1],
+            count=stats[s].count,
+            weight=stats[s].weight,
             cards=by_status[s],
         )
-        for s in BOARD_STATUSES
+        for s in statuses
     ]
-    return Board(plan=plan, columns=columns, stamp=stamp)
+    return Board(plan=plan, columns=columns, stats=stats)
 
 
 def column_page(

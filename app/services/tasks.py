@@ -36,6 +36,7 @@ from app.models import (
     UnitKind,
     User,
 )
+from app.services.change_seq import touch
 from app.services.plans import get_plan, lock_plan_for_writes, plan_calendar
 from app.timefmt import format_day_date, format_wib_time
 
@@ -263,6 +264,7 @@ def _record(
         note=note,
     )
     task.updated_at = event.at
+    touch(session, task)
     session.add(task)
     session.add(event)
     return event
@@ -330,6 +332,8 @@ def _place(
         task.position = after.position
     else:
         task.position = END_OF_COLUMN
+    if old_status == to_status:
+        touch(session, task)  # a reorder writes no event, but the column's order changed
     session.add(task)
     session.flush()
     _renumber(session, task=task, statuses={old_status, to_status})
