@@ -32,7 +32,7 @@ from app.models import (
     Unit,
     User,
 )
-from app.services import demo, tasks
+from app.services import demo, task_reads, tasks
 from app.services.burndown import (
     FORECAST_WINDOW_DAYS,
     MEASURES,
@@ -894,7 +894,7 @@ def _random_history(session: Session, world: World, plan: Plan, rng: random.Rand
         )
         created_ids.append(id_of(task))
     for _ in range(300):
-        task = tasks.get_task(session, task_id=rng.choice(created_ids))
+        task = task_reads.get_task(session, task_id=rng.choice(created_ids))
         assert task.id is not None
         status = TaskStatus(task.status)
         roll = rng.random()

@@ -32,7 +32,6 @@ from app.services.dashboard import (
     Rag,
     build_dashboard,
     expected_share,
-    late_cutoff,
     rag_status,
     reference,
 )
@@ -277,21 +276,6 @@ def test_service_headline_and_late_rule(
     assert (h.late, h.blocked, h.needs_decision, h.late_or_blocked, h.exceptions) == (1, 1, 1, 2, 2)
     assert h.done_pct == 25
     assert h.done_weight_pct == 50
-
-
-def test_late_cutoff_skips_weekends_and_holidays_in_working_mode() -> None:
-    saturday = date(2025, 3, 1)
-    calendar = PlanCalendar(
-        start_date=date(2025, 2, 20),
-        length_days=100,
-        day_mode=DayMode.working,
-        timezone="Asia/Jakarta",
-        holidays=frozenset({date(2025, 2, 28)}),
-    )
-    # Friday the 28th is a holiday, so the last working day on or before Saturday is Thursday.
-    assert late_cutoff(calendar, saturday) == date(2025, 2, 27)
-    for due in (date(2025, 2, 26), date(2025, 2, 27), date(2025, 2, 28)):
-        assert (due < late_cutoff(calendar, saturday)) == (calendar.days_late(due, saturday) > 0)
 
 
 def test_working_day_plan_renders_with_days_off_marked(

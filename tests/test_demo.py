@@ -44,7 +44,7 @@ from app.models import (
     UnitKind,
     User,
 )
-from app.services import accounts, demo, reference
+from app.services import accounts, demo, history, reference
 from app.services.plans import plan_calendar
 from app.timefmt import WIB
 from tests.databases import empty_database
@@ -408,7 +408,7 @@ def test_demo_logins_cover_every_role_and_the_demo_password_works(
 def test_every_task_is_the_replay_of_its_events(demo_session: Session) -> None:
     for task, events in tasks_and_histories(demo_session):
         assert events, task.code
-        state = demo.replay(events)
+        state = history.replay(events)
         current = {name: getattr(task, name) for name in state}
         assert current == state, task.code
 
@@ -577,8 +577,8 @@ def test_the_history_is_cut_at_today(
                 assert len(histories) < len(demo.task_catalogue())
             assert max(e.at for _, events in histories for e in events) <= end_of(today)
             for task, events in histories:
-                assert demo.replay(events) == {
-                    name: getattr(task, name) for name in demo.initial_state()
+                assert history.replay(events) == {
+                    name: getattr(task, name) for name in history.initial_state()
                 }
             for status in BOARD_STATUSES:
                 positions = sorted(t.position for t, _ in histories if t.status == status)

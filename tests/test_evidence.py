@@ -20,7 +20,7 @@ from app.errors import Forbidden, RuleViolation
 from app.main import create_app
 from app.models import EventKind, Evidence, Task, TaskEvent, TaskMove, TaskStatus, User
 from app.services import evidence as evidence_service
-from app.services import tasks
+from app.services import task_reads, tasks
 from app.services.evidence_files import DOCX, JPEG, PNG, EvidenceStore, safe_filename
 from tests.factories import World, login, make_task
 
@@ -120,7 +120,7 @@ def events_of(session: Session, task_id: int) -> list[TaskEvent]:
 def stored_task(session: Session, task: Task) -> Task:
     session.rollback()
     session.expire_all()
-    return tasks.get_task(session, task_id=ident(task))
+    return task_reads.get_task(session, task_id=ident(task))
 
 
 def field_errors(html: str) -> list[str]:

@@ -26,7 +26,7 @@ from app.models import (
     User,
 )
 from app.services import evidence as evidence_service
-from app.services import tasks
+from app.services import task_reads, tasks
 from tests.factories import World
 from tests.test_task_service import (
     assert_refused,
@@ -179,7 +179,7 @@ def _attached(session: Session, actor: User, task: Task) -> Task:
     evidence_service.add_link(
         session, actor=actor, task_id=ident(task), url="https://a.example/f", caption="Foto"
     )
-    return tasks.get_task(session, task_id=ident(task))
+    return task_reads.get_task(session, task_id=ident(task))
 
 
 def _removed(session: Session, actor: User, task: Task) -> Task:
@@ -187,7 +187,7 @@ def _removed(session: Session, actor: User, task: Task) -> Task:
     evidence_service.remove_evidence(
         session, actor=actor, task_id=ident(task), evidence_id=view.evidence.id or 0
     )
-    return tasks.get_task(session, task_id=ident(task))
+    return task_reads.get_task(session, task_id=ident(task))
 
 
 def _cases() -> list[object]:

@@ -12,7 +12,16 @@ from sqlmodel import Session, col, func, select
 
 from app.errors import Forbidden
 from app.models import EventKind, Role, Task, TaskEvent, TaskStatus, UnitKind, User
-from app.services import burndown, evidence, reference, task_export, task_import, tasks
+from app.services import (
+    burndown,
+    evidence,
+    history,
+    reference,
+    task_export,
+    task_import,
+    task_reads,
+    tasks,
+)
 from app.services.filters import TaskFilter
 from app.services.spreadsheet import (
     FileRefused,
@@ -220,10 +229,12 @@ def test_units_programs_and_districts_match_by_code_or_name_with_aliases(
     assert by_title["Tiga"].district_id == salek.id
     assert by_title["Empat"].district_id == world.district.id
     assert by_title["Satu"].lead_unit_id == world.putr.id
-    links = tasks.link_ids(session, task_ids=[by_title["Satu"].id, by_title["Dua"].id])  # type: ignore[list-item]
+    links = task_reads.link_ids(session, task_ids=[by_title["Satu"].id, by_title["Dua"].id])  # type: ignore[list-item]
     assert sorted(links[by_title["Satu"].id][1]) == sorted([world.membangun.id, world.sehat.id])  # type: ignore[index, type-var]
     assert links[_id(by_title["Dua"].id)][0] == [world.dinkes.id]
-    five = tasks.link_ids(session, task_ids=[_id(by_title["Lima"].id)])[_id(by_title["Lima"].id)]
+    five = task_reads.link_ids(session, task_ids=[_id(by_title["Lima"].id)])[
+        _id(by_title["Lima"].id)
+    ]
     assert sorted(five[0]) == sorted([_id(world.dinkes.id), _id(salek.id)])
     assert sorted(five[1]) == sorted([_id(world.membangun.id), _id(world.sehat.id)])
 
@@ -439,21 +450,22 @@ def test_one_bad_row_imports_nothing(session: Session, world: factories.World) -
 
 
 def test_a_failure_while_writing_rolls_everything_back(
-    session: Session, world: factories.World, monkeypatch: pytest.MonkeyPatch
+    session: Session, world: factories.World, request: pytest.FixtureRequest
 ) -> None:
+    """An event listener failing on the third event (as a notification might) undoes the
+    whole import: the hook runs inside the writer's transaction."""
     existing = factories.make_task(
         session, actor=world.team, plan=world.plan, lead=world.putr, title="Lama"
     )
     calls = {"n": 0}
-    real = task_import._record  # type: ignore[attr-defined]
 
-    def failing(*args: Any, **kwargs: Any) -> Any:
+    def failing(session: Session, *, event: TaskEvent, task: Task) -> None:
         calls["n"] += 1
         if calls["n"] == 3:
             raise RuntimeError("disk penuh")
-        return real(*args, **kwargs)
 
-    monkeypatch.setattr(task_import, "_record", failing)
+    history.listen(failing)
+    request.addfinalizer(lambda: history.unlisten(failing))
     rows = [row(code=existing.code, title="Lama diubah", lead_unit="PUTR")]
     rows += [row(title=f"Baru {i}", lead_unit="PUTR") for i in range(3)]
     with pytest.raises(RuntimeError):

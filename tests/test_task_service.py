@@ -32,7 +32,7 @@ from app.models import (
     Unit,
     User,
 )
-from app.services import tasks
+from app.services import task_reads, tasks
 from app.services.plans import plan_calendar
 from tests.factories import World, make_task, make_unit
 
@@ -240,7 +240,7 @@ def test_create_stores_links_without_the_lead_among_the_supporting_units(
         program_ids=[world.membangun.id],
     )
 
-    public = tasks.task_public(session, task)
+    public = task_reads.task_public(session, task)
     assert public.lead_unit_id == world.putr.id
     assert public.supporting_unit_ids == [world.dinkes.id]
     assert public.program_ids == [world.membangun.id]
@@ -348,7 +348,7 @@ def test_partial_edit_changes_only_the_given_field_and_records_the_diff(
     session: Session, world: World
 ) -> None:
     task = new_task(session, world, target="250 KK", weight=2)
-    before = tasks.task_public(session, task)
+    before = task_reads.task_public(session, task)
 
     edited = tasks.update_task(
         session,
@@ -357,7 +357,7 @@ def test_partial_edit_changes_only_the_given_field_and_records_the_diff(
         data=TaskUpdate(version=1, title="Listrik untuk 100 KK di Desa Paldas"),
     )
 
-    after = tasks.task_public(session, edited)
+    after = task_reads.task_public(session, edited)
     assert after.title == "Listrik untuk 100 KK di Desa Paldas"
     assert after.version == 2
     unchanged = {"title", "version", "updated_at"}
@@ -404,7 +404,7 @@ def test_edit_records_old_and_new_values_of_every_changed_field(
         "needs_decision": [False, True],
         "weight": [1, 5],
     }
-    public = tasks.task_public(session, task)
+    public = task_reads.task_public(session, task)
     assert public.program_ids == sorted([ident(world.sehat), ident(world.membangun)])
     assert public.supporting_unit_ids == [world.dinkes.id]
     assert (public.due_date, public.weight, public.needs_decision) == (new_due, 5, True)
@@ -449,7 +449,7 @@ def test_new_lead_unit_is_no_longer_a_supporting_unit(session: Session, world: W
         data=TaskUpdate(version=1, lead_unit_id=world.dinkes.id),
     )
 
-    assert tasks.task_public(session, task).supporting_unit_ids == []
+    assert task_reads.task_public(session, task).supporting_unit_ids == []
 
 
 def test_an_edit_that_changes_nothing_writes_no_event(

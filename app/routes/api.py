@@ -46,7 +46,7 @@ from app.models import (
 from app.routes.burndown import BurndownQueryDep
 from app.routes.evidence import attach, evidence_store, file_response
 from app.routes.transfer import clean_filename, import_limits, read_limited
-from app.services import accounts, burndown, plans, task_import, task_queries, tasks
+from app.services import accounts, burndown, plans, task_import, task_queries, task_reads, tasks
 from app.services import evidence as evidence_service
 from app.services.filters import Q_MAX, TaskFilter
 from app.services.spreadsheet import read_upload
@@ -403,7 +403,7 @@ def create_task(
     plan = plans.current_plan(session)
     task = tasks.create_task(session, actor=user, plan_id=plan.id, data=data)  # type: ignore[arg-type]
     response.headers["Location"] = f"{router.prefix}/tasks/{task.id}"
-    return tasks.task_public(session, task)
+    return task_reads.task_public(session, task)
 
 
 @router.patch(
@@ -418,7 +418,7 @@ def update_task(
     task_id: TaskId, data: TaskUpdate, user: ApiUser, session: SessionDep
 ) -> TaskPublic:
     task = tasks.update_task(session, actor=user, task_id=task_id, data=data)
-    return tasks.task_public(session, task)
+    return task_reads.task_public(session, task)
 
 
 @router.post(
@@ -433,7 +433,7 @@ def update_task(
 )
 def move_task(task_id: TaskId, move: TaskMove, user: ApiUser, session: SessionDep) -> TaskPublic:
     task = tasks.move_task(session, actor=user, task_id=task_id, move=move)
-    return tasks.task_public(session, task)
+    return task_reads.task_public(session, task)
 
 
 @router.post(
@@ -447,7 +447,7 @@ def update_progress(
     task_id: TaskId, data: ProgressUpdate, user: ApiUser, session: SessionDep
 ) -> TaskPublic:
     task = tasks.update_progress(session, actor=user, task_id=task_id, data=data)
-    return tasks.task_public(session, task)
+    return task_reads.task_public(session, task)
 
 
 @router.post(
@@ -461,7 +461,7 @@ def add_comment(
     task_id: TaskId, data: NoteCreate, user: ApiUser, session: SessionDep
 ) -> TaskPublic:
     task = tasks.add_comment(session, actor=user, task_id=task_id, note=data.note)
-    return tasks.task_public(session, task)
+    return task_reads.task_public(session, task)
 
 
 @router.post(
@@ -475,7 +475,7 @@ def add_directive(
     task_id: TaskId, data: NoteCreate, user: ApiUser, session: SessionDep
 ) -> TaskPublic:
     task = tasks.add_directive(session, actor=user, task_id=task_id, note=data.note)
-    return tasks.task_public(session, task)
+    return task_reads.task_public(session, task)
 
 
 @router.post(
@@ -491,7 +491,7 @@ def verify_task(
     task = tasks.verify_task(
         session, actor=user, task_id=task_id, version=data.version, note=data.note
     )
-    return tasks.task_public(session, task)
+    return task_reads.task_public(session, task)
 
 
 @router.post(
@@ -507,7 +507,7 @@ def reject_task(
     task = tasks.reject_task(
         session, actor=user, task_id=task_id, version=data.version, note=data.note
     )
-    return tasks.task_public(session, task)
+    return task_reads.task_public(session, task)
 
 
 @router.post(
@@ -524,7 +524,7 @@ def cancel_task(
     task = tasks.cancel_task(
         session, actor=user, task_id=task_id, version=data.version, note=data.note
     )
-    return tasks.task_public(session, task)
+    return task_reads.task_public(session, task)
 
 
 @router.post(
@@ -538,7 +538,7 @@ def restore_task(
     task_id: TaskId, data: TaskVersion, user: ApiUser, session: SessionDep
 ) -> TaskPublic:
     task = tasks.restore_task(session, actor=user, task_id=task_id, version=data.version)
-    return tasks.task_public(session, task)
+    return task_reads.task_public(session, task)
 
 
 # --- evidence (bukti dukung) -----------------------------------------------------------
@@ -560,7 +560,7 @@ def list_evidence(
     session: SessionDep,
     include_removed: Annotated[bool, Query(description="Also the removed items.")] = False,
 ) -> list[EvidencePublic]:
-    task = tasks.get_task(session, task_id=task_id)
+    task = task_reads.get_task(session, task_id=task_id)
     views = evidence_service.list_evidence(
         session, task=task, user=user, include_removed=include_removed
     )

@@ -26,9 +26,10 @@ from app.htmx import is_htmx, trigger, vary_on_htmx
 from app.models import BOARD_STATUSES, ID_MAX, NOTE_MAX, Plan, Role, TaskMove, TaskStatus, User
 from app.permissions import may_move_cards
 from app.services import board as board_service
-from app.services import plans, tasks
+from app.services import labels, plans, tasks
 from app.services.calendar import PlanCalendar
 from app.services.filters import Q_MAX, TaskFilter, parse_filter_id
+from app.services.lateness import Lateness
 from app.services.reference_lists import FilterOptions, filter_options
 from app.templating import env, render
 
@@ -179,13 +180,6 @@ def _board_context(
     """Everything the columns region (or the columns `statuses` of it) shows."""
     calendar = calendar or plans.plan_calendar(session, plan)
     today = calendar.today()
-    if stats is None:
-        stats = board_service.column_counts(
-            session,
-            plan_id=plan.id,  # type: ignore[arg-type]
-            filters=query.filters,
-            today=today,
-        )
     board = board_service.build_board(
         session,
         plan=plan,
@@ -195,6 +189,7 @@ def _board_context(
         stats=stats,
         page_size=page_size,
         statuses=statuses,
+        today=today,
     )
     view = _view_key(user=user, query=query, today=today, page_size=page_size)
     return {
@@ -202,7 +197,7 @@ def _board_context(
         "bq": query,
         "today": today,
         "day_label": calendar.day_label(today),
-        "etag": _etag(view, stats),
+        "etag": _etag(view, board.stats),
     }
 
 
@@ -250,13 +245,15 @@ def board_columns(
         target = f"/board?{query.query_string}" if query.query_string else "/board"
         return RedirectResponse(target, status_code=303)
     plan = plans.current_plan(session)
-    today = PlanCalendar.of(plan).today()  # the holidays are read only if something changed
+    calendar = plans.plan_calendar(session, plan)
+    lateness = Lateness.now(calendar)
+    today = lateness.today
     page_size = settings.board_page_size
     stats = board_service.column_counts(
         session,
         plan_id=plan.id,  # type: ignore[arg-type]
         filters=query.filters,
-        today=today,
+        lateness=lateness,
     )
     view = _view_key(user=user, query=query, today=today, page_size=page_size)
     etag = _etag(view, stats)
@@ -273,6 +270,7 @@ def board_columns(
         user=user,
         query=query,
         page_size=page_size,
+        calendar=calendar,
         stats=stats,
         statuses=BOARD_STATUSES if changed is None else changed,
     )
@@ -416,13 +414,13 @@ def move_task(
         session,
         plan_id=task.plan_id,
         filters=query.filters,
-        today=calendar.today(),
+        lateness=Lateness.now(calendar),
     )
     response = render(request, "board/_moved.html", {"card": card, "stats": stats, "bq": query})
     # A reorder within a column keeps the version (and writes no event); a move bumps it.
     if task.version == version:
-        message = f"Urutan {task.code} di kolom {tasks.STATUS_LABELS[status]} diperbarui."
+        message = f"Urutan {task.code} di kolom {labels.STATUS_LABELS[status]} diperbarui."
     else:
-        message = f"{task.code} dipindahkan ke {tasks.STATUS_LABELS[status]}."
+        message = f"{task.code} dipindahkan ke {labels.STATUS_LABELS[status]}."
     trigger(response, "toast", message=message, kind="ok")
     return response

@@ -21,7 +21,7 @@ from app.db import SessionDep
 from app.errors import Conflict, RuleViolation
 from app.htmx import is_htmx
 from app.models import ID_MAX, Task, User
-from app.services import task_forms, tasks
+from app.services import task_forms, task_reads, tasks
 from app.services.evidence_files import ACCEPT_ATTRIBUTE, format_size
 from app.services.plans import current_plan, get_plan, plan_calendar
 from app.services.task_detail import task_detail
@@ -59,7 +59,7 @@ SubmittedForm = Annotated[FormData, Depends(submitted_form)]
 
 
 def load_task(session: SessionDep, task_id: TaskId) -> Task:
-    return tasks.get_task(session, task_id=task_id)
+    return task_reads.get_task(session, task_id=task_id)
 
 
 LoadedTask = Annotated[Task, Depends(load_task)]
@@ -211,7 +211,7 @@ def edit_task_form(
 
 
 def _values_of(session: Session, task: Task) -> TaskFormValues:
-    supporting, programs = tasks.link_ids(session, task_ids=[task.id])[task.id]  # type: ignore[list-item, index]
+    supporting, programs = task_reads.link_ids(session, task_ids=[task.id])[task.id]  # type: ignore[list-item, index]
     return TaskFormValues.from_task(task, supporting_unit_ids=supporting, program_ids=programs)
 
 
@@ -237,7 +237,7 @@ def edit_task(
         # Keep the user's edit, show what changed meanwhile, and let them save over it
         # knowingly: the form now carries the current version.
         _discard(session)
-        current = _values_of(session, tasks.get_task(session, task_id=task_id))
+        current = _values_of(session, task_reads.get_task(session, task_id=task_id))
         values.version = current.version
         return _render_form(
             request,

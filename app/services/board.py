@@ -1,8 +1,9 @@
 """The Kanban board: columns with counts and weight sums, cards, and the change stamp.
 
 A board request costs a fixed number of queries whatever the number of tasks: the cards of
-every column come from one windowed query (the first `page_size` per column), their programs
-and evidence counts from one more each, the counts and weight sums from one GROUP BY.
+every column come from one query (the first `page_size` per column), their programs and
+evidence counts from one more each, the counts, weight sums and change stamps from one
+GROUP BY.
 """
 
 from collections.abc import Sequence
@@ -29,7 +30,9 @@ from app.models import (
 from app.permissions import move_targets
 from app.services.calendar import PlanCalendar
 from app.services.filters import TaskFilter
-from app.services.tasks import STATUS_LABELS, evidence_counts
+from app.services.labels import STATUS_LABELS
+from app.services.lateness import Lateness
+from app.services.task_reads import evidence_counts
 
 
 @dataclass
@@ -137,14 +140,11 @@ def _cards(
     task_ids = [t.id for t, _, _ in rows if t.id is not None]
     programs = _programs_of(session, task_ids)
     evidence = evidence_counts(session, task_ids)
+    lateness = Lateness(calendar=calendar, today=today)
     cards = []
     for task, lead_name, district_name in rows:
         due_day = calendar.day_number(task.due_date) if task.due_date else None
-        late = (
-            calendar.days_late(task.due_date, today)
-            if task.due_date and task.status not in (TaskStatus.done, TaskStatus.cancelled)
-            else 0
-        )
+        late = lateness.days_late(task)
         cards.append(
             Card(
                 task=task,
@@ -162,7 +162,7 @@ def _cards(
 
 
 def column_counts(
-    session: Session, *, plan_id: int, filters: TaskFilter, today: date
+    session: Session, *, plan_id: int, filters: TaskFilter, lateness: Lateness
 ) -> dict[TaskStatus, ColumnStat]:
     """Count, weight sum and change stamp of each board column under `filters` (one query:
     the poll's whole cost when nothing changed)."""
@@ -176,7 +176,7 @@ def column_counts(
         .where(
             Task.plan_id == plan_id,
             col(Task.status).in_(BOARD_STATUSES),
-            *filters.conditions(today=today),
+            *filters.conditions(lateness=lateness),
         )
         .group_by(col(Task.status))
     ).all()
@@ -193,31 +193,44 @@ def build_board(
     user: User,
     filters: TaskFilter,
     calendar: PlanCalendar,
-    stats: dict[TaskStatus, ColumnStat],
     page_size: int,
+    stats: dict[TaskStatus, ColumnStat] | None = None,
     statuses: Sequence[TaskStatus] = BOARD_STATUSES,
+    today: date | None = None,
 ) -> Board:
     """The columns `statuses` (all five by default) with the first `page_size` cards of
-    each; `stats` are the columns' figures (column_counts), read before the cards so that a
-    change made meanwhile shows at the next poll rather than hiding behind the stamp."""
-    today = calendar.today()
-    conditions = filters.conditions(today=today)
-    ranked = (
-        select(
-            col(Task.id).label("id"),
-            sa.func.row_number()
-            .over(partition_by=Task.status, order_by=(col(Task.position), col(Task.id)))
-            .label("rn"),
+    each, as they stand on `today` (default: today in the plan's timezone); `stats` are the
+    columns' figures (column_counts), read before the cards so that a change made meanwhile
+    shows at the next poll rather than hiding behind the stamp."""
+    lateness = Lateness(calendar=calendar, today=today or calendar.today())
+    today = lateness.today
+    conditions = filters.conditions(lateness=lateness)
+    if stats is None:
+        stats = column_counts(
+            session,
+            plan_id=plan.id,  # type: ignore[arg-type]
+            filters=filters,
+            lateness=lateness,
         )
-        .where(Task.plan_id == plan.id, col(Task.status).in_(statuses), *conditions)
+    # The top of each column on its own (UNION ALL of one LIMIT per column, each read along
+    # ix_task_board), so the cost follows the cards shown, not the plan's size.
+    tops = [
+        select(col(Task.id).label("id"))
+        .where(Task.plan_id == plan.id, Task.status == status, *conditions)
+        .order_by(col(Task.position), col(Task.id))
+        .limit(page_size)
         .subquery()
-    )
+        for status in statuses
+    ]
+    if not tops:
+        return Board(plan=plan, columns=[], stats=stats)
+    shown = sa.union_all(*(sa.select(top.c.id) for top in tops)).subquery()
     rows = session.exec(
-        _card_query(ranked.c.rn <= page_size)
-        .join(ranked, ranked.c.id == Task.id)
-        .order_by(col(Task.status), col(Task.position), col(Task.id))
+        _card_query(col(Task.id).in_(sa.select(shown.c.id))).order_by(
+            col(Task.status), col(Task.position), col(Task.id)
+        )
     ).all()
-    cards = _cards(session, rows, user=user, calendar=calendar, today=today) if statuses else []
+    cards = _cards(session, rows, user=user, calendar=calendar, today=today)
     by_status: dict[TaskStatus, list[Card]] = {s: [] for s in statuses}
     for card in cards:
         by_status[TaskStatus(card.task.status)].append(card)
@@ -246,10 +259,11 @@ def column_page(
     limit: int,
 ) -> list[Card]:
     """More cards of one column (loaded when the end of the column scrolls into view)."""
-    today = calendar.today()
+    lateness = Lateness.now(calendar)
+    today = lateness.today
     rows = session.exec(
         _card_query(
-            Task.plan_id == plan.id, Task.status == status, *filters.conditions(today=today)
+            Task.plan_id == plan.id, Task.status == status, *filters.conditions(lateness=lateness)
         )
         .order_by(col(Task.position), col(Task.id))
         .offset(offset)

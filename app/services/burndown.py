@@ -65,6 +65,7 @@ from sqlmodel import Session
 from app.models import EventKind, Plan, Task, TaskEvent, TaskStatus
 from app.services.calendar import PlanCalendar
 from app.services.filters import TaskFilter
+from app.services.lateness import Lateness
 from app.services.plans import plan_calendar
 from app.timefmt import format_day_date
 
@@ -334,7 +335,9 @@ def burndown_series(
 
     events = _EVENTS
     tasks = Task.__table__  # type: ignore[attr-defined]
-    task_conditions = _scope_filter(filters).conditions(today=today)
+    task_conditions = _scope_filter(filters).conditions(
+        lateness=Lateness(calendar=calendar, today=today)
+    )
     # Only events that can change whether a task is in scope or done: moves between the open
     # columns (todo, in progress, blocked, review) change neither.
     wanted = [

@@ -13,7 +13,7 @@ not cancelled) is late when at least one working day has passed since its due da
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -41,10 +41,12 @@ from app.services.burndown import BurndownSeries, Measure, burndown_series, expe
 from app.services.calendar import PlanCalendar
 from app.services.chart import BurndownChart, burndown_chart
 from app.services.filters import TaskFilter
+from app.services.lateness import Lateness
 from app.services.plans import plan_calendar
 from app.services.reference_lists import FilterOptions, options_from
 from app.services.task_detail import HistoryEntry, describe_events
-from app.services.tasks import EventView
+from app.services.task_reads import EventView
+from app.services.workflow import OPEN_STATUSES
 from app.sorting import text_order
 
 # --- the RAG rule ----------------------------------------------------------------------
@@ -64,12 +66,6 @@ EXCEPTIONS_MAX = 50
 ACTIVITY_MAX = 15
 TASK_LIST_MAX = 300
 
-OPEN_STATUSES: tuple[TaskStatus, ...] = (
-    TaskStatus.todo,
-    TaskStatus.in_progress,
-    TaskStatus.blocked,
-    TaskStatus.review,
-)
 STATUS_RANK = {status: rank for rank, status in enumerate(BOARD_STATUSES)}
 
 
@@ -289,18 +285,6 @@ def _plan_day(session: Session, plan: Plan, now: datetime | None) -> PlanDay:
     return PlanDay(plan=plan, calendar=calendar, today=today, day_label=calendar.day_label(today))
 
 
-def late_cutoff(calendar: PlanCalendar, today: date) -> date:
-    """An open task is late when its due date is before this date: the last working day on or
-    before today (today itself in calendar mode). Same answer as `calendar.days_late > 0`."""
-    cutoff = today
-    # Bounded: no real calendar has a month without a working day.
-    for _ in range(60):
-        if calendar.is_working_day(cutoff):
-            return cutoff
-        cutoff -= timedelta(days=1)
-    return cutoff
-
-
 def reference(session: Session) -> Reference:
     """Units and programs in two queries; the filter choices derived from them."""
     units = session.exec(
@@ -316,12 +300,12 @@ def reference(session: Session) -> Reference:
     )
 
 
-def _stats_columns(cutoff: date) -> list[Any]:
+def _stats_columns(lateness: Lateness) -> list[Any]:
     """Aggregate columns over `task` rows giving a GroupStats (in its field order)."""
     is_done = col(Task.status) == TaskStatus.done
     is_open = col(Task.status).in_(OPEN_STATUSES)
     is_blocked = col(Task.status) == TaskStatus.blocked
-    is_late = sa.and_(is_open, col(Task.due_date).is_not(None), col(Task.due_date) < cutoff)
+    is_late = lateness.condition()
     needs_decision = sa.and_(is_open, col(Task.needs_decision).is_(True))
 
     def count_if(condition: Any, value: Any = 1) -> Any:
@@ -352,17 +336,18 @@ def group_stats(
     session: Session, *, plan: Plan, filters: TaskFilter, calendar: PlanCalendar, today: date
 ) -> GroupStats:
     """The headline numbers of the tasks in scope under `filters` (one query)."""
+    lateness = Lateness(calendar=calendar, today=today)
     row = session.exec(
-        select(*_stats_columns(late_cutoff(calendar, today))).where(
-            *_in_scope(plan), *filters.conditions(today=today)
+        select(*_stats_columns(lateness)).where(
+            *_in_scope(plan), *filters.conditions(lateness=lateness)
         )
     ).one()
     return _stats(row)
 
 
-def _program_stats(session: Session, *, plan: Plan, cutoff: date) -> dict[int, GroupStats]:
+def _program_stats(session: Session, *, plan: Plan, lateness: Lateness) -> dict[int, GroupStats]:
     rows = session.exec(
-        select(col(TaskProgram.program_id), *_stats_columns(cutoff))
+        select(col(TaskProgram.program_id), *_stats_columns(lateness))
         .join(Task, col(Task.id) == TaskProgram.task_id)
         .where(*_in_scope(plan))
         .group_by(col(TaskProgram.program_id))
@@ -370,7 +355,7 @@ def _program_stats(session: Session, *, plan: Plan, cutoff: date) -> dict[int, G
     return {row[0]: _stats(row[1:]) for row in rows}
 
 
-def _unit_stats(session: Session, *, plan: Plan, cutoff: date) -> dict[int, GroupStats]:
+def _unit_stats(session: Session, *, plan: Plan, lateness: Lateness) -> dict[int, GroupStats]:
     """Per unit, the tasks it leads or supports: the board's unit filter, so a row's numbers
     are those of the unit's page and of /board?unit=…"""
     lead: Any = sa.select(
@@ -386,7 +371,7 @@ def _unit_stats(session: Session, *, plan: Plan, cutoff: date) -> dict[int, Grou
     )
     links = sa.union(lead, supporting).subquery()
     rows = session.exec(
-        select(links.c.unit_id, *_stats_columns(cutoff))
+        select(links.c.unit_id, *_stats_columns(lateness))
         .select_from(links)
         .join(Task, col(Task.id) == links.c.task_id)
         .group_by(links.c.unit_id)
@@ -457,8 +442,8 @@ def _exceptions(
     session: Session, *, plan: Plan, calendar: PlanCalendar, today: date
 ) -> list[ExceptionRow]:
     """Open tasks that are blocked, late or need a decision: blocked first, then the latest."""
-    cutoff = late_cutoff(calendar, today)
-    is_late = sa.and_(col(Task.due_date).is_not(None), col(Task.due_date) < cutoff)
+    lateness = Lateness(calendar=calendar, today=today)
+    is_late = lateness.condition()
     is_blocked = col(Task.status) == TaskStatus.blocked
     owner = aliased(Unit)
     rows = session.exec(
@@ -482,7 +467,7 @@ def _exceptions(
             task=task,
             owner_name=name,
             owner_head=" ".join(part for part in (head_title, head_name) if part),
-            days_late=calendar.days_late(task.due_date, today) if task.due_date else 0,
+            days_late=lateness.days_late(task),
         )
         for task, name, head_title, head_name in rows
     ]
@@ -570,14 +555,14 @@ def build_dashboard(
     now = now or datetime.now(UTC)
     day = _plan_day(session, plan, now)
     today = day.today
-    cutoff = late_cutoff(day.calendar, today)
+    lateness = Lateness(calendar=day.calendar, today=today)
     shown = _series(session, plan=plan, filters=filters, measure=measure, now=now, day=day)
     expected = expected_share(shown.series)
     headline = group_stats(
         session, plan=plan, filters=TaskFilter(), calendar=day.calendar, today=today
     )
 
-    program_stats = _program_stats(session, plan=plan, cutoff=cutoff)
+    program_stats = _program_stats(session, plan=plan, lateness=lateness)
     programs: list[tuple[ProgramKind, list[RagRow]]] = []
     for kind in ProgramKind:
         rows = [
@@ -588,7 +573,7 @@ def build_dashboard(
         if rows:
             programs.append((kind, rows))
 
-    unit_stats = _unit_stats(session, plan=plan, cutoff=cutoff)
+    unit_stats = _unit_stats(session, plan=plan, lateness=lateness)
     updates = _last_updates(session, plan=plan)
     units: list[tuple[UnitKind, list[UnitRow]]] = []
     for unit_kind in UnitKind:
@@ -634,6 +619,7 @@ def _task_lines(
     lead_unit_id: int | None = None,
 ) -> list[TaskLine]:
     """The group's tasks: open ones first (board column order), then by due date."""
+    lateness = Lateness(calendar=calendar, today=today)
     lead = aliased(Unit)
     status_order = sa.case(
         {s.value: rank for s, rank in STATUS_RANK.items()}, value=col(Task.status), else_=99
@@ -641,21 +627,18 @@ def _task_lines(
     rows = session.exec(
         select(Task, lead.short_name)
         .join(lead, col(lead.id) == Task.lead_unit_id)
-        .where(*_in_scope(plan), *filters.conditions(today=today))
+        .where(*_in_scope(plan), *filters.conditions(lateness=lateness))
         .order_by(status_order, col(Task.due_date).is_(None), col(Task.due_date), col(Task.id))
         .limit(TASK_LIST_MAX)
     ).all()
     lines = []
     for task, lead_name in rows:
-        open_task = task.status != TaskStatus.done
         lines.append(
             TaskLine(
                 task=task,
                 lead_unit_name=lead_name,
                 due_day=calendar.day_number(task.due_date) if task.due_date else None,
-                days_late=calendar.days_late(task.due_date, today)
-                if task.due_date and open_task
-                else 0,
+                days_late=lateness.days_late(task),
                 is_lead=lead_unit_id is None or task.lead_unit_id == lead_unit_id,
             )
         )

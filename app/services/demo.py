@@ -13,12 +13,10 @@ import random
 import re
 import zlib
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from app.models import (
@@ -32,7 +30,6 @@ from app.models import (
     Role,
     Task,
     TaskCreate,
-    TaskEvent,
     TaskProgram,
     TaskStatus,
     TaskSupportingUnit,
@@ -40,8 +37,9 @@ from app.models import (
     UnitKind,
     User,
 )
-from app.services import accounts
+from app.services import accounts, workflow
 from app.services.evidence import change_key
+from app.services.history import apply_event, initial_state, insert_seeded_history, jsonable
 from app.services.reference import ReferenceCounts, districts, load_reference, read_csv
 from app.timefmt import WIB
 
@@ -617,42 +615,6 @@ class _SimTask:
     state: dict[str, Any]
 
 
-def initial_state() -> dict[str, Any]:
-    """The replayable fields of a freshly created task."""
-    return {
-        "status": TaskStatus.todo,
-        "progress_pct": 0,
-        "realisation": "",
-        "blocked_reason": "",
-        "needs_decision": False,
-        "done_at": None,
-        "version": 1,
-    }
-
-
-def apply_event(state: dict[str, Any], event: Mapping[str, Any]) -> None:
-    """Replay one event (a TaskEvent row as a mapping) onto `state`, by the rules the task
-    services follow: every event but `created` bumps the version."""
-    if event["kind"] == EventKind.created:
-        return
-    state["version"] += 1
-    for name, (_old, new) in event["changes"].items():
-        if name in state:
-            state[name] = new
-    to_status = event["to_status"]
-    if to_status is not None:
-        state["status"] = TaskStatus(to_status)
-        state["done_at"] = event["at"] if to_status == TaskStatus.done else None
-
-
-def replay(events: Iterable[TaskEvent]) -> dict[str, Any]:
-    """The replayable state of a task after its events (oldest first)."""
-    state = initial_state()
-    for event in events:
-        apply_event(state, event.model_dump())
-    return state
-
-
 def _finish(sim: _SimTask, drafts: list[_Draft], actors: dict[str, int]) -> None:
     """Turn drafts into event rows with exact [old, new] changes, replaying as it goes."""
     state = sim.state
@@ -661,21 +623,23 @@ def _finish(sim: _SimTask, drafts: list[_Draft], actors: dict[str, int]) -> None
         from_status: TaskStatus | None = None
         if draft.kind == EventKind.created:
             changes = {
-                k: [None, _jsonable(v)]
+                k: [None, jsonable(v)]
                 for k, v in sim.data.model_dump().items()
                 if v not in (None, "", [], False)
             }
         elif draft.to_status is not None:
             from_status = state["status"]
-            changes["status"] = [from_status.value, draft.to_status.value]
             obstacle = draft.sets.get("reason")
-            if draft.to_status == TaskStatus.blocked and isinstance(obstacle, _Obstacle):
-                changes["blocked_reason"] = [state["blocked_reason"], obstacle.reason]
-                draft.note = draft.note or obstacle.reason
-            elif state["blocked_reason"] and draft.to_status != TaskStatus.cancelled:
-                changes["blocked_reason"] = [state["blocked_reason"], ""]
-            if draft.to_status == TaskStatus.done and state["progress_pct"] != 100:
-                changes["progress_pct"] = [state["progress_pct"], 100]
+            reason = obstacle.reason if isinstance(obstacle, _Obstacle) else ""
+            changes = workflow.status_changes(
+                status=from_status,
+                blocked_reason=state["blocked_reason"],
+                progress_pct=state["progress_pct"],
+                to_status=draft.to_status,
+                reason=reason,
+            )
+            if draft.to_status == TaskStatus.blocked:
+                draft.note = draft.note or reason
         for name, new in draft.sets.items():
             if name in state and state[name] != new:
                 changes[name] = [state[name], new]
@@ -696,14 +660,6 @@ def _finish(sim: _SimTask, drafts: list[_Draft], actors: dict[str, int]) -> None
         }
         apply_event(state, row)
         sim.events.append(row)
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, list):
-        return sorted(value)
-    return value
 
 
 # --- loading ---------------------------------------------------------------------------
@@ -879,8 +835,7 @@ def _write(session: Session, *, plan: Plan, sims: list[_SimTask]) -> tuple[int, 
         rows += [{**event, "plan_id": plan.id, "task_id": task.id} for event in sim.events]
     rows.sort(key=lambda r: (r["at"], r["task_id"]))
     _write_evidence(session, rows)
-    if rows:
-        session.execute(sa.insert(TaskEvent), rows)
+    insert_seeded_history(session, rows)
     return len(tasks), len(rows)
 
 

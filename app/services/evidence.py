@@ -28,7 +28,8 @@ from app.models import (
     User,
 )
 from app.services.evidence_files import BY_CONTENT_TYPE, EvidenceStore, FileType, format_size
-from app.services.tasks import _load_for_write, _record, get_task
+from app.services.history import load_for_write, record_event
+from app.services.task_reads import get_task
 
 
 @dataclass
@@ -203,12 +204,12 @@ def _summary(evidence: Evidence) -> dict[str, Any]:
 
 
 def _attach(session: Session, *, actor: User, task_id: int, evidence: Evidence) -> Evidence:
-    task = _load_for_write(session, task_id=task_id)
+    task = load_for_write(session, task_id=task_id)
     # Checked again under the write lock: the task may have moved meanwhile.
     permissions.ensure_can_attach_evidence(actor, task)
     session.add(evidence)
     session.flush()
-    _record(
+    record_event(
         session,
         task,
         actor=actor,
@@ -268,7 +269,7 @@ def add_file(
 
 def remove_evidence(session: Session, *, actor: User, task_id: int, evidence_id: int) -> Evidence:
     """Soft delete: hidden from the list and no longer served; the row and the history stay."""
-    task = _load_for_write(session, task_id=task_id)
+    task = load_for_write(session, task_id=task_id)
     evidence = get_evidence(session, task_id=task_id, evidence_id=evidence_id)
     uploader = session.get(User, evidence.uploaded_by)
     permissions.ensure_can_remove_evidence(
@@ -279,7 +280,7 @@ def remove_evidence(session: Session, *, actor: User, task_id: int, evidence_id:
     evidence.removed_at = utcnow()
     evidence.removed_by = actor.id
     session.add(evidence)
-    _record(
+    record_event(
         session,
         task,
         actor=actor,

@@ -1,7 +1,6 @@
 """The task filters shared by the board, the task list API and the burndown."""
 
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,9 +12,9 @@ from app.models import (
     ProgramKind,
     Task,
     TaskProgram,
-    TaskStatus,
     TaskSupportingUnit,
 )
+from app.services.lateness import Lateness
 
 Q_MAX = 100
 
@@ -76,8 +75,8 @@ class TaskFilter:
             params["q"] = self.q
         return params
 
-    def conditions(self, *, today: date) -> list[Any]:
-        """SQL conditions on `task` for this filter; `today` is the plan-local date."""
+    def conditions(self, *, lateness: Lateness) -> list[Any]:
+        """SQL conditions on `task` for this filter; "overdue" is `lateness`'s rule."""
         conds: list[Any] = []
         if self.unit_id:
             supporting = select(TaskSupportingUnit.task_id).where(
@@ -103,8 +102,7 @@ class TaskFilter:
                 )
             )
         if self.overdue:
-            conds.append(col(Task.due_date) < today)
-            conds.append(col(Task.status).not_in([TaskStatus.done, TaskStatus.cancelled]))
+            conds.append(lateness.condition())
         if self.needs_decision:
             conds.append(col(Task.needs_decision).is_(True))
         if self.q:

@@ -13,8 +13,8 @@ from openpyxl.utils.datetime import from_excel
 
 from app.models import SHORT_MAX, TEXT_MAX, TITLE_MAX, TaskStatus, Unit, UnitKind
 from app.services import reference
+from app.services.labels import STATUS_LABELS
 from app.services.spreadsheet import FORMULA_PREFIXES, NEUTRAL_PREFIX, Cell, Formula
-from app.services.tasks import STATUS_LABELS
 from app.timefmt import format_day_date
 
 CODE_MAX = 20
@@ -37,7 +37,7 @@ def name_key(text: str) -> str:
 
 
 def district_key(key: str) -> str:
-    bare = reference._DISTRICT_PREFIX.sub("", key)
+    bare = reference.DISTRICT_PREFIX.sub("", key)
     return reference.DISTRICT_ALIASES.get(bare, bare)
 
 

@@ -25,7 +25,7 @@ DISTRICT_ALIASES = {
     "banyuasin 2": "banyuasin ii",
     "banyuasin 3": "banyuasin iii",
 }
-_DISTRICT_PREFIX = re.compile(r"^(kecamatan|kec\.?)\s+")
+DISTRICT_PREFIX = re.compile(r"^(kecamatan|kec\.?)\s+")
 
 
 @dataclass(frozen=True)
@@ -162,7 +162,7 @@ def match_district(name: str) -> str | None:
     Case and spacing do not matter, a leading "Kecamatan"/"Kec." is ignored, known variant
     spellings are accepted ("Air Saleh") and so is the code itself ("16.07.14").
     """
-    wanted = _DISTRICT_PREFIX.sub("", _normalise(name))
+    wanted = DISTRICT_PREFIX.sub("", _normalise(name))
     wanted = DISTRICT_ALIASES.get(wanted, wanted)
     for code, district_name in districts():
         if wanted in (code, _normalise(district_name)):

@@ -18,7 +18,6 @@ from sqlmodel import Session, col, select
 from app import permissions
 from app.errors import NotFound
 from app.models import (
-    BOARD_STATUSES,
     EventKind,
     Plan,
     Program,
@@ -32,8 +31,10 @@ from app.models import (
 )
 from app.services.calendar import PlanCalendar
 from app.services.evidence import EvidenceView, list_evidence
+from app.services.labels import STATUS_LABELS
+from app.services.lateness import Lateness
 from app.services.plans import get_plan, plan_calendar
-from app.services.tasks import STATUS_LABELS, EventView, task_events
+from app.services.task_reads import EventView, task_events
 from app.sorting import text_order
 from app.timefmt import format_day_date
 
@@ -192,8 +193,11 @@ def task_actions(user: User, task: Task) -> TaskActions:
     )
 
 
-def task_detail(session: Session, *, task_id: int, user: User) -> TaskDetail:
-    """Everything the detail page shows about one task, for `user`."""
+def task_detail(
+    session: Session, *, task_id: int, user: User, today: date | None = None
+) -> TaskDetail:
+    """Everything the detail page shows about one task, for `user`, on `today` (default:
+    today in the plan's timezone)."""
     lead = aliased(Unit)
     district = aliased(Unit)
     row = session.exec(
@@ -224,11 +228,9 @@ def task_detail(session: Session, *, task_id: int, user: User) -> TaskDetail:
     events = task_events(session, task_id=task_id)
     plan = get_plan(session, plan_id=task.plan_id)
     calendar = plan_calendar(session, plan)
-    today = calendar.today()
-    status = TaskStatus(task.status)
-    days_late = 0
-    if task.due_date is not None and status in BOARD_STATUSES and status != TaskStatus.done:
-        days_late = calendar.days_late(task.due_date, today)
+    lateness = Lateness(calendar=calendar, today=today or calendar.today())
+    today = lateness.today
+    days_late = lateness.days_late(task)
     return TaskDetail(
         task=task,
         plan=plan,

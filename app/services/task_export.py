@@ -16,6 +16,8 @@ from sqlmodel import Session, col, select
 from app.models import BOARD_STATUSES, EventKind, Plan, Program, Task, TaskEvent, Unit, User
 from app.services.filters import TaskFilter
 from app.services.import_cells import IMPORT_STATUSES
+from app.services.labels import STATUS_LABELS
+from app.services.lateness import Lateness
 from app.services.plans import plan_calendar
 from app.services.spreadsheet import (
     HISTORY_HEADERS,
@@ -25,7 +27,7 @@ from app.services.spreadsheet import (
     write_csv,
     write_workbook,
 )
-from app.services.tasks import STATUS_LABELS, link_ids
+from app.services.task_reads import link_ids
 from app.timefmt import WIB
 
 EVENT_LABELS: dict[EventKind, str] = {
@@ -75,10 +77,10 @@ def task_table(
     with_history: bool = False,
 ) -> TaskTable:
     """The plan's tasks (under `filters`; only the board's columns when `board_only`)."""
-    today = plan_calendar(session, plan).today()
     query = select(Task).where(Task.plan_id == plan.id)
     if filters is not None:
-        query = query.where(*filters.conditions(today=today))
+        lateness = Lateness.now(plan_calendar(session, plan))
+        query = query.where(*filters.conditions(lateness=lateness))
     if board_only:
         query = query.where(col(Task.status).in_(BOARD_STATUSES))
     tasks = list(session.exec(query.order_by(col(Task.id))).all())

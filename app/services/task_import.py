@@ -18,7 +18,6 @@ from typing import Any, Literal
 from sqlmodel import Session, select
 
 from app import permissions
-from app.db import utcnow
 from app.errors import RuleViolation
 from app.models import (
     EventKind,
@@ -32,6 +31,8 @@ from app.models import (
     UnitKind,
     User,
 )
+from app.services import history, workflow
+from app.services.history import jsonable, record_event
 from app.services.import_cells import (
     IMPORT_STATUSES,
     CellError,
@@ -46,7 +47,9 @@ from app.services.import_cells import (
     needs_reason,
     unit_keys,
 )
+from app.services.labels import STATUS_LABELS
 from app.services.plans import get_plan, lock_plan_for_writes, plan_calendar
+from app.services.positions import END_OF_COLUMN, renumber
 from app.services.spreadsheet import (
     INFO_COLUMNS,
     TASK_COLUMNS,
@@ -54,17 +57,8 @@ from app.services.spreadsheet import (
     Sheet,
     normalise_header,
 )
-from app.services.tasks import (  # its building blocks: the same rules for codes, links, events
-    END_OF_COLUMN,
-    STATUS_LABELS,
-    _jsonable,
-    _record,
-    _renumber,
-    _set_links,
-    evidence_counts,
-    link_ids,
-    next_task_code,
-)
+from app.services.task_reads import evidence_counts, link_ids
+from app.services.tasks import next_task_code, set_links
 from app.timefmt import format_day_date
 
 Action = Literal["create", "update", "unchanged"]
@@ -468,8 +462,8 @@ def _update_row(
         if name not in values:
             continue
         old = current[name] if name in current else getattr(task, name)
-        if _jsonable(old) != _jsonable(values[name]):
-            changes[name] = [_jsonable(old), _jsonable(values[name])]
+        if jsonable(old) != jsonable(values[name]):
+            changes[name] = [jsonable(old), jsonable(values[name])]
     old_status = TaskStatus(task.status)
     moved = status is not None and status != old_status
     row = RowPlan(
@@ -518,32 +512,38 @@ def apply_import(
         raise ImportHasIssues(result)
     note = f"Diimpor dari berkas {filename}"
     try:
-        touched: set[TaskStatus] = set()
-        placed: list[Task] = []
-        created = _create_all(session, actor=actor, plan=plan, rows=result.created, note=note)
-        for order, row in enumerate(result.rows):
-            if row.action == "create":
-                task = created[row.row]
-            elif row.action == "update":
-                task = _update(session, actor=actor, row=row, note=note)
-            else:
-                continue
-            if row.status is not None:
-                # New and moved cards go to the end of their column, in the file's order.
-                task.position = END_OF_COLUMN + order
-                touched.add(row.status)
-                if row.from_status is not None:
-                    touched.add(row.from_status)
-                placed.append(task)
-        if placed:
-            session.flush()
-            _renumber(session, task=placed[0], statuses=touched)
+        # One flush for every event; the listeners see the cards in their final places.
+        with history.batch(session):
+            _apply(session, actor=actor, plan=plan, result=result, note=note)
         result.applied = True
         session.commit()
     except Exception:
         session.rollback()
         raise
     return result
+
+
+def _apply(session: Session, *, actor: User, plan: Plan, result: ImportPlan, note: str) -> None:
+    touched: set[TaskStatus] = set()
+    placed: list[Task] = []
+    created = _create_all(session, actor=actor, plan=plan, rows=result.created, note=note)
+    for order, row in enumerate(result.rows):
+        if row.action == "create":
+            task = created[row.row]
+        elif row.action == "update":
+            task = _update(session, actor=actor, row=row, note=note)
+        else:
+            continue
+        if row.status is not None:
+            # New and moved cards go to the end of their column, in the file's order.
+            task.position = END_OF_COLUMN + order
+            touched.add(row.status)
+            if row.from_status is not None:
+                touched.add(row.from_status)
+            placed.append(task)
+    if placed:
+        session.flush()
+        renumber(session, task=placed[0], statuses=touched)
 
 
 def _create_all(
@@ -553,22 +553,23 @@ def _create_all(
     plan's next code (`next_task_code`, which skips taken codes) never hands one out again;
     the rest are inserted together, then every link and event."""
     tasks: dict[int, Task] = {}
+    side_effects: dict[int, dict[str, list[Any]]] = {}
     for row in (r for r in rows if r.code):
-        tasks[row.row] = _new_task(plan, row, row.code)
+        tasks[row.row], side_effects[row.row] = _new_task(plan, row, row.code)
     session.add_all(tasks.values())
     session.flush()
     # Codes handed out here are new and increasing; the explicit ones are in the database.
     with session.no_autoflush:
         for row in (r for r in rows if not r.code):
             row.code = next_task_code(session, plan=plan)
-            tasks[row.row] = _new_task(plan, row, row.code)
+            tasks[row.row], side_effects[row.row] = _new_task(plan, row, row.code)
             session.add(tasks[row.row])
     session.flush()
     for row in rows:
         task = tasks[row.row]
         row.task_id = task.id
         values = row.values
-        # A new task has no links yet, so they are added rather than replaced (_set_links).
+        # A new task has no links yet, so they are added rather than replaced (set_links).
         session.add_all(
             TaskSupportingUnit(task_id=task.id, unit_id=u)  # type: ignore[arg-type]
             for u in values.get("supporting_unit_ids", [])
@@ -577,24 +578,26 @@ def _create_all(
             TaskProgram(task_id=task.id, program_id=p)  # type: ignore[arg-type]
             for p in values.get("program_ids", [])
         )
-        _record(
+        changes = {
+            name: [None, jsonable(values[name])]
+            for name in FIELDS
+            if values.get(name) not in (None, "", [])
+        }
+        record_event(
             session,
             task,
             actor=actor,
             kind=EventKind.imported,
             to_status=task.status,
-            changes={
-                name: [None, _jsonable(values[name])]
-                for name in FIELDS
-                if values.get(name) not in (None, "", [])
-            },
+            changes={**changes, **side_effects[row.row]},
             note=note,
             bump_version=False,
         )
     return tasks
 
 
-def _new_task(plan: Plan, row: RowPlan, code: str) -> Task:
+def _new_task(plan: Plan, row: RowPlan, code: str) -> tuple[Task, dict[str, list[Any]]]:
+    """The new task, and the side effects of its status as creation changes."""
     values = row.values
     status = row.status or TaskStatus.todo
     task = Task(
@@ -608,14 +611,13 @@ def _new_task(plan: Plan, row: RowPlan, code: str) -> Task:
         due_date=values.get("due_date"),
         weight=values.get("weight", 1),
         target=values.get("target", ""),
-        status=status,
+        status=TaskStatus.todo,
         position=END_OF_COLUMN,
         version=1,
     )
-    if status == TaskStatus.done:
-        task.done_at = utcnow()
-        task.progress_pct = 100
-    return task
+    # Created as Belum Dimulai, then put into its status with that status's side effects.
+    side_effects = workflow.apply_status_change(task, to_status=status)
+    return task, {k: [None, new] for k, (_old, new) in side_effects.items() if k != "status"}
 
 
 def _update(session: Session, *, actor: User, row: RowPlan, note: str) -> Task:
@@ -625,7 +627,7 @@ def _update(session: Session, *, actor: User, row: RowPlan, note: str) -> Task:
         for name in row.changes:
             if name not in ("supporting_unit_ids", "program_ids"):
                 setattr(task, name, row.values[name])
-        _set_links(
+        set_links(
             session,
             task_id=task.id,  # type: ignore[arg-type]
             supporting_unit_ids=row.values["supporting_unit_ids"]
@@ -633,21 +635,12 @@ def _update(session: Session, *, actor: User, row: RowPlan, note: str) -> Task:
             else None,
             program_ids=row.values["program_ids"] if "program_ids" in row.changes else None,
         )
-        _record(session, task, actor=actor, kind=EventKind.imported, changes=row.changes, note=note)
+        record_event(
+            session, task, actor=actor, kind=EventKind.imported, changes=row.changes, note=note
+        )
     if row.status is not None and row.from_status is not None:
-        changes: dict[str, Any] = {"status": [row.from_status.value, row.status.value]}
-        if task.blocked_reason:
-            changes["blocked_reason"] = [task.blocked_reason, ""]
-            task.blocked_reason = ""
-        if row.status == TaskStatus.done:
-            task.done_at = utcnow()
-            if task.progress_pct != 100:
-                changes["progress_pct"] = [task.progress_pct, 100]
-                task.progress_pct = 100
-        elif row.from_status == TaskStatus.done:
-            task.done_at = None
-        task.status = row.status
-        _record(
+        changes = workflow.apply_status_change(task, to_status=row.status)
+        record_event(
             session,
             task,
             actor=actor,

@@ -24,10 +24,10 @@ from app.models import (
     UnitKind,
     User,
 )
-from app.services.calendar import PlanCalendar
 from app.services.filters import TaskFilter
+from app.services.lateness import Lateness
 from app.services.plans import plan_calendar
-from app.services.tasks import get_task, task_events, task_public, task_publics
+from app.services.task_reads import get_task, task_events, task_public, task_publics
 from app.sorting import text_order
 
 # The board's column order, with cancelled tasks after every column.
@@ -52,13 +52,13 @@ def list_tasks(
     listed only when asked for by status), ordered by column and then position. `today` is the
     plan-local date the overdue filter compares against (default: today in the plan's zone).
     """
-    if today is None:
-        today = PlanCalendar.of(plan).today()
+    calendar = plan_calendar(session, plan)
+    lateness = Lateness(calendar=calendar, today=today or calendar.today())
     statuses = [status] if status is not None else list(BOARD_STATUSES)
     conditions = [
         Task.plan_id == plan.id,
         col(Task.status).in_(statuses),
-        *filters.conditions(today=today),
+        *filters.conditions(lateness=lateness),
     ]
     total = session.exec(select(func.count()).select_from(Task).where(*conditions)).one()
     column_order = sa.case(

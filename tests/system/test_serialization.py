@@ -18,7 +18,7 @@ from sqlmodel import Session
 from app.db import open_session
 from app.errors import DomainError
 from app.models import BOARD_STATUSES, TaskMove, TaskStatus
-from app.services import tasks
+from app.services import task_reads, tasks
 from tests import factories
 from tests.system.stress import Ack, check_outcome, versions_before
 
@@ -56,7 +56,7 @@ def test_moves_that_lose_a_serialization_race_are_run_again(
             start.wait()
             for step in range(MOVES):
                 with open_session(engine, write=True) as session:
-                    task = tasks.get_task(session, task_id=task_id)  # type: ignore[arg-type]
+                    task = task_reads.get_task(session, task_id=task_id)  # type: ignore[arg-type]
                     target = rng.choice([s for s in BOARD_STATUSES if s != task.status])
                     marker = f"m{index}-{step}"
                     try:
