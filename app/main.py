@@ -20,6 +20,7 @@ from app.db import BUSY_MESSAGE, is_busy, make_engine
 from app.errors import Conflict, DomainError, NotAuthenticated
 from app.htmx import is_htmx
 from app.models import TaskPublic
+from app.public_rate_limit import PublicRateLimit, PublicServerTiming
 from app.routes import (
     admin,
     api,
@@ -30,11 +31,13 @@ from app.routes import (
     evidence,
     health,
     pages,
+    public,
+    publishing,
     tasks,
     transfer,
 )
 from app.schema import ensure_migrated
-from app.templating import render
+from app.templating import render, templates
 from app.upload_limit import UploadLimit, UploadTooLarge
 
 log = logging.getLogger("seratus")
@@ -54,6 +57,11 @@ HTTP_MESSAGES = {
 
 def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
+
+
+def _is_public(request: Request) -> bool:
+    path = request.url.path
+    return path == "/publik" or path.startswith("/publik/")
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -102,8 +110,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         burndown,
         tasks,
         evidence,
+        publishing,
         admin,
         api,
+        public,
     ):
         app.include_router(module.router)
     # Upload bodies far over their limit are cut off as they arrive (app.upload_limit).
@@ -119,13 +129,25 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         max_bytes=settings.import_max_bytes + transfer.FORM_OVERHEAD,
         message=transfer.too_large_message(settings),
     )
-    # Outermost, so error pages and every router's answers are compressed alike.
+    app.add_middleware(PublicServerTiming)
+    # Around every router, so error pages and all answers are compressed alike.
     app.add_middleware(Compression)
+    # Outermost, so a refused request costs the app nothing.
+    app.add_middleware(PublicRateLimit, limit=settings.public_rate_limit)
     _install_error_handlers(app)
     return app
 
 
 def _error_response(request: Request, status: int, message: str, **extra: Any) -> Response:
+    if _is_public(request):
+        # The public page's own error page: the generic message only, never a detail.
+        return templates.TemplateResponse(
+            request,
+            "public/error.html",
+            {"status": status, "message": HTTP_MESSAGES.get(status, HTTP_MESSAGES[400])},
+            status_code=status,
+            headers={"Cache-Control": "no-store"},
+        )
     if _is_api(request):
         body: dict[str, Any] = {"detail": message}
         body.update({k: v for k, v in extra.items() if v is not None})

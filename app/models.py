@@ -27,6 +27,7 @@ NOTE_MAX = 2000
 CAPTION_MAX = 200
 URL_MAX = 2000
 FILENAME_MAX = 120
+PUBLIC_TEXT_MAX = 1000
 # Ids and versions in requests stay within a 32-bit column, so an absurd id is a 422 or a
 # 404, never a database overflow.
 ID_MAX = 2**31 - 1
@@ -138,6 +139,13 @@ class Plan(SQLModel, table=True):
     # so a board view's change stamp is its columns' (count, highest change_seq).
     change_seq: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # The public promise page (/publik) is off until the team turns it on.
+    public_enabled: bool = Field(default=False)
+    # Bumped, with the time, by every change that shows on the public pages without writing a
+    # task event (publishing, program and district names); with the plan's latest event id it
+    # is the public pages' change stamp (ETag / Last-Modified).
+    public_revision: int = Field(default=0)
+    public_changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Holiday(SQLModel, table=True):
@@ -177,6 +185,10 @@ class Program(SQLModel, table=True):
     name: str = Field(max_length=SHORT_MAX)
     sort_order: int = Field(default=0)
     is_active: bool = Field(default=True)
+    # A published program is a promise on the public page, under its public title and text.
+    is_public: bool = Field(default=False)
+    public_title: str = Field(default="", max_length=SHORT_MAX)
+    public_description: str = Field(default="", max_length=PUBLIC_TEXT_MAX)
 
 
 # --- tasks -----------------------------------------------------------------------------
@@ -229,6 +241,8 @@ class Task(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Listed by title and status on the public page of its published programs.
+    is_public: bool = Field(default=False)
 
 
 class TaskEvent(SQLModel, table=True):
@@ -277,6 +291,8 @@ class Evidence(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     removed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     removed_by: int | None = Field(default=None, foreign_key="user.id")
+    # Marked by the team: shown on the public page (a photo, once its task is Selesai).
+    is_public: bool = Field(default=False)
 
 
 # --- people ----------------------------------------------------------------------------

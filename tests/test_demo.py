@@ -44,7 +44,7 @@ from app.models import (
     UnitKind,
     User,
 )
-from app.services import accounts, demo, history, reference
+from app.services import accounts, demo, history, public_site, reference
 from app.services.plans import plan_calendar
 from app.timefmt import WIB
 from tests.databases import empty_database
@@ -718,3 +718,18 @@ def test_submissions_carry_evidence_links_or_a_note(demo_session: Session) -> No
         select(Task).where(col(Task.status).in_([TaskStatus.review, TaskStatus.done]))
     ).all()
     assert any(t.id in {e.task_id for e in rows.values()} for t in in_review_or_done)
+
+
+def test_the_demo_turns_the_public_page_on_with_most_programs_published(
+    demo_session: Session,
+) -> None:
+    plan = demo_session.exec(select(Plan).where(col(Plan.is_current))).one()
+    assert plan.public_enabled
+    programs = demo_session.exec(select(Program)).all()
+    published = [p for p in programs if p.is_public]
+    assert len(published) > len(programs) / 2
+    assert all(p.public_title for p in published)
+    site = public_site.build_site(demo_session, plan=plan)
+    listed = [t for p in site.programs for t in p.tasks]
+    assert listed, "most tasks of the published programs are listed"
+    assert all(p.stats.total >= len(p.tasks) for p in site.programs)

@@ -81,7 +81,7 @@ def board_in_db(engine: Engine, plan_id: int) -> tuple[dict[TaskStatus, list[int
     for status in BOARD_STATUSES:
         numbers = [position for _, s, position in rows if s == status]
         assert numbers == sorted(set(numbers)), (status, numbers)
-        ids = [task_id for task_id, s, _ in rows if s == status]
+        ids = [task_id for task_id, s, _ in rows if s == status and task_id is not None]
         assert [seen[i] for i in ids] == list(range(1, len(ids) + 1)), (status, seen)
     for task_id, stored, _ in rows:
         assert task_id is not None

@@ -969,6 +969,7 @@ def test_controls_per_role(
         "cancel",
         "edit",
         "evidence",
+        "public",
     }
     assert {"verify", "reject"} <= forms_on(client.get(f"/tasks/{in_review.id}").text)
     login(client, world.putr_head)

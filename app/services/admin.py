@@ -20,6 +20,7 @@ from sqlmodel import Session, col, func, select
 from app import permissions
 from app.errors import NotFound, RuleViolation
 from app.models import (
+    PUBLIC_TEXT_MAX,
     SHORT_MAX,
     DayMode,
     Holiday,
@@ -37,6 +38,7 @@ from app.models import (
 from app.services import accounts
 from app.services.calendar import PlanCalendar
 from app.services.plans import plan_calendar
+from app.services.publishing import touch_public
 from app.sorting import text_order
 from app.timefmt import WIB, format_day_date
 
@@ -320,6 +322,7 @@ def create_unit(session: Session, *, actor: User, data: UnitInput) -> Unit:
     permissions.ensure_team(actor)
     unit = _check_unit(session, data, unit=None)
     session.add(unit)
+    touch_public(session)  # district names show on the public page
     _commit_unique(session, field="code", message="Kode ini sudah dipakai unit lain.")
     return unit
 
@@ -329,6 +332,7 @@ def update_unit(session: Session, *, actor: User, unit_id: int, data: UnitInput)
     unit = get_unit(session, actor=actor, unit_id=unit_id)
     _check_unit(session, data, unit=unit)
     session.add(unit)
+    touch_public(session)  # district names show on the public page
     _commit_unique(session, field="code", message="Kode ini sudah dipakai unit lain.")
     return unit
 
@@ -338,6 +342,7 @@ def set_unit_active(session: Session, *, actor: User, unit_id: int, active: bool
     unit = get_unit(session, actor=actor, unit_id=unit_id)
     unit.is_active = active
     session.add(unit)
+    touch_public(session)
     session.commit()
     return unit
 
@@ -353,6 +358,10 @@ class ProgramInput(BaseModel):
     short_name: str = Field(default="", max_length=RAW_MAX)
     name: str = Field(default="", max_length=RAW_MAX)
     sort_order: str = Field(default="", max_length=RAW_MAX)
+    # The public page (/publik): published or not, under which title and text.
+    is_public: bool = False
+    public_title: str = Field(default="", max_length=RAW_MAX)
+    public_description: str = Field(default="", max_length=4 * RAW_MAX)
 
     @classmethod
     def of(cls, program: Program) -> "ProgramInput":
@@ -362,6 +371,9 @@ class ProgramInput(BaseModel):
             short_name=program.short_name,
             name=program.name,
             sort_order=str(program.sort_order),
+            is_public=program.is_public,
+            public_title=program.public_title,
+            public_description=program.public_description,
         )
 
 
@@ -390,6 +402,16 @@ def _check_program(session: Session, data: ProgramInput, *, program: Program | N
     code = check.code(data.code)
     short_name = check.text(data.short_name, field="short_name", max_length=60)
     name = check.text(data.name, field="name", max_length=SHORT_MAX)
+    # A published program needs its public title; the text is optional.
+    public_title = check.text(
+        data.public_title, field="public_title", max_length=SHORT_MAX, required=data.is_public
+    )
+    public_description = check.text(
+        data.public_description,
+        field="public_description",
+        max_length=PUBLIC_TEXT_MAX,
+        required=False,
+    )
     sort_order: int | None = None
     if data.sort_order.strip():
         sort_order = check.number(data.sort_order, field="sort_order", low=0, high=SORT_ORDER_MAX)
@@ -414,6 +436,9 @@ def _check_program(session: Session, data: ProgramInput, *, program: Program | N
     target.short_name = short_name
     target.name = name
     target.sort_order = sort_order
+    target.is_public = data.is_public
+    target.public_title = public_title
+    target.public_description = public_description
     return target
 
 
@@ -422,6 +447,7 @@ def create_program(session: Session, *, actor: User, data: ProgramInput) -> Prog
     permissions.ensure_team(actor)
     program = _check_program(session, data, program=None)
     session.add(program)
+    touch_public(session)
     _commit_unique(session, field="code", message="Kode ini sudah dipakai program lain.")
     return program
 
@@ -432,6 +458,7 @@ def update_program(
     program = get_program(session, actor=actor, program_id=program_id)
     _check_program(session, data, program=program)
     session.add(program)
+    touch_public(session)
     _commit_unique(session, field="code", message="Kode ini sudah dipakai program lain.")
     return program
 
@@ -441,6 +468,7 @@ def set_program_active(session: Session, *, actor: User, program_id: int, active
     program = get_program(session, actor=actor, program_id=program_id)
     program.is_active = active
     session.add(program)
+    touch_public(session)
     session.commit()
     return program
 
@@ -604,6 +632,8 @@ class PlanInput(BaseModel):
     timezone: str = Field(default="", max_length=RAW_MAX)
     baseline_at: str = Field(default="", max_length=RAW_MAX)
     make_current: bool = False
+    # The public promise page (/publik) of this plan, while it is the current one.
+    public_enabled: bool = False
 
     @classmethod
     def of(cls, plan: Plan) -> "PlanInput":
@@ -618,6 +648,7 @@ class PlanInput(BaseModel):
             timezone=plan.timezone,
             baseline_at=baseline,
             make_current=plan.is_current,
+            public_enabled=plan.public_enabled,
         )
 
 
@@ -674,6 +705,7 @@ def _apply_plan(data: PlanInput, plan: Plan) -> Plan:
     plan.day_mode = mode  # type: ignore[assignment]
     plan.timezone = timezone
     plan.baseline_at = baseline
+    plan.public_enabled = data.public_enabled
     return plan
 
 
@@ -749,6 +781,7 @@ def create_plan(session: Session, *, actor: User, data: PlanInput) -> Plan:
     has_current = session.exec(select(Plan.id).where(col(Plan.is_current))).first() is not None
     if data.make_current or not has_current:
         _make_current(session, plan)
+    touch_public(session)
     session.commit()
     return plan
 
@@ -760,6 +793,8 @@ def update_plan(session: Session, *, actor: User, plan_id: int, data: PlanInput)
     plan = _get(session, Plan, plan_id, "Rencana kerja tidak ditemukan.")
     _apply_plan(data, plan)
     session.add(plan)
+    session.flush()
+    touch_public(session)
     session.commit()
     return plan
 
@@ -821,6 +856,7 @@ def _apply_holiday(session: Session, data: HolidayInput, holiday: Holiday) -> Ho
     holiday.holiday_date = day  # type: ignore[assignment]
     holiday.name = name
     holiday.kind = kind  # type: ignore[assignment]
+    touch_public(session)  # working-day plans count days by the holidays
     return holiday
 
 
@@ -847,5 +883,6 @@ def delete_holiday(session: Session, *, actor: User, holiday_id: int) -> Holiday
     """Remove a holiday: reference data, nothing else points at it."""
     holiday = get_holiday(session, actor=actor, holiday_id=holiday_id)
     session.delete(holiday)
+    touch_public(session)
     session.commit()
     return holiday

@@ -38,6 +38,7 @@ from app.models import (
     User,
 )
 from app.services import accounts, workflow
+from app.services.demo_public import publish_demo
 from app.services.evidence import change_key
 from app.services.history import apply_event, initial_state, insert_seeded_history, jsonable
 from app.services.reference import ReferenceCounts, districts, load_reference, read_csv
@@ -722,6 +723,8 @@ def load_demo(
     if summary.tasks_present == 0:
         sims = _simulate(session, plan=plan, catalogue=catalogue, units=units, seed=seed, now=now)
         summary.tasks_created, summary.events_created = _write(session, plan=plan, sims=sims)
+        session.flush()
+        publish_demo(session, plan=plan, seed=seed)
     session.add(plan)
     session.commit()
     return summary

@@ -24,14 +24,16 @@ MAX_PIXELS = 250_000_000
 QUALITY = 82
 
 
-def thumbnail_path(store: EvidenceStore, sha256: str) -> Path:
+def thumbnail_path(store: EvidenceStore, sha256: str, *, size: int = SIZE) -> Path:
     original = store.path_of(sha256)  # validates the digest
-    return store.root / "thumbs" / sha256[:2] / f"{original.name}.jpg"
+    folder = "thumbs" if size == SIZE else f"thumbs-{size}"
+    return store.root / folder / sha256[:2] / f"{original.name}.jpg"
 
 
-def ensure_thumbnail(store: EvidenceStore, sha256: str) -> Path | None:
-    """The thumbnail of a stored image, made now if missing; None when it cannot be made."""
-    target = thumbnail_path(store, sha256)
+def ensure_thumbnail(store: EvidenceStore, sha256: str, *, size: int = SIZE) -> Path | None:
+    """The thumbnail of a stored image (at most `size` px a side), made now if missing; None
+    when it cannot be made. Only pixels are copied: no EXIF, GPS, XMP or comment survives."""
+    target = thumbnail_path(store, sha256, size=size)
     if target.is_file():
         return target
     try:
@@ -39,9 +41,9 @@ def ensure_thumbnail(store: EvidenceStore, sha256: str) -> Path | None:
             width, height = image.size
             if width * height > MAX_PIXELS:
                 return None
-            image.draft("RGB", (SIZE * 2, SIZE * 2))  # JPEG: decode at a reduced scale
+            image.draft("RGB", (size * 2, size * 2))  # JPEG: decode at a reduced scale
             upright = ImageOps.exif_transpose(image)
-            upright.thumbnail((SIZE, SIZE))
+            upright.thumbnail((size, size))
             thumb = _on_white(upright)
             target.parent.mkdir(parents=True, exist_ok=True)
             handle, temp_name = tempfile.mkstemp(dir=target.parent, suffix=".part")

@@ -54,6 +54,7 @@ FIELD_LABELS: dict[str, str] = {
     "needs_decision": "Perlu keputusan Bupati",
     "blocked_reason": "Alasan kendala",
     "status": "Status",
+    "is_public": "Tampil di halaman publik",
 }
 # Field order in an edit's list of changes: as the form shows them.
 FIELD_ORDER = list(FIELD_LABELS)
