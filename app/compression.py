@@ -66,13 +66,6 @@ def _add_vary(headers: MutableHeaders) -> None:
         headers["Vary"] = f"{vary}, Accept-Encoding"
 
 
-def _weaken(headers: MutableHeaders) -> None:
-    """A compressed body is not byte-identical to the ETag's: the validator becomes weak."""
-    etag = headers.get("etag")
-    if etag and not etag.startswith("W/"):
-        headers["ETag"] = f"W/{etag}"
-
-
 class Compression:
     """ASGI middleware: gzip for compressible answers, streamed answers included."""
 
@@ -143,7 +136,9 @@ class _Responder:
         self.compressor = zlib.compressobj(self.level, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
         headers = MutableHeaders(raw=start["headers"])
         headers["Content-Encoding"] = "gzip"
-        _weaken(headers)
+        # The ETag stays as the app set it, so a 304 (never compressed) repeats it exactly:
+        # it names the content, and Vary keeps the two encodings apart in any cache; byte
+        # ranges, where a strong validator would name bytes, are never compressed.
         compressed = self.compressor.compress(body)
         if more:
             del headers["content-length"]

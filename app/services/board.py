@@ -27,7 +27,7 @@ from app.models import (
     Unit,
     User,
 )
-from app.permissions import move_targets
+from app.permissions import leads, move_targets
 from app.services.calendar import PlanCalendar
 from app.services.filters import TaskFilter
 from app.services.labels import STATUS_LABELS
@@ -141,8 +141,14 @@ def _cards(
     programs = _programs_of(session, task_ids)
     evidence = evidence_counts(session, task_ids)
     lateness = Lateness(calendar=calendar, today=today)
+    # The columns a viewer may move a card into depend on the card's column and whether the
+    # viewer's unit leads it (permissions.ensure_can_move): worked out once per such class.
+    targets: dict[tuple[str, bool], list[TaskStatus]] = {}
     cards = []
     for task, lead_name, district_name in rows:
+        permission_class = (str(task.status), leads(user, task))
+        if permission_class not in targets:
+            targets[permission_class] = move_targets(user, task)
         due_day = calendar.day_number(task.due_date) if task.due_date else None
         late = lateness.days_late(task)
         cards.append(
@@ -153,7 +159,7 @@ def _cards(
                 programs=programs.get(task.id or 0, []),
                 due_day=due_day,
                 days_late=late,
-                move_targets=move_targets(user, task),
+                move_targets=targets[permission_class],
                 evidence_count=evidence.get(task.id or 0, 0),
                 today=today,
             )
