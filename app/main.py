@@ -20,6 +20,7 @@ from app.db import BUSY_MESSAGE, is_busy, make_engine
 from app.errors import Conflict, DomainError, NotAuthenticated
 from app.htmx import is_htmx
 from app.models import TaskPublic
+from app.public_cache import PublicRevalidation
 from app.public_rate_limit import PublicRateLimit, PublicServerTiming
 from app.routes import (
     admin,
@@ -129,6 +130,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         max_bytes=settings.import_max_bytes + transfer.FORM_OVERHEAD,
         message=transfer.too_large_message(settings),
     )
+    # A revalidation of a public page is answered (304) before routing: app.public_cache.
+    app.add_middleware(PublicRevalidation, engine=engine)
     app.add_middleware(PublicServerTiming)
     # Around every router, so error pages and all answers are compressed alike.
     app.add_middleware(Compression)

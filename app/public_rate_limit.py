@@ -34,11 +34,11 @@ class PublicRateLimit:
     """At most `limit` requests per address per minute on public paths (0: no limit)."""
 
     def __init__(
-        self, app: ASGIApp, *, limit: int, clock: Callable[[], float] = time.monotonic
+        self, app: ASGIApp, *, limit: int, clock: Callable[[], float] | None = None
     ) -> None:
         self.app = app
         self.limit = limit
-        self.clock = clock
+        self.clock = clock or time.monotonic
         self.window = -1
         self.counts: dict[str, int] = {}
 

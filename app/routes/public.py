@@ -7,10 +7,7 @@ While the team has not turned the page on, every path here answers 404.
 """
 
 import json
-from datetime import UTC, datetime, time
-from email.utils import format_datetime, parsedate_to_datetime
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import FileResponse, Response
@@ -19,6 +16,7 @@ from app.config import Settings, SettingsDep
 from app.db import SessionDep
 from app.errors import NotFound
 from app.models import ID_MAX
+from app.public_cache import Validators
 from app.services import public_feed, public_images
 from app.services.evidence_files import EvidenceStore
 from app.services.evidence_thumbs import ensure_thumbnail
@@ -34,55 +32,27 @@ from app.templating import templates
 
 router = APIRouter(prefix="/publik", tags=["public"], include_in_schema=False)
 
-# Bump when the public pages' markup changes, so caches holding an old ETag fetch the new one.
-MARKUP_VERSION = 1
-# Seconds a browser, proxy or CDN may reuse a page before asking again (then a cheap 304).
-MAX_AGE = 60
-# Images never change under their address (a photo is one content; a preview's address moves
-# with the stamp), so they may be kept longer.
-IMAGE_MAX_AGE = 3600
-
 ProgramId = Annotated[int, Path(ge=1, le=ID_MAX)]
 DistrictId = Annotated[int, Path(ge=1, le=ID_MAX)]
 EvidenceId = Annotated[int, Path(ge=1, le=ID_MAX)]
 
 
 class Loaded:
-    """The plan, its stamp and the validators of this request's answer."""
+    """The plan's stamp and the validators of this request's answer."""
 
-    def __init__(self, request: Request, session: Any, *, max_age: int = MAX_AGE) -> None:
+    def __init__(self, request: Request, session: Any) -> None:
         self.stamp = public_stamp(session)
         self.session = session
         self.request = request
-        today = self.stamp.today()
-        self.etag = '"' + self.stamp.key(today, MARKUP_VERSION, request.url.path) + '"'
-        self.headers = {
-            "ETag": self.etag,
-            "Cache-Control": f"public, max-age={max_age}",
-            "X-Content-Type-Options": "nosniff",
-        }
-        # The page also changes when the plan's day turns (day count, lateness, labels).
-        day_start = datetime.combine(today, time(0), tzinfo=ZoneInfo(self.stamp.timezone))
-        changed = max(filter(None, (self.stamp.changed_at, day_start)))
-        self.last_modified = changed.astimezone(UTC).replace(microsecond=0)
-        self.headers["Last-Modified"] = format_datetime(self.last_modified, usegmt=True)
+        self.validators = Validators.of(self.stamp, request.url.path)
+        self.headers = self.validators.headers
 
     def not_modified(self) -> Response | None:
-        """A 304 when the client's copy is current (If-None-Match first, as RFC 9110 says)."""
-        sent = self.request.headers.get("if-none-match")
-        if sent is not None:
-            tags = {tag.strip().removeprefix("W/") for tag in sent.split(",")}
-            if self.etag in tags or "*" in tags:
-                return Response(status_code=304, headers=self.headers)
-            return None
-        since = self.request.headers.get("if-modified-since")
-        if since:
-            try:
-                client_time = parsedate_to_datetime(since)
-            except (TypeError, ValueError, IndexError):
-                return None
-            if client_time.tzinfo is not None and self.last_modified <= client_time:
-                return Response(status_code=304, headers=self.headers)
+        """A 304 when the client's copy is current. app.public_cache answers most of these
+        before routing; this covers a request that raced a change."""
+        headers = self.request.headers
+        if self.validators.fresh(headers.get("if-none-match"), headers.get("if-modified-since")):
+            return Response(status_code=304, headers=self.headers)
         return None
 
     def site(self) -> PublicSite:
@@ -101,7 +71,7 @@ def _page(loaded: Loaded, name: str, context: dict[str, Any]) -> Response:
         "LABEL_ORDER": LABEL_ORDER,
         "licence_name": public_feed.LICENCE_NAME,
         "licence_url": public_feed.LICENCE_URL,
-        "stamp_key": loaded.stamp.key(context["site"].today, MARKUP_VERSION)[:12],
+        "stamp_key": loaded.validators.etag.strip('"')[:12],
         **context,
     }
     response: Response = templates.TemplateResponse(request, name, ctx, headers=loaded.headers)
@@ -272,7 +242,7 @@ def photo(
 ) -> Response:
     """A published photo, re-encoded from its pixels at most PHOTO_SIZE px a side: none of
     the original's metadata (EXIF, GPS position, camera, comments) is carried over."""
-    loaded = Loaded(request, session, max_age=IMAGE_MAX_AGE)
+    loaded = Loaded(request, session)
     item = loaded.site().photo(evidence_id)
     if (cached := loaded.not_modified()) is not None:
         return cached
