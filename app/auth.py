@@ -7,6 +7,7 @@ so it needs no CSRF token.
 """
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -14,15 +15,21 @@ from fastapi import Depends, Request, Response
 from fastapi.security import OAuth2PasswordBearer
 
 from app.config import Settings, SettingsDep
-from app.db import SessionDep
-from app.errors import Forbidden, NotAuthenticated
-from app.models import LoginSession, SessionKind, User
+from app.db import SessionDep, engine_of, open_session
+from app.errors import Forbidden, NotAuthenticated, PasswordChangeRequired
+from app.models import LoginSession, SessionKind, Unit, User
 from app.services import accounts
 
 SESSION_COOKIE = "seratus_session"
 LOGIN_CSRF_COOKIE = "seratus_login_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Where a user who logged in with a one-time password must go first; the only pages they reach.
+FORCED_CHANGE_URL = "/profile#password"
+FORCED_CHANGE_PATHS = frozenset({"/profile", "/profile/password", "/logout"})
+FORCED_CHANGE_MESSAGE = (
+    "Anda masuk dengan kata sandi sementara. Ganti kata sandi Anda lebih dulu di halaman Profil."
+)
 CSRF_MESSAGE = (
     "Formulir ini sudah kedaluwarsa atau tidak sah (token keamanan tidak cocok). "
     "Muat ulang halaman lalu coba lagi."
@@ -54,6 +61,24 @@ async def submitted_csrf_token(request: Request) -> str:
     return ""
 
 
+def _unit_loader(request: Request, unit_id: int | None) -> Callable[[], Unit | None]:
+    """The user's unit, read once when a page first asks. A session of its own, read-only and
+    closed at once: an error page is drawn after the request's session has ended, and must
+    not open a (write) transaction on it again."""
+    loaded: list[Unit | None] = []
+
+    def load() -> Unit | None:
+        if not loaded:
+            unit = None
+            if unit_id is not None:
+                with open_session(engine_of(request)) as own:
+                    unit = own.get(Unit, unit_id)
+            loaded.append(unit)
+        return loaded[0]
+
+    return load
+
+
 def get_auth(
     request: Request,
     session: SessionDep,
@@ -72,6 +97,11 @@ def get_auth(
     # For templates: the navigation shows the user; every form carries the CSRF token.
     request.state.user = user
     request.state.csrf_token = login.csrf_token
+    # The header names the user's unit: read only when a full page is drawn (never for a
+    # fragment or the board's 304 poll).
+    request.state.unit_loader = _unit_loader(request, user.unit_id)
+    if user.must_change_password and request.url.path not in FORCED_CHANGE_PATHS:
+        raise PasswordChangeRequired(FORCED_CHANGE_MESSAGE)
     return Auth(user=user, login_session=login)
 
 
@@ -97,6 +127,8 @@ def get_api_auth(
     found = accounts.resolve_session(session, token=token, kind=SessionKind.api, settings=settings)
     if found is None:
         raise NotAuthenticated("Token tidak sah atau sudah kedaluwarsa.")
+    if found[0].must_change_password:
+        raise PasswordChangeRequired(FORCED_CHANGE_MESSAGE)
     return Auth(user=found[0], login_session=found[1])
 
 

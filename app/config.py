@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     data_dir: Path | None = None
     # Largest evidence file accepted, in megabytes (checked while the upload is read).
     evidence_max_mb: int = Field(default=10, ge=1, le=200)
+    # The organisation the deployment serves, named on the login page
+    # (e.g. "Pemerintah Kabupaten Banyuasin"); the demo sets the Banyuasin name.
+    organisation: str = Field(default="", max_length=120)
     # Requests per minute one address may make to the public pages (/publik), counted in each
     # app process (app.public_rate_limit); 0 switches the limit off.
     public_rate_limit: int = Field(default=300, ge=0)

@@ -39,6 +39,12 @@ class NotAuthenticated(DomainError):
     status_code = 401
 
 
+class PasswordChangeRequired(DomainError):
+    """The user logged in with a one-time password and must choose their own first."""
+
+    status_code = 403
+
+
 class Busy(DomainError):
     """A concurrent change kept the database from settling this one (a serialization failure
     or deadlock that persisted through the retries, or SQLite's busy timeout); nothing was

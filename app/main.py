@@ -14,10 +14,11 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.auth import FORCED_CHANGE_URL
 from app.compression import Compression
 from app.config import BASE_DIR, Settings, get_settings
 from app.db import BUSY_MESSAGE, is_busy, make_engine
-from app.errors import Conflict, DomainError, NotAuthenticated
+from app.errors import Conflict, DomainError, NotAuthenticated, PasswordChangeRequired
 from app.htmx import is_htmx
 from app.models import TaskPublic
 from app.public_cache import PublicRevalidation
@@ -31,7 +32,9 @@ from app.routes import (
     dashboard,
     evidence,
     health,
+    my_tasks,
     pages,
+    profile,
     public,
     publishing,
     tasks,
@@ -113,6 +116,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         evidence,
         publishing,
         admin,
+        my_tasks,
+        profile,
         api,
         public,
     ):
@@ -180,6 +185,14 @@ def _install_error_handlers(app: FastAPI) -> None:
         if is_htmx(request):
             return Response(status_code=401, headers={"HX-Redirect": login})
         return RedirectResponse(login, status_code=303)
+
+    @app.exception_handler(PasswordChangeRequired)
+    async def password_change_required(request: Request, exc: PasswordChangeRequired) -> Response:
+        if _is_api(request):
+            return _error_response(request, 403, exc.message)
+        if is_htmx(request):
+            return Response(status_code=403, headers={"HX-Redirect": FORCED_CHANGE_URL})
+        return RedirectResponse(FORCED_CHANGE_URL, status_code=303)
 
     @app.exception_handler(Conflict)
     async def conflict(request: Request, exc: Conflict) -> Response:

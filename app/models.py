@@ -155,6 +155,21 @@ class Holiday(SQLModel, table=True):
     holiday_date: date = Field(unique=True)
     name: str = Field(max_length=SHORT_MAX)
     kind: HolidayKind = Field(default=HolidayKind.libur, sa_type=_enum(HolidayKind, "kind"))
+    # "national" rows come from the `holidays` package; "team" rows are added by the team
+    # (regional days such as the regency's anniversary).
+    source: str = Field(default="team", max_length=20)
+
+
+class HolidayYear(SQLModel, table=True):
+    """A year whose national holidays were loaded from the `holidays` package once.
+
+    Loading never repeats for a recorded year, so a national day the team removed stays removed.
+    """
+
+    __tablename__ = "holiday_year"
+
+    year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    loaded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 # --- organisation ----------------------------------------------------------------------
@@ -315,6 +330,9 @@ class User(SQLModel, table=True):
     locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Set when the team resets the password to a one-time password: the next login must
+    # choose a new one before anything else.
+    must_change_password: bool = Field(default=False)
 
 
 class LoginSession(SQLModel, table=True):

@@ -34,9 +34,14 @@ def leads(user: User, task: Task) -> bool:
 
 def _not_your_unit(task_code: str) -> Forbidden:
     return Forbidden(
-        f"Tugas {task_code} dipegang perangkat daerah lain; hanya penanggung jawabnya "
-        "dan Tim Transisi yang dapat mengubahnya."
+        f"Tugas {task_code} menjadi tanggung jawab perangkat daerah lain; hanya "
+        "penanggung jawabnya dan Tim Transisi yang dapat mengubahnya."
     )
+
+
+def can_import(user: User) -> bool:
+    """Only the team imports plans (and so needs the import instructions)."""
+    return user.role == Role.team
 
 
 def ensure_team(user: User) -> None:

@@ -96,6 +96,10 @@ env.globals.update(
 )
 
 
+def _no_unit() -> None:
+    return None
+
+
 def render(
     request: Request,
     name: str,
@@ -108,6 +112,8 @@ def render(
     ctx: dict[str, Any] = {
         "user": getattr(request.state, "user", None),
         "csrf_token": getattr(request.state, "csrf_token", ""),
+        # Call it (`user_unit()`) where the unit is shown: the query runs only then.
+        "user_unit": getattr(request.state, "unit_loader", _no_unit),
     }
     ctx.update(context or {})
     response = templates.TemplateResponse(

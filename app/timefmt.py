@@ -15,6 +15,20 @@ def format_day_date(value: date) -> str:
     return format_date(value, "d MMM y", locale="id")
 
 
+def parse_typed_date(text: str) -> date:
+    """A date as typed: "15/12/2026" (day/month/year, as written in Indonesian offices, with
+    "/", "-" or "."), or ISO "2026-12-15" (what a browser's date picker sends). ValueError
+    otherwise."""
+    value = text.strip()
+    if len(value) >= 8 and value[4] == "-" and value[:4].isdigit():
+        return date.fromisoformat(value)
+    parts = value.replace("-", "/").replace(".", "/").split("/")
+    if len(parts) != 3 or not all(p.isdigit() for p in parts) or len(parts[2]) != 4:
+        raise ValueError(f"not a date: {text!r}")
+    day, month, year = (int(p) for p in parts)
+    return date(year, month, day)
+
+
 def format_long_date(value: date) -> str:
     """'Kamis, 20 Februari 2025'."""
     return format_date(value, "EEEE, d MMMM y", locale="id")

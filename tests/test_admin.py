@@ -198,7 +198,7 @@ def plan_form(**overrides: str) -> dict[str, str]:
 
 
 def holiday_form(**overrides: str) -> dict[str, str]:
-    data = {"holiday_date": "2025-08-17", "name": "Hari Kemerdekaan", "kind": "libur"}
+    data = {"holiday_date": "2025-11-03", "name": "Hari Jadi Kabupaten", "kind": "libur"}
     data.update(overrides)
     return data
 
@@ -1265,9 +1265,11 @@ def test_plan_new_page(client: TestClient, world: World) -> None:
     assert f'id="f-start_date" name="start_date" type="date" value="{today_wib}"' in page.text
     assert 'name="length_days" type="text" value="100"' in page.text
     assert '<option value="calendar" selected>' in page.text
-    timezone = re.search(r'<input id="f-timezone"[^>]*>', page.text)
+    timezone = re.search(r'<select id="f-timezone".*?</select>', page.text, re.S)
     assert timezone is not None
-    assert 'value="Asia/Jakarta"' in timezone.group(0)
+    assert '<option value="Asia/Jakarta" selected>WIB (Waktu Indonesia Barat)' in timezone.group(0)
+    assert '<option value="Asia/Makassar">WITA' in timezone.group(0)
+    assert '<option value="Asia/Jayapura">WIT' in timezone.group(0)
     assert 'id="f-make_current"' in page.text
 
 
@@ -1401,8 +1403,8 @@ PLAN_INVALID: list[tuple[dict[str, str], str, str]] = [
     ({"name": " "}, "name", "Wajib diisi."),
     ({"name": "x" * 121}, "name", "Terlalu panjang (maks. 120 karakter)."),
     ({"start_date": ""}, "start_date", "Wajib diisi."),
-    ({"start_date": "2025-02-30"}, "start_date", "Tanggal tidak valid; gunakan format TTTT-BB-HH."),
-    ({"start_date": "20-02-2025"}, "start_date", "Tanggal tidak valid"),
+    ({"start_date": "2025-02-30"}, "start_date", "Tanggal tidak valid; gunakan format HH/BB/TTTT"),
+    ({"start_date": "30-02-2025"}, "start_date", "Tanggal tidak valid"),
     ({"start_date": "1999-12-31"}, "start_date", "Tahun harus antara 2000 dan 2100."),
     ({"length_days": ""}, "length_days", "Wajib diisi."),
     ({"length_days": "0"}, "length_days", "Isi bilangan bulat 1–2000."),
@@ -1412,8 +1414,8 @@ PLAN_INVALID: list[tuple[dict[str, str], str, str]] = [
     ({"length_days": "1e2"}, "length_days", "Isi bilangan bulat 1–2000."),
     ({"day_mode": "weekly"}, "day_mode", "Pilih salah satu pilihan yang tersedia."),
     ({"day_mode": ""}, "day_mode", "Pilih salah satu pilihan yang tersedia."),
-    ({"timezone": "Mars/Olympus"}, "timezone", "Zona waktu tidak dikenal"),
-    ({"timezone": ""}, "timezone", "Zona waktu tidak dikenal"),
+    ({"timezone": "Mars/Olympus"}, "timezone", "Pilih zona waktu"),
+    ({"timezone": ""}, "timezone", "Pilih zona waktu"),
     ({"baseline_at": "kemarin"}, "baseline_at", "Waktu tidak valid; isi tanggal dan jam (WIB)."),
     ({"baseline_at": "1900-01-01T08:00"}, "baseline_at", "Tahun harus antara 2000 dan 2100."),
 ]
@@ -1443,8 +1445,8 @@ def test_plan_forms_refuse_each_bad_field(
 def _plan_field_error(page: str, field: str) -> str:
     if field != "timezone":
         return field_error(page, field)
-    # The timezone input is written by hand (it carries a datalist).
-    tag = re.search(r'<input id="f-timezone"[^>]*>', page)
+    # The timezone is a choice (WIB, WITA, WIT).
+    tag = re.search(r'<select id="f-timezone"[^>]*>', page)
     assert tag is not None
     assert 'aria-invalid="true"' in tag.group(0)
     message = re.search(r'<p class="field-error" id="f-timezone-error">([^<]+)</p>', page)
@@ -1578,10 +1580,10 @@ def test_holiday_forms_refuse_bad_input(client: TestClient, session: Session, re
     csrf = login(client, refs.world.team)
     before = snapshot(session)
     cases: list[tuple[dict[str, str], str, str]] = [
-        ({}, "holiday_date", "Tanggal 17 Agu 2025 sudah tercatat."),
+        ({"holiday_date": "2025-08-17"}, "holiday_date", "Tanggal 17 Agu 2025 sudah tercatat."),
         ({"holiday_date": ""}, "holiday_date", "Wajib diisi."),
         ({"holiday_date": "2025-13-01"}, "holiday_date", "Tanggal tidak valid"),
-        ({"holiday_date": "17/08/2025"}, "holiday_date", "Tanggal tidak valid"),
+        ({"holiday_date": "32/08/2025"}, "holiday_date", "Tanggal tidak valid"),
         ({"holiday_date": "2101-01-01"}, "holiday_date", "Tahun harus antara 2000 dan 2100."),
         ({"holiday_date": "2025-09-05", "name": ""}, "name", "Wajib diisi."),
         ({"holiday_date": "2025-09-05", "name": "x" * 121}, "name", "Terlalu panjang"),

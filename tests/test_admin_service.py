@@ -175,13 +175,13 @@ def _calls(session: Session, world: World) -> dict[str, Callable[[User], object]
         "create_holiday": lambda a: admin.create_holiday(
             session,
             actor=a,
-            data=HolidayInput(holiday_date="2025-08-17", name="Kemerdekaan", kind="libur"),
+            data=HolidayInput(holiday_date="2025-11-03", name="Hari Jadi Kabupaten", kind="libur"),
         ),
         "update_holiday": lambda a: admin.update_holiday(
             session,
             actor=a,
             holiday_id=holiday_id,  # type: ignore[arg-type]
-            data=HolidayInput(holiday_date="2025-04-01", name="Idul Fitri", kind="libur"),
+            data=HolidayInput(holiday_date="2025-11-04", name="Hari libur daerah", kind="libur"),
         ),
         "delete_holiday": lambda a: admin.delete_holiday(
             session,
@@ -266,7 +266,7 @@ def test_the_team_may_call_every_admin_service(session: Session, world: World) -
 
     session.expire_all()
     assert session.exec(select(Unit).where(Unit.code == "DISDIK")).one()
-    assert session.exec(select(Holiday).where(Holiday.name == "Kemerdekaan")).one()
+    assert session.exec(select(Holiday).where(Holiday.name == "Hari Jadi Kabupaten")).one()
 
 
 # --- FormErrors ------------------------------------------------------------------------------
@@ -651,10 +651,10 @@ def test_plan_rules_report_every_wrong_field(session: Session, world: World) -> 
 
     assert errors == {
         "name": "Wajib diisi.",
-        "start_date": "Tanggal tidak valid; gunakan format TTTT-BB-HH.",
+        "start_date": "Tanggal tidak valid; gunakan format HH/BB/TTTT, misalnya 15/12/2026.",
         "length_days": "Isi bilangan bulat 1–2000.",
         "day_mode": "Pilih salah satu pilihan yang tersedia.",
-        "timezone": "Zona waktu tidak dikenal (contoh: Asia/Jakarta).",
+        "timezone": "Pilih zona waktu: WIB, WITA atau WIT.",
         "baseline_at": "Waktu tidak valid; isi tanggal dan jam (WIB).",
     }
     assert snapshot(session) == before
@@ -671,7 +671,7 @@ def test_an_empty_plan_form_is_not_filled_with_defaults(session: Session, world:
         "start_date": "Wajib diisi.",
         "length_days": "Wajib diisi.",
         "day_mode": "Pilih salah satu pilihan yang tersedia.",
-        "timezone": "Zona waktu tidak dikenal (contoh: Asia/Jakarta).",
+        "timezone": "Pilih zona waktu: WIB, WITA atau WIT.",
     }
     blank = admin.blank_plan(actor=world.team)
     assert (blank.length_days, blank.day_mode, blank.timezone) == (

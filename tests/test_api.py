@@ -770,7 +770,7 @@ def test_unknown_task_answers_404_and_writes_nothing(
     response = client.request(method, f"{API}/tasks/9999{suffix}", json=body, headers=team)
 
     assert response.status_code == 404
-    assert response.json() == {"detail": "Tugas #9999 tidak ditemukan."}
+    assert response.json() == {"detail": "Tugas tidak ditemukan."}
     assert db_state(session) == before
 
 

@@ -84,10 +84,10 @@ def update_row(engine: Engine, row: LoginSession | User) -> None:
 
 
 def is_signed_in(client: TestClient) -> bool:
-    """GET / sends a signed-in user on to the board and anyone else to the login page."""
+    """GET / sends a signed-in user on to their home page and anyone else to the login page."""
     response = client.get("/", follow_redirects=False)
     assert response.status_code == 303
-    return bool(response.headers["location"] == "/board")
+    return bool(response.headers["location"] in ("/board", "/my-tasks", "/dashboard"))
 
 
 # --- the login page --------------------------------------------------------------------

@@ -245,7 +245,7 @@ def test_invalid_values_are_ignored_and_said_so(
     login(client, world.team)
     response = client.get("/board", params={"unit": "abc", "program": "9999"})
 
-    assert "tidak dikenali dan diabaikan: unit kerja, program" in response.text
+    assert "tidak dikenali dan diabaikan: perangkat daerah / kecamatan, program" in response.text
     assert _codes(response.text) == {t.code for t in filtered.values()}
 
 
@@ -392,7 +392,7 @@ def test_move_by_htmx_answers_card_counts_and_message(
     )
     assert "1 tugas · bobot 1" in html  # Belum Dimulai keeps the other unit's task
     events = json.loads(response.headers["HX-Trigger"])
-    assert events["toast"] == {"message": "T-001 dipindahkan ke Terkendala.", "kind": "ok"}
+    assert events["toast"] == {"message": "Status T-001 diubah ke Terkendala.", "kind": "ok"}
     assert _state(session, task.id) == (TaskStatus.blocked, 2, 2)  # type: ignore[arg-type]
 
 
@@ -484,7 +484,7 @@ def test_unit_cannot_move_another_units_card(
         headers={**HX, "X-CSRF-Token": csrf},
     )
     assert hx.status_code == 403
-    assert "dipegang perangkat daerah lain" in hx.text
+    assert "menjadi tanggung jawab perangkat daerah lain" in hx.text
     assert "<html" not in hx.text
     plain = client.post(
         f"/board/tasks/{task.id}/move?all=1",
@@ -493,7 +493,7 @@ def test_unit_cannot_move_another_units_card(
     )
     # Without JS: the reason, and the status code of the refusal.
     assert plain.status_code == 403
-    assert "dipegang perangkat daerah lain" in plain.text
+    assert "menjadi tanggung jawab perangkat daerah lain" in plain.text
     assert client.get(f"/board/tasks/{task.id}/move").status_code == 403
     assert _state(session, task.id) == before  # type: ignore[arg-type]
 
@@ -565,7 +565,7 @@ def test_blocked_needs_a_reason(client: TestClient, session: Session, world: Wor
     )
     assert plain.status_code == 422
     # The card's move page again, the column still chosen, the message beside the field.
-    assert "<h1>Pindahkan T-001</h1>" in plain.text
+    assert "<h1>Ubah status T-001</h1>" in plain.text
     assert '<option value="blocked" selected>' in plain.text
     assert 'aria-invalid="true" aria-describedby="move-error"' in plain.text
     assert re.search(r'id="move-error" role="alert">Alasan kendala wajib diisi', plain.text)
@@ -606,7 +606,7 @@ def test_executive_cannot_move(client: TestClient, session: Session, world: Worl
     page = client.get("/board")
     assert "T-001" in page.text
     assert 'data-movable="true"' not in page.text
-    assert "Pindahkan" not in page.text
+    assert "Ubah status" not in page.text
 
     response = client.post(
         f"/board/tasks/{task.id}/move",
@@ -856,4 +856,4 @@ def test_inactive_unit_filter_is_ignored(
     response = client.get("/board", params={"unit": old.id})
     assert response.status_code == 200
     assert "T-001" in response.text
-    assert "diabaikan: unit kerja" in response.text
+    assert "diabaikan: perangkat daerah / kecamatan" in response.text

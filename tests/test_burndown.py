@@ -473,7 +473,7 @@ def test_working_mode_forecast_counts_working_days(
     assert series.forecast.burn_per_day == 1
     assert series.forecast.day == 10
     assert series.forecast.date == date(2025, 4, 7)
-    assert series.forecast.label == "Perkiraan selesai: Hari ke-10 (7 Apr 2025)"
+    assert series.forecast.label == "Proyeksi selesai: Hari ke-10 (7 Apr 2025)"
 
 
 # --- weight ----------------------------------------------------------------------------
@@ -565,9 +565,15 @@ def test_forecast_on_a_steady_burn(session: Session, world: World) -> None:
 
     # Five a day-5 window: 10 → 5, one a day; five left: day 5 + 5.
     assert forecast == Forecast(
-        window_days=5, burn_per_day=1.0, day=10, date=date(2025, 3, 1), remaining=5, scope=10
+        window_days=5,
+        burn_per_day=1.0,
+        day=10,
+        date=date(2025, 3, 1),
+        remaining=5,
+        scope=10,
+        length_days=10,
     )
-    assert forecast.label == "Perkiraan selesai: Hari ke-10 (1 Mar 2025)"
+    assert forecast.label == "Proyeksi selesai: Hari ke-10 (1 Mar 2025)"
 
 
 def test_forecast_window_is_the_last_fourteen_plan_days(session: Session, world: World) -> None:
@@ -593,7 +599,7 @@ def test_forecast_on_a_stalled_burn(session: Session, world: World) -> None:
     assert forecast.window_days == 14
     assert forecast.burn_per_day == 0
     assert (forecast.day, forecast.date) == (None, None)
-    assert forecast.label == "Tidak selesai dengan laju saat ini"
+    assert forecast.label.startswith("Dengan laju saat ini, tugas tidak selesai sampai Hari ke-")
 
 
 def test_forecast_when_scope_grows_faster_than_the_burn(session: Session, world: World) -> None:
@@ -617,7 +623,7 @@ def test_forecast_far_beyond_the_plan_is_not_at_this_rate(session: Session, worl
     assert forecast.window_days == 10
     assert forecast.burn_per_day == pytest.approx(0.1)
     assert forecast.day is None
-    assert forecast.label == "Tidak selesai dengan laju saat ini"
+    assert forecast.label.startswith("Dengan laju saat ini, tugas tidak selesai sampai Hari ke-")
 
 
 # --- today before day 1 and after day L ------------------------------------------------
@@ -633,7 +639,7 @@ def test_today_before_day_one(session: Session, ten_days: tuple[Plan, Scripted])
     assert series.today_point is None
     assert (series.current_scope, series.current_remaining) == (4, 4)  # created at 09:00
     assert series.forecast.window_days == 0
-    assert series.forecast.label == "Perkiraan tersedia mulai Hari ke-1"
+    assert series.forecast.label == "Proyeksi tersedia mulai Hari ke-1"
     assert expected_done_fraction(series) == 0
 
 

@@ -155,7 +155,7 @@ def test_api_shape(client: TestClient, world: World, tasks_in_flight: dict[str, 
         "day": None,
         "date": None,
         "remaining": 3.0,
-        "label": "Tidak selesai dengan laju saat ini",
+        "label": "Dengan laju saat ini, tugas tidak selesai sampai Hari ke-100",
     }
 
 

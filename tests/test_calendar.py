@@ -5,28 +5,23 @@ Friday 30 May 2025; counted in working days (Monday–Friday minus the 2025 holi
 bersama of the SKB 3 Menteri) it is 31 July 2025 (REFERENCE.md).
 """
 
-import csv
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlmodel import Session
 
-from app.config import BASE_DIR
 from app.models import DayMode, Holiday, HolidayKind, Plan
 from app.services.calendar import PlanCalendar
+from app.services.holiday_source import national_holidays
 from app.services.plans import plan_calendar
 from app.timefmt import format_day_date, format_long_date, format_wib_time
 
-HOLIDAYS_CSV = Path(BASE_DIR) / "app" / "reference" / "holidays_2025.csv"
 START = date(2025, 2, 20)
 
 
 def holidays_2025() -> list[tuple[date, str, str]]:
-    with HOLIDAYS_CSV.open(encoding="utf-8") as f:
-        return [
-            (date.fromisoformat(row["date"]), row["name"], row["kind"]) for row in csv.DictReader(f)
-        ]
+    return [(day, name, kind.value) for day, name, kind in national_holidays(2025)]
 
 
 def banyuasin(day_mode: DayMode = DayMode.calendar, *, holidays: bool = True) -> PlanCalendar:
@@ -154,15 +149,13 @@ def _working_days_by_hand(first: date, last: date, holidays: set[date]) -> list[
     return days
 
 
-def test_the_holiday_file_holds_the_2025_list() -> None:
+def test_the_holiday_source_holds_the_2025_skb() -> None:
     rows = holidays_2025()
 
-    assert len(rows) == 24
-    assert {kind for _, _, kind in rows} == {
-        HolidayKind.libur.value,
-        HolidayKind.cuti_bersama.value,
-    }
-    assert (date(2025, 3, 31), "Idul Fitri 1446 H", "libur") in rows
+    # SKB 3 Menteri of 14 Oct 2024: 17 national holidays and 11 days of cuti bersama.
+    assert Counter(kind for _, _, kind in rows) == {"libur": 17, "cuti_bersama": 11}
+    assert (date(2025, 3, 31), "Hari Raya Idul Fitri", "libur") in rows
+    assert (date(2025, 4, 7), "Cuti Bersama Hari Raya Idul Fitri", "cuti_bersama") in rows
 
 
 def test_working_day_100_is_31_july_2025() -> None:

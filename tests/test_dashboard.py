@@ -156,7 +156,7 @@ def test_anonymous_is_sent_to_the_login_page(client: TestClient, world: World) -
         assert response.headers["location"].startswith("/login?next=")
 
 
-def test_executives_start_on_the_dashboard_and_others_on_the_board(
+def test_executives_start_on_the_dashboard_units_on_my_tasks_the_team_on_the_board(
     client: TestClient, world: World
 ) -> None:
     login(client, world.executive)
@@ -164,6 +164,8 @@ def test_executives_start_on_the_dashboard_and_others_on_the_board(
     assert client.get("/").url.path == "/dashboard"
     login(client, world.team)
     assert client.get("/", follow_redirects=False).headers["location"] == "/board"
+    login(client, world.putr_head)
+    assert client.get("/", follow_redirects=False).headers["location"] == "/my-tasks"
 
 
 def test_every_page_links_the_dashboard(client: TestClient, world: World) -> None:
@@ -261,7 +263,7 @@ def test_headline_numbers_on_a_known_world(
     assert _kpi(html, "Perlu keputusan Bupati") == "1"
     calendar = PlanCalendar.of(world.plan)
     expected = round(100 * calendar.day_number(_today()) / 100)
-    assert _kpi(html, "Target ideal hari ini") == f"{expected}%"
+    assert _kpi(html, "Target rencana ideal hari ini") == f"{expected}%"
 
 
 def test_service_headline_and_late_rule(
@@ -486,7 +488,7 @@ def test_stale_units_stand_out(client: TestClient, session: Session, world: Worl
     dinkes = _row(units, "Dinkes")
     assert "is-stale" in dinkes
     assert f"{STALE_DAYS} hari lalu" in dinkes
-    assert "Tidak diperbarui" in dinkes
+    assert "Tidak melapor ≥ 7 hari" in dinkes
     district = _row(units, "Rantau Bayur")
     assert "is-stale" in district
     assert "Belum pernah" in district
@@ -516,7 +518,9 @@ def test_print_pack_keeps_the_worst_rows_of_long_tables(
     html = client.get("/dashboard").text
 
     units = _section(html, "units-h")
-    agency_rows = re.findall(r'<tr class="rag-row[^"]*">', units.split("Kecamatan")[0])
+    agency_rows = re.findall(
+        r'<tr class="rag-row[^"]*">', units.split('colspan="8">Kecamatan</th>')[0]
+    )
     printed = [row for row in agency_rows if "not-printed" not in row]
     assert len(printed) == 6
     assert len(agency_rows) > 6
@@ -639,9 +643,9 @@ def test_filters_apply_to_the_chart(
     dinkes = client.get("/dashboard", params={"unit": world.dinkes.id}, headers=HX).text
     weight = client.get("/dashboard", params={"measure": "weight"}, headers=HX).text
 
-    assert "sisa 3 dari lingkup 4 tugas" in everything
-    assert "sisa 2 dari lingkup 2 tugas" in dinkes
-    assert "sisa 3 dari lingkup 6 bobot" in weight
+    assert "sisa 3 dari 4 tugas" in everything
+    assert "sisa 2 dari 2 tugas" in dinkes
+    assert "sisa 3 dari 6 bobot" in weight
 
 
 def test_filters_do_not_change_the_plan_wide_headline(
@@ -702,7 +706,7 @@ def test_program_page_shows_its_burndown_and_tasks(
     assert "<h1>Program MEMBANGUN</h1>" in html
     assert "Program Unggulan" in html
     assert 'id="burndown"' in html
-    assert "sisa 1 dari lingkup 2 tugas" in html
+    assert "sisa 1 dari 2 tugas" in html
     assert f'href="/burndown.csv?program={world.membangun.id}"' in html
     assert "Jalan poros" in html
     assert "Jembatan gantung" in html
@@ -728,7 +732,7 @@ def test_unit_page_shows_tasks_it_leads_and_supports(
     assert "Batal" not in html
     assert '<strong class="late">Terlambat 3 hari</strong>' in html
     assert "Belum pernah" in html  # nobody of Dinkes recorded anything
-    assert "sisa 3 dari lingkup 3 tugas" in html
+    assert "sisa 3 dari 3 tugas" in html
 
 
 def test_group_pages_answer_htmx_with_the_burndown_region(
@@ -831,14 +835,14 @@ def test_chart_forecast_runs_from_today_to_zero_on_its_day() -> None:
     assert c.forecast.y1 == _pairs(c.remaining_points)[-1][1]
     assert c.forecast.x2 == pytest.approx(chart.LEFT + 8 * step, abs=0.1)
     assert c.forecast.y2 == chart.BOTTOM
-    assert "Perkiraan selesai: Hari ke-8" in c.description
+    assert "Proyeksi selesai: Hari ke-8" in c.description
 
 
 def test_chart_without_a_forecast_draws_none() -> None:
     c = chart.burndown_chart(_series(forecast_day=None), today=date(2025, 2, 23))
 
     assert c.forecast is None
-    assert "Tidak selesai dengan laju saat ini" in c.description
+    assert "Dengan laju saat ini, tugas tidak selesai sampai Hari ke-" in c.description
 
 
 def test_chart_forecast_beyond_the_plan_widens_the_axis_then_clips() -> None:

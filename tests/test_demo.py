@@ -30,7 +30,6 @@ from app.models import (
     EventKind,
     Evidence,
     Holiday,
-    HolidayKind,
     Plan,
     Program,
     ProgramKind,
@@ -56,7 +55,6 @@ SHARED_FILES = (
     "desa_kelurahan.csv",
     "perangkat_daerah.csv",
     "programs.csv",
-    "holidays_2025.csv",
 )
 # A Saturday. Without a start date, day 1 is placed so that this is day 45: Thursday
 # 20 February 2025, Banyuasin's real day 1.
@@ -181,12 +179,14 @@ def tasks_and_histories(session: Session) -> list[tuple[Task, list[TaskEvent]]]:
 # --- reference data --------------------------------------------------------------------
 
 
-def test_reference_data_loads_kecamatan_agencies_programs_and_holidays(
+def test_reference_data_loads_kecamatan_agencies_and_programs(
     session: Session,
 ) -> None:
     counts = reference.load_reference(session)
 
-    assert (counts.districts, counts.agencies, counts.programs, counts.holidays) == (21, 31, 24, 24)
+    # Holidays are not reference data any more: they come from the `holidays` package for the
+    # years of each plan (test_holiday_source.py).
+    assert (counts.districts, counts.agencies, counts.programs, counts.holidays) == (21, 31, 24, 0)
     districts = session.exec(
         select(Unit).where(Unit.kind == UnitKind.district).order_by(col(Unit.code))
     ).all()
@@ -208,11 +208,7 @@ def test_reference_data_loads_kecamatan_agencies_programs_and_holidays(
     }
     assert [p.sort_order for p in programs] == list(range(1, 25))
     assert {"CERDAS", "SEHAT", "MEMBANGUN", "GORONG", "GPS"} <= {p.code for p in programs}
-    holidays = session.exec(select(Holiday).order_by(col(Holiday.holiday_date))).all()
-    assert len(holidays) == 24
-    assert all(h.holiday_date.year == 2025 and h.name for h in holidays)
-    assert {h.kind for h in holidays} == {HolidayKind.libur, HolidayKind.cuti_bersama}
-    assert holidays[0].holiday_date == date(2025, 1, 1)
+    assert session.exec(select(Holiday)).first() is None
 
 
 def test_loading_reference_again_adds_nothing_and_keeps_the_teams_edits(

@@ -166,7 +166,7 @@ def test_upload_permission_matrix(
 
     if allowed:
         assert response.status_code == 303, response.text
-        assert response.headers["location"] == f"/tasks/{ident(task)}?ok=evidence-added"
+        assert response.headers["location"] == f"/tasks/{ident(task)}?ok=evidence-added#result"
         [row] = rows_of(session, ident(task))
         assert (row.uploaded_by, row.content_type) == (user.id, "image/png")
         assert len(stored_files(settings)) == 1
@@ -627,7 +627,7 @@ def test_removal_is_a_soft_delete_that_keeps_the_history(
     )
 
     assert response.status_code == 303
-    assert response.headers["location"] == f"/tasks/{ident(task)}?ok=evidence-removed"
+    assert response.headers["location"] == f"/tasks/{ident(task)}?ok=evidence-removed#result"
     [kept] = rows_of(session, ident(task))
     assert kept.removed_at is not None
     assert kept.removed_by == world.putr_head.id
@@ -791,7 +791,13 @@ def test_review_rule_on_the_task_page(
     csrf = login(client, world.putr_head)
     page = client.get(f"/tasks/{ident(task)}").text
     assert "wajib bila ke Menunggu Verifikasi tanpa bukti dukung" in page
-    form = {"csrf_token": csrf, "version": str(task.version), "status": "review"}
+    # The task is under 100 %: the sender confirms that (test_task_page_flow.py).
+    form = {
+        "csrf_token": csrf,
+        "version": str(task.version),
+        "status": "review",
+        "confirm_incomplete": "1",
+    }
 
     refused = client.post(f"/tasks/{ident(task)}/move", data=form, follow_redirects=False)
     assert refused.status_code == 422

@@ -509,7 +509,7 @@ def test_progress(client: TestClient, session: Session, world: World, task: Task
         {"version": task.version, "progress_pct": "60", "realisation": "0,5", "note": "Cor"},
     )
     assert response.status_code == 303
-    assert response.headers["location"] == f"/tasks/{task.id}?ok=progress"
+    assert response.headers["location"] == f"/tasks/{task.id}?ok=progress#result"
     stored = fresh(session, task)
     assert (stored.progress_pct, stored.realisation, stored.version) == (60, "0,5", 2)
     assert [e.kind for e in events_of(session, task)][-1] == EventKind.progress
@@ -640,7 +640,7 @@ def test_move_to_blocked_needs_a_reason(
         {"version": task.version, "status": "blocked", "blocked_reason": "Lahan sengketa"},
     )
     assert response.status_code == 303
-    assert response.headers["location"] == f"/tasks/{task.id}?ok=moved"
+    assert response.headers["location"] == f"/tasks/{task.id}?ok=moved#result"
     stored = fresh(session, task)
     assert (stored.status, stored.blocked_reason) == (TaskStatus.blocked, "Lahan sengketa")
     assert counts(session) == (before[0], before[1] + 1)
@@ -689,7 +689,7 @@ def test_verify(client: TestClient, session: Session, world: World, in_review: T
         client, f"/tasks/{in_review.id}/verify", csrf, {"version": in_review.version, "note": ""}
     )
     assert response.status_code == 303
-    assert response.headers["location"] == f"/tasks/{in_review.id}?ok=verified"
+    assert response.headers["location"] == f"/tasks/{in_review.id}?ok=verified#result"
     stored = fresh(session, in_review)
     assert stored.status == TaskStatus.done
     assert stored.progress_pct == 100
@@ -761,7 +761,7 @@ def test_cancel_and_restore(client: TestClient, session: Session, world: World, 
 
     response = post(client, f"/tasks/{task.id}/restore", csrf, {"version": stored.version})
     assert response.status_code == 303
-    assert response.headers["location"] == f"/tasks/{task.id}?ok=restored"
+    assert response.headers["location"] == f"/tasks/{task.id}?ok=restored#result"
     assert fresh(session, task).status == TaskStatus.todo
     assert counts(session) == (before[0], before[1] + 2)
 

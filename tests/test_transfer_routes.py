@@ -362,7 +362,12 @@ def test_full_export_carries_the_history_and_opens_as_a_workbook(
     factories.login(client, world.executive)
     response = client.get("/tasks/export.xlsx")
     book = load_workbook(io.BytesIO(response.content))
-    assert book.sheetnames == ["Tugas", "Petunjuk", "Daftar", "Riwayat"]
+    # A reader who cannot import gets no import instructions; the team does.
+    assert book.sheetnames == ["Tugas", "Daftar", "Riwayat"]
+    factories.login(client, world.team)
+    team_book = load_workbook(io.BytesIO(client.get("/tasks/export.xlsx").content))
+    assert team_book.sheetnames == ["Tugas", "Petunjuk", "Daftar", "Riwayat"]
+    factories.login(client, world.executive)
     history = list(book["Riwayat"].iter_rows(values_only=True))[1:]
     assert ("Dibatalkan", "Tidak jadi") in {(r[4], r[7]) for r in history}
     history_csv = _csv_rows(client.get("/tasks/history.csv").content)

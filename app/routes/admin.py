@@ -14,7 +14,7 @@ from app.db import SessionDep
 from app.errors import RuleViolation
 from app.htmx import is_htmx, trigger, vary_on_htmx
 from app.models import UnitKind
-from app.services import admin
+from app.services import admin, passwords
 from app.services.admin import (
     FormErrors,
     HolidayInput,
@@ -296,6 +296,23 @@ def user_update(
         view = admin.user_form_view(session, actor=user, user_id=user_id, form=form)
         return _page(request, "admin/user_form.html", {"view": view}, error=exc)
     return _done("/admin/users", "user-saved")
+
+
+@router.post("/users/{user_id:int}/reset-password")
+def user_reset_password(
+    request: Request, session: SessionDep, user: CurrentUser, user_id: int
+) -> Response:
+    """A one-time password, shown on this answer only (never stored in clear, never cached)."""
+    try:
+        account, password = passwords.reset_password(session, actor=user, user_id=user_id)
+    except RuleViolation as exc:
+        view = admin.user_form_view(session, actor=user, user_id=user_id)
+        return _page(request, "admin/user_form.html", {"view": view}, error=exc)
+    response = render(
+        request, "admin/password_reset.html", {"account": account, "password": password}
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 # --- plan ------------------------------------------------------------------------------

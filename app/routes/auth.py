@@ -41,7 +41,13 @@ def _login_page(
     response = render(
         request,
         "auth/login.html",
-        {"login_csrf": token, "next_url": next_url, "username": username, "error": error},
+        {
+            "login_csrf": token,
+            "next_url": next_url,
+            "username": username,
+            "error": error,
+            "organisation": settings.organisation,
+        },
         status_code=status_code,
     )
     set_login_csrf_cookie(response, token=token, request=request, settings=settings)

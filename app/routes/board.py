@@ -95,7 +95,7 @@ def board_query(
         text = text[:Q_MAX].strip()
         ignored.append(f"kata kunci dipotong menjadi {Q_MAX} karakter")
     filters = TaskFilter(
-        unit_id=parse_filter_id(unit, "unit kerja", ignored),
+        unit_id=parse_filter_id(unit, "perangkat daerah / kecamatan", ignored),
         program_id=parse_filter_id(program, "program", ignored),
         district_id=parse_filter_id(district, "kecamatan", ignored),
         overdue=_parse_flag(overdue, "terlambat", ignored),
@@ -337,7 +337,7 @@ def _move_page(
     calendar = plans.plan_calendar(session, plan)
     card = board_service.card_for(session, task_id=task_id, user=user, calendar=calendar)
     if card is None or card.task.plan_id != plan.id:
-        raise NotFound(f"Tugas #{task_id} tidak ditemukan di papan.")
+        raise NotFound("Tugas tidak ditemukan di papan.")
     if not card.move_targets:
         # Nothing this viewer may do with the card: the refusal itself, or why not.
         raise Forbidden(
@@ -357,7 +357,7 @@ def _move_page(
 def move_form(
     request: Request, session: SessionDep, user: CurrentUser, query: BoardQueryDep, task_id: int
 ) -> Response:
-    """A card's own move form: "Pindahkan ke…" without JavaScript (board.js opens the
+    """A card's own move form: "Ubah status…" without JavaScript (board.js opens the
     board's move dialog instead)."""
     return _move_page(request, session, user=user, query=query, task_id=task_id)
 
@@ -409,7 +409,7 @@ def move_task(
     calendar = plans.plan_calendar(session, plan)
     card = board_service.card_for(session, task_id=task_id, user=user, calendar=calendar)
     if card is None:
-        raise NotFound(f"Tugas #{task_id} tidak ditemukan.")
+        raise NotFound("Tugas tidak ditemukan.")
     stats = board_service.column_counts(
         session,
         plan_id=task.plan_id,
@@ -420,7 +420,9 @@ def move_task(
     # A reorder within a column keeps the version (and writes no event); a move bumps it.
     if task.version == version:
         message = f"Urutan {task.code} di kolom {labels.STATUS_LABELS[status]} diperbarui."
+    elif status == TaskStatus.review:
+        message = f"{task.code} dikirim untuk diverifikasi; Tim Transisi akan memeriksanya."
     else:
-        message = f"{task.code} dipindahkan ke {labels.STATUS_LABELS[status]}."
+        message = f"Status {task.code} diubah ke {labels.STATUS_LABELS[status]}."
     trigger(response, "toast", message=message, kind="ok")
     return response

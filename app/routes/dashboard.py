@@ -17,7 +17,7 @@ from app.db import SessionDep
 from app.htmx import is_htmx
 from app.models import ProgramKind
 from app.services import dashboard as dashboard_service
-from app.services import plans
+from app.services import holiday_source, plans
 from app.services.burndown import MEASURES, Measure
 from app.services.filters import TaskFilter, parse_filter_id
 from app.templating import render
@@ -68,7 +68,7 @@ def dashboard_query(
     if kind_value and program_kind is None:
         ignored.append("jenis program")
     filters = TaskFilter(
-        unit_id=parse_filter_id(unit, "unit kerja", ignored),
+        unit_id=parse_filter_id(unit, "perangkat daerah / kecamatan", ignored),
         program_id=parse_filter_id(program, "program", ignored),
         program_kind=program_kind,
         district_id=parse_filter_id(district, "kecamatan", ignored),
@@ -124,6 +124,7 @@ def dashboard_page(
         "options": reference.options,
         "action": "/dashboard",
         "stale_days": dashboard_service.STALE_DAYS,
+        "missing_holiday_years": holiday_source.years_without_holidays(session, plan),
     }
     return render(request, "dashboard/dashboard.html", context)
 
@@ -146,7 +147,11 @@ def _group_response(
             session, plan=plan, program_id=program_id, measure=measure
         )
     query = DashboardQuery(filters=page.burndown.filters, measure=measure)
-    context = _burndown_context(page.burndown, query) | {"page": page, "action": action}
+    context = _burndown_context(page.burndown, query) | {
+        "page": page,
+        "action": action,
+        "stale_days": dashboard_service.STALE_DAYS,
+    }
     template = "dashboard/_burndown.html" if is_htmx(request) else "dashboard/group.html"
     return render(request, template, context)
 

@@ -8,7 +8,10 @@ router = APIRouter(include_in_schema=False)
 
 
 def home_path(user: User) -> str:
-    """Where a user starts: the dashboard for the executives, the board for everyone else."""
+    """Where a user starts: "Tugas saya" for a unit user, the dashboard for the executives,
+    the board for the team."""
+    if user.role == Role.unit:
+        return "/my-tasks"
     return "/dashboard" if user.role == Role.executive else "/board"
 
 

@@ -20,7 +20,7 @@ from app.config import app_settings
 from app.db import SessionDep
 from app.errors import Conflict, RuleViolation
 from app.htmx import is_htmx
-from app.models import ID_MAX, Task, User
+from app.models import ID_MAX, Task, TaskStatus, User
 from app.services import task_forms, task_reads, tasks
 from app.services.evidence_files import ACCEPT_ATTRIBUTE, format_size
 from app.services.plans import current_plan, get_plan, plan_calendar
@@ -40,13 +40,29 @@ OK_MESSAGES = {
     "progress": "Capaian dan realisasi tersimpan.",
     "comment": "Catatan ditambahkan.",
     "directive": "Arahan tersimpan dan tampil di tugas ini.",
-    "moved": "Status tugas diperbarui.",
+    "moved": "Status tugas diubah.",
+    "sent-for-review": "Tugas dikirim untuk diverifikasi; Tim Transisi akan memeriksanya.",
     "verified": "Tugas diverifikasi dan ditandai Selesai.",
     "rejected": "Tugas dikembalikan ke Sedang Berjalan beserta catatan penolakan.",
     "cancelled": "Tugas dibatalkan; tugas ini tidak lagi dihitung dalam lingkup rencana.",
     "restored": "Tugas dipulihkan ke Belum Dimulai.",
     "evidence-added": "Bukti dukung dilampirkan.",
     "evidence-removed": "Bukti dukung dihapus dari daftar; riwayatnya tetap tersimpan.",
+}
+# The form each result belongs to: the message is shown beside that form (when the form is
+# still on the page after the change), and the page opens there (#result).
+OK_FORMS = {
+    "progress": "progress",
+    "comment": "comment",
+    "directive": "directive",
+    "moved": "move",
+    "sent-for-review": "move",
+    "verified": "verify",
+    "rejected": "verify",
+    "cancelled": "cancel",
+    "restored": "restore",
+    "evidence-added": "evidence",
+    "evidence-removed": "evidence",
 }
 
 
@@ -89,6 +105,7 @@ def _render_detail(
         {
             "d": detail,
             "ok_message": OK_MESSAGES.get(ok, ""),
+            "ok_form": OK_FORMS.get(ok, ""),
             "active_form": active_form,
             "errors": errors or {},
             "kept": kept or {},
@@ -283,7 +300,7 @@ def act(
     else:
         if is_htmx(request):
             return _render_detail(request, session, task_id=task_id, user=user, ok=ok)
-        return RedirectResponse(f"/tasks/{task_id}?ok={ok}", status_code=303)
+        return RedirectResponse(f"/tasks/{task_id}?ok={ok}#result", status_code=303)
     _discard(session)
     return _render_detail(
         request,
@@ -373,7 +390,11 @@ def post_move(
     task_id: int = task.id  # type: ignore[assignment]
 
     def run() -> None:
-        tasks.move_task(session, actor=user, task_id=task_id, move=task_forms.task_move(form))
+        move = task_forms.task_move(form)
+        task_forms.confirm_incomplete_review(
+            form, progress_pct=task.progress_pct, status=move.status
+        )
+        tasks.move_task(session, actor=user, task_id=task_id, move=move)
 
     return act(
         request,
@@ -382,8 +403,8 @@ def post_move(
         task_id=task_id,
         action="move",
         run=run,
-        kept=task_forms.kept_input(form, "status", "blocked_reason", "note"),
-        ok="moved",
+        kept=task_forms.kept_input(form, "status", "blocked_reason", "note", "confirm_incomplete"),
+        ok="sent-for-review" if form.get("status") == TaskStatus.review.value else "moved",
     )
 
 

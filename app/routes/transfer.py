@@ -221,6 +221,7 @@ def _export(
     extension: Literal["xlsx", "csv"],
     filters: TaskFilter | None,
     board_only: bool,
+    user: User,
 ) -> Response:
     plan, today = _today(session)
     table = task_export.task_table(
@@ -233,7 +234,10 @@ def _export(
     name = task_export.export_filename(kind, today=today, extension=extension, filters=filters)
     if extension == "xlsx":
         return _download(
-            task_export.table_xlsx(session, table), filename=name, media_type=XLSX_MEDIA_TYPE
+            # Import instructions only for those who may import (the team).
+            task_export.table_xlsx(session, table, with_guide=permissions.can_import(user)),
+            filename=name,
+            media_type=XLSX_MEDIA_TYPE,
         )
     return _download(task_export.table_csv(table), filename=name, media_type=CSV_MEDIA_TYPE)
 
@@ -241,12 +245,16 @@ def _export(
 @router.get("/tasks/export.xlsx")
 def export_tasks_xlsx(session: SessionDep, user: CurrentUser) -> Response:
     """Every task of the plan (cancelled ones too) and, on a second sheet, the history."""
-    return _export(session, kind="tugas", extension="xlsx", filters=None, board_only=False)
+    return _export(
+        session, kind="tugas", extension="xlsx", filters=None, board_only=False, user=user
+    )
 
 
 @router.get("/tasks/export.csv")
 def export_tasks_csv(session: SessionDep, user: CurrentUser) -> Response:
-    return _export(session, kind="tugas", extension="csv", filters=None, board_only=False)
+    return _export(
+        session, kind="tugas", extension="csv", filters=None, board_only=False, user=user
+    )
 
 
 @router.get("/tasks/history.csv")
@@ -263,9 +271,13 @@ def export_history_csv(session: SessionDep, user: CurrentUser) -> Response:
 @router.get("/board/export.xlsx")
 def export_board_xlsx(session: SessionDep, user: CurrentUser, query: BoardQueryDep) -> Response:
     """The board as filtered (the same query string as /board)."""
-    return _export(session, kind="papan", extension="xlsx", filters=query.filters, board_only=True)
+    return _export(
+        session, kind="papan", extension="xlsx", filters=query.filters, board_only=True, user=user
+    )
 
 
 @router.get("/board/export.csv")
 def export_board_csv(session: SessionDep, user: CurrentUser, query: BoardQueryDep) -> Response:
-    return _export(session, kind="papan", extension="csv", filters=query.filters, board_only=True)
+    return _export(
+        session, kind="papan", extension="csv", filters=query.filters, board_only=True, user=user
+    )

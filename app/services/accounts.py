@@ -135,7 +135,7 @@ def update_user(
     user.is_active = is_active
     session.add(user)
     if revoke:
-        _revoke_all(session, user_id=user_id)
+        revoke_all_sessions(session, user_id=user_id)
     session.commit()
     return user
 
@@ -273,11 +273,14 @@ def revoke_session(session: Session, *, login_session_id: int) -> None:
         session.commit()
 
 
-def _revoke_all(session: Session, *, user_id: int) -> None:
+def revoke_all_sessions(session: Session, *, user_id: int, keep_id: int | None = None) -> None:
+    """End every browser session and API token of a user (except `keep_id`); no commit."""
     now: datetime = utcnow()
     for row in session.exec(
         select(LoginSession).where(
-            LoginSession.user_id == user_id, col(LoginSession.revoked_at).is_(None)
+            LoginSession.user_id == user_id,
+            col(LoginSession.revoked_at).is_(None),
+            col(LoginSession.id) != (keep_id or 0),
         )
     ).all():
         row.revoked_at = now

@@ -7,6 +7,7 @@ text the team typed (`*Input` models); the service parses and checks every field
 
 import re
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import TypeVar
@@ -35,12 +36,12 @@ from app.models import (
     UnitKind,
     User,
 )
-from app.services import accounts
+from app.services import accounts, holiday_source
 from app.services.calendar import PlanCalendar
 from app.services.plans import plan_calendar
 from app.services.publishing import touch_public
 from app.sorting import text_order
-from app.timefmt import WIB, format_day_date
+from app.timefmt import WIB, format_day_date, parse_typed_date
 
 # Ids beyond a 32-bit INTEGER cannot exist; looking them up would overflow the driver.
 MAX_ID = 2_147_483_647
@@ -131,9 +132,9 @@ class _Checker:
             self.fail(field, REQUIRED)
             return None
         try:
-            parsed = date.fromisoformat(value)
+            parsed = parse_typed_date(value)
         except ValueError:
-            self.fail(field, "Tanggal tidak valid; gunakan format TTTT-BB-HH.")
+            self.fail(field, "Tanggal tidak valid; gunakan format HH/BB/TTTT, misalnya 15/12/2026.")
             return None
         if not YEAR_MIN <= parsed.year <= YEAR_MAX:
             self.fail(field, f"Tahun harus antara {YEAR_MIN} dan {YEAR_MAX}.")
@@ -664,6 +665,8 @@ class PlanView:
     task_count: int
     # Codes of the plan's open tasks whose due date lies outside the plan's days.
     due_outside: list[str]
+    # Years of a working-day plan with no holiday recorded (its day numbers would be wrong).
+    years_without_holidays: list[int] = dataclass_field(default_factory=list)
 
 
 @lru_cache
@@ -696,7 +699,7 @@ def _apply_plan(data: PlanInput, plan: Plan) -> Plan:
     mode = check.choice(data.day_mode, field="day_mode", enum=DayMode)
     timezone = data.timezone.strip()
     if timezone not in _timezones():
-        check.fail("timezone", "Zona waktu tidak dikenal (contoh: Asia/Jakarta).")
+        check.fail("timezone", "Pilih zona waktu: WIB, WITA atau WIT.")
     baseline = _parse_baseline(check, data.baseline_at)
     check.done()
     plan.name = name
@@ -752,6 +755,7 @@ def plan_view(
         end_date=calendar.end_date,
         task_count=task_count,
         due_outside=_due_outside(session, plan, calendar),
+        years_without_holidays=holiday_source.years_without_holidays(session, plan),
     )
 
 
@@ -781,6 +785,7 @@ def create_plan(session: Session, *, actor: User, data: PlanInput) -> Plan:
     has_current = session.exec(select(Plan.id).where(col(Plan.is_current))).first() is not None
     if data.make_current or not has_current:
         _make_current(session, plan)
+    holiday_source.load_plan_holidays(session, plan)
     touch_public(session)
     session.commit()
     return plan
@@ -793,6 +798,7 @@ def update_plan(session: Session, *, actor: User, plan_id: int, data: PlanInput)
     plan = _get(session, Plan, plan_id, "Rencana kerja tidak ditemukan.")
     _apply_plan(data, plan)
     session.add(plan)
+    holiday_source.load_plan_holidays(session, plan)
     session.flush()
     touch_public(session)
     session.commit()

@@ -99,6 +99,7 @@ class Forecast:
     date: date | None
     remaining: float = 0.0  # remaining now, the forecast's starting point
     scope: float = 0.0  # scope now
+    length_days: int = 100  # the plan's last day, named in the "not at this rate" sentence
 
     @property
     def label(self) -> str:
@@ -108,10 +109,10 @@ class Forecast:
         if self.remaining <= 0:
             return "Semua tugas selesai"
         if self.window_days == 0:
-            return "Perkiraan tersedia mulai Hari ke-1"
+            return "Proyeksi tersedia mulai Hari ke-1"
         if self.day is None or self.date is None:
-            return "Tidak selesai dengan laju saat ini"
-        return f"Perkiraan selesai: Hari ke-{self.day} ({format_day_date(self.date)})"
+            return f"Dengan laju saat ini, tugas tidak selesai sampai Hari ke-{self.length_days}"
+        return f"Proyeksi selesai: Hari ke-{self.day} ({format_day_date(self.date)})"
 
 
 @dataclass(frozen=True)
@@ -563,7 +564,15 @@ def _forecast(
 ) -> Forecast:
     left = remaining[now_index]
     if today_day < 1:
-        return Forecast(0, 0.0, None, None, remaining=float(left), scope=float(scope_now))
+        return Forecast(
+            0,
+            0.0,
+            None,
+            None,
+            remaining=float(left),
+            scope=float(scope_now),
+            length_days=calendar.length_days,
+        )
     window = min(FORECAST_WINDOW_DAYS, today_day)
     drop = remaining[frame.end_of_day[today_day - window]] - left
     day: int | None = None
@@ -579,6 +588,7 @@ def _forecast(
         date=calendar.date_of_day(day) if day is not None else None,
         remaining=float(left),
         scope=float(scope_now),
+        length_days=calendar.length_days,
     )
 
 

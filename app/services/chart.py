@@ -283,8 +283,8 @@ def _description(series: BurndownSeries, *, unit: str, day_label: str) -> str:
     if day_label:
         parts.append(f"{day_label}.")
     parts.append(
-        f"Lingkup awal {format_number(series.baseline_scope)} {unit}; "
-        f"garis ideal turun ke 0 pada hari ke-{series.length_days}."
+        f"Jumlah tugas awal {format_number(series.baseline_scope)} {unit}; "
+        f"rencana ideal turun ke 0 pada Hari ke-{series.length_days}."
     )
     last = series.today_point
     if last is None:
@@ -292,8 +292,8 @@ def _description(series: BurndownSeries, *, unit: str, day_label: str) -> str:
     else:
         parts.append(
             f"Per hari ke-{last.day} ({format_day_date(last.date)}): sisa "
-            f"{format_number(last.remaining)} dari lingkup {format_number(last.scope)} {unit}; "
-            f"menurut garis ideal seharusnya sisa {format_number(last.ideal)}."
+            f"{format_number(last.remaining)} dari {format_number(last.scope)} {unit}; "
+            f"menurut rencana ideal seharusnya tersisa ±{round(last.ideal)} {unit}."
         )
     parts.append(f"{series.forecast.label}.")
     return " ".join(parts)

@@ -9,6 +9,7 @@ so that replaying the events of a task gives exactly its current state. Determin
 given seed and `today`. Loading again creates nothing that exists already.
 """
 
+import dataclasses
 import random
 import re
 import zlib
@@ -37,7 +38,7 @@ from app.models import (
     UnitKind,
     User,
 )
-from app.services import accounts, workflow
+from app.services import accounts, holiday_source, workflow
 from app.services.demo_public import publish_demo
 from app.services.evidence import change_key
 from app.services.history import apply_event, initial_state, insert_seeded_history, jsonable
@@ -716,6 +717,9 @@ def load_demo(
         password=password,
     )
     plan = summary.plan
+    # The demo plan's calendar has the national holidays of its own years.
+    holidays = holiday_source.load_plan_holidays(session, plan)
+    summary.reference = dataclasses.replace(reference, holidays=reference.holidays + holidays)
     if plan.id is not None:
         summary.tasks_present = session.exec(
             select(func.count()).select_from(Task).where(Task.plan_id == plan.id)

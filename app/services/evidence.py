@@ -27,7 +27,13 @@ from app.models import (
     Task,
     User,
 )
-from app.services.evidence_files import BY_CONTENT_TYPE, EvidenceStore, FileType, format_size
+from app.services.evidence_files import (
+    BY_CONTENT_TYPE,
+    EvidenceStore,
+    FileType,
+    StoredFile,
+    format_size,
+)
 from app.services.history import load_for_write, record_event
 from app.services.task_reads import get_task
 
@@ -265,6 +271,92 @@ def add_file(
     # A refusal after this point leaves the stored file behind: harmless, since files are
     # named by content and an identical later upload reuses it.
     return _attach(session, actor=actor, task_id=task_id, evidence=evidence)
+
+
+@dataclass
+class RefusedFile:
+    filename: str
+    message: str
+
+
+@dataclass
+class PhotoBatch:
+    """The outcome of one multi-photo upload: the photos kept and each file refused."""
+
+    added: list[Evidence]
+    refused: list[RefusedFile]
+
+
+PHOTO_BATCH_MAX = 10
+
+
+def add_photos(
+    session: Session,
+    *,
+    actor: User,
+    task_id: int,
+    photos: list[tuple[BinaryIO, str]],
+    caption: str,
+    store: EvidenceStore,
+    max_bytes: int,
+) -> PhotoBatch:
+    """Several photos from one upload (the phone's camera), one caption for all.
+
+    Each photo stands on its own: the good ones are kept and every refused file is named with
+    its reason, so a user on a weak signal never sends the good photos twice. Files that are
+    not photos (JPEG, PNG, WebP) are refused here; documents go through `add_file`. One
+    transaction for the kept photos, one `evidence` event each. Nothing is kept when the
+    caption is wrong or no file was sent (RuleViolation)."""
+    task = get_task(session, task_id=task_id)
+    permissions.ensure_can_attach_evidence(actor, task)
+    text = clean_caption(caption)
+    if not photos:
+        raise RuleViolation("Pilih atau ambil foto lebih dulu.", field="photos")
+    if len(photos) > PHOTO_BATCH_MAX:
+        raise RuleViolation(f"Paling banyak {PHOTO_BATCH_MAX} foto sekali unggah.", field="photos")
+    stored: list[StoredFile] = []
+    refused: list[RefusedFile] = []
+    for source, filename in photos:
+        name = filename.replace("\\", "/").rsplit("/", 1)[-1].strip()[:120] or "foto"
+        try:
+            saved = store.save(source, original_name=filename, max_bytes=max_bytes)
+        except RuleViolation as exc:
+            refused.append(RefusedFile(name, exc.message))
+            continue
+        if not saved.file_type.is_image:
+            refused.append(RefusedFile(name, f"«{name}» bukan foto ({saved.file_type.label})."))
+            continue
+        stored.append(saved)
+    if not stored:
+        return PhotoBatch(added=[], refused=refused)
+    task = load_for_write(session, task_id=task_id)
+    # Checked again under the write lock: the task may have moved meanwhile.
+    permissions.ensure_can_attach_evidence(actor, task)
+    added = []
+    for number, saved in enumerate(stored, start=1):
+        evidence = Evidence(
+            task_id=task_id,
+            kind=EvidenceKind.file,
+            caption=text if len(stored) == 1 else f"{text} ({number}/{len(stored)})"[:200],
+            filename=saved.filename,
+            content_type=saved.file_type.content_type,
+            size_bytes=saved.size_bytes,
+            sha256=saved.sha256,
+            uploaded_by=actor.id,  # type: ignore[arg-type]
+        )
+        session.add(evidence)
+        session.flush()
+        record_event(
+            session,
+            task,
+            actor=actor,
+            kind=EventKind.evidence,
+            changes={change_key(evidence.id): [None, _summary(evidence)]},  # type: ignore[arg-type]
+            note=evidence.caption,
+        )
+        added.append(evidence)
+    session.commit()
+    return PhotoBatch(added=added, refused=refused)
 
 
 def remove_evidence(session: Session, *, actor: User, task_id: int, evidence_id: int) -> Evidence:

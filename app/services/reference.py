@@ -1,20 +1,19 @@
-"""Reference data shipped with the project: agencies, kecamatan, programs, holidays, desa.
+"""Reference data shipped with the project: agencies, kecamatan, programs, desa.
 
-`load_reference` only adds rows that are missing (matched by code or date): once loaded,
-units, programs and holidays belong to the team, who edit names and heads in the app.
+`load_reference` only adds rows that are missing (matched by code): once loaded,
+units and programs belong to the team, who edit names and heads in the app.
 """
 
 import csv
 import re
 from dataclasses import dataclass
-from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from app.errors import RuleViolation
-from app.models import Holiday, HolidayKind, Program, ProgramKind, Unit, UnitKind
+from app.models import Program, ProgramKind, Unit, UnitKind
 
 REFERENCE_DIR = Path(__file__).resolve().parent.parent / "reference"
 
@@ -70,8 +69,9 @@ def district_unit(code: str, name: str) -> Unit:
 
 
 def load_reference(session: Session) -> ReferenceCounts:
-    """Add the agencies, kecamatan, programs and 2025 holidays that are not in the database
-    yet. Existing rows are left exactly as the team edited them. Commits."""
+    """Add the agencies, kecamatan and programs that are not in the database yet (holidays
+    come from `holiday_source`, for the years of each plan). Existing rows are left exactly
+    as the team edited them. Commits."""
     unit_codes = set(session.exec(select(Unit.code)).all())
     agencies = 0
     for row in read_csv("perangkat_daerah.csv"):
@@ -107,17 +107,8 @@ def load_reference(session: Session) -> ReferenceCounts:
             )
             programs += 1
 
-    holiday_dates = set(session.exec(select(col(Holiday.holiday_date))).all())
-    holidays = 0
-    for row in read_csv("holidays_2025.csv"):
-        day = date.fromisoformat(row["date"])
-        if day not in holiday_dates:
-            session.add(Holiday(holiday_date=day, name=row["name"], kind=HolidayKind(row["kind"])))
-            holidays += 1
     session.commit()
-    return ReferenceCounts(
-        agencies=agencies, districts=district_count, programs=programs, holidays=holidays
-    )
+    return ReferenceCounts(agencies=agencies, districts=district_count, programs=programs)
 
 
 def get_unit_by_code(session: Session, *, code: str) -> Unit:

@@ -40,7 +40,7 @@ class FilterOptions:
         unit_id = filters.unit_id
         if unit_id and unit_id != keep_unit_id and unit_id not in self.unit_ids:
             filters = replace(filters, unit_id=None)
-            ignored.append("unit kerja")
+            ignored.append("perangkat daerah / kecamatan")
         if filters.program_id and filters.program_id not in self.program_ids:
             filters = replace(filters, program_id=None)
             ignored.append("program")

@@ -396,10 +396,13 @@ def write_workbook(
     lists: ChoiceLists,
     info_rows: Sequence[Sequence[Any]] | None = None,
     history: Iterable[Sequence[Any]] | None = None,
+    with_guide: bool = True,
 ) -> bytes:
     """The task workbook: "Tugas" (the import columns, then the information columns when
     `info_rows` is given, one per task row), "Petunjuk", the hidden "Daftar" that feeds the
-    drop-downs, and "Riwayat" when a history is given. The template is this with no rows."""
+    drop-downs, and "Riwayat" when a history is given. The template is this with no rows.
+    `with_guide` False leaves out "Petunjuk" (how to fill it in for an import): readers who
+    cannot import get the data only."""
     book = Workbook()
     sheet = book.active
     assert sheet is not None
@@ -415,7 +418,8 @@ def write_workbook(
         for cell in row_cells:
             if isinstance(cell.value, date):
                 cell.number_format = "dd/mm/yyyy"
-    _guide(book)
+    if with_guide:
+        _guide(book)
     _lists(book, sheet, lists, last_row=max(TEMPLATE_ROWS, count + 1))
     if history is not None:
         log = book.create_sheet(HISTORY_SHEET)

@@ -162,6 +162,24 @@ class TaskDetail:
         return None
 
     @property
+    def review_since(self) -> datetime | None:
+        """When the task last went into Menunggu Verifikasi (None when it is not there)."""
+        if self.task.status != TaskStatus.review:
+            return None
+        for entry in self.history:
+            if entry.to_status == TaskStatus.review:
+                return entry.at
+        return None
+
+    @property
+    def waiting_days(self) -> int:
+        """Whole days the task has waited for verification, counted on the plan's dates."""
+        since = self.review_since
+        if since is None:
+            return 0
+        return max(0, (self.today - self.calendar.local_date(since)).days)
+
+    @property
     def last_update_at(self) -> datetime | None:
         return self.history[0].at if self.history else None
 
@@ -208,7 +226,7 @@ def task_detail(
         .where(Task.id == task_id)
     ).first()
     if row is None:
-        raise NotFound(f"Tugas #{task_id} tidak ditemukan.")
+        raise NotFound("Tugas tidak ditemukan.")
     task, lead_unit, district_unit = row
     supporting = list(
         session.exec(

@@ -175,9 +175,13 @@ def template_xlsx(session: Session) -> bytes:
     return write_workbook([], lists=choice_lists(session))
 
 
-def table_xlsx(session: Session, table: TaskTable) -> bytes:
+def table_xlsx(session: Session, table: TaskTable, *, with_guide: bool = True) -> bytes:
     return write_workbook(
-        table.rows, lists=choice_lists(session), info_rows=table.info, history=table.history
+        table.rows,
+        lists=choice_lists(session),
+        info_rows=table.info,
+        history=table.history,
+        with_guide=with_guide,
     )
 
 

@@ -7,7 +7,6 @@ queries). Values are kept as the user typed them so a rejected form re-renders u
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any, Protocol
 
 from pydantic import ValidationError
@@ -34,7 +33,7 @@ from app.models import (
 )
 from app.services import reference
 from app.sorting import text_order
-from app.timefmt import format_day_date
+from app.timefmt import format_day_date, parse_typed_date
 
 # A rejected form echoes what was typed; beyond this it is noise, not a draft worth keeping.
 KEEP_MAX = TEXT_MAX * 2
@@ -55,7 +54,7 @@ FIELD_LIMITS = {
 VERSION_MESSAGE = (
     "Formulir tidak lengkap: versi tugas tidak terbaca. Muat ulang halaman lalu coba lagi."
 )
-DATE_MESSAGE = "Tanggal tidak valid. Gunakan format TTTT-BB-HH, misalnya 2025-03-15."
+DATE_MESSAGE = "Tanggal tidak valid. Gunakan format HH/BB/TTTT, misalnya 15/12/2026."
 CHOICE_MESSAGE = "Pilihan tidak dikenal."
 
 
@@ -187,6 +186,17 @@ def _message(error: Mapping[str, Any], field_name: str) -> str:
     return "Isian tidak valid."
 
 
+def _typed_date(raw: str) -> str | None:
+    """ISO for the model when the text is a date in either accepted form; otherwise the text
+    itself, so the model's check names the field with DATE_MESSAGE."""
+    if not raw:
+        return None
+    try:
+        return parse_typed_date(raw).isoformat()
+    except ValueError:
+        return raw
+
+
 def _thousands(value: Any) -> str:
     return f"{value:,}".replace(",", ".") if isinstance(value, int) else str(value)
 
@@ -261,7 +271,7 @@ def _task_payload(values: TaskFormValues, errors: dict[str, str]) -> dict[str, A
         "program_ids": [i or 0 for i in programs],
         "district_id": district,
         "village": values.village,
-        "due_date": values.due_date or None,
+        "due_date": _typed_date(values.due_date),
         "weight": values.weight or 1,
         "target": values.target,
         "needs_decision": values.needs_decision,
@@ -340,6 +350,21 @@ def note_text(form: FormLike) -> str:
         raise InvalidForm({"note": "Catatan tidak boleh kosong."})
     result: NoteCreate = _validate(NoteCreate, {"note": raw}, errors)
     return result.note
+
+
+def confirm_incomplete_review(form: FormLike, *, progress_pct: int, status: str) -> None:
+    """Sending a task under 100 % for verification needs the sender's confirmation."""
+    if status != TaskStatus.review.value or progress_pct >= 100:
+        return
+    if _text(form, "confirm_incomplete") != "1":
+        raise InvalidForm(
+            {
+                "confirm_incomplete": (
+                    f"Capaian tugas ini baru {progress_pct} %. Centang konfirmasi bila tugas "
+                    "memang sudah selesai dan siap diverifikasi, atau perbarui capaian lebih dulu."
+                )
+            }
+        )
 
 
 def versioned_note(form: FormLike) -> VersionedNote:
@@ -468,7 +493,7 @@ def differing_fields(
             return "Ya" if raw else "Tidak"
         if name == "due_date" and raw:
             try:
-                return format_day_date(date.fromisoformat(raw))
+                return format_day_date(parse_typed_date(raw))
             except ValueError:
                 return str(raw)
         text = str(raw).strip()

@@ -26,7 +26,7 @@ from app.services.positions import ranks
 def get_task(session: Session, *, task_id: int) -> Task:
     task = session.get(Task, task_id)
     if task is None:
-        raise NotFound(f"Tugas #{task_id} tidak ditemukan.")
+        raise NotFound("Tugas tidak ditemukan.")
     return task
 
 

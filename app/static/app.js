@@ -30,7 +30,10 @@
     return flash ? flash.textContent.trim() : "";
   }
 
-  window.Seratus = { csrfToken: csrfToken, toast: toast, messageOf: messageOf };
+  // Other scripts may have added to window.Seratus already (status_form.js): keep their parts.
+  window.Seratus = Object.assign(window.Seratus || {}, {
+    csrfToken: csrfToken, toast: toast, messageOf: messageOf
+  });
 
   document.addEventListener("htmx:configRequest", function (event) {
     event.detail.headers["X-CSRF-Token"] = csrfToken();

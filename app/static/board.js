@@ -2,7 +2,7 @@
 // No business rules here: which cards may move where comes from the server's markup
 // (data-movable, data-targets), and every move is decided by the server's answer.
 //
-// One request path for every move: the card's "Pindahkan ke…" link opens the card's own move
+// One request path for every move: the card's "Ubah status…" link opens the card's own move
 // page without JavaScript; with it, the link and a drop both fill the page's one move form
 // (templates/board/_move_dialog.html) for that card and htmx sends it. The answer replaces
 // the card (and the column headers, out of band); a refusal puts a dropped card back.
@@ -126,7 +126,7 @@
     if (box && box.open) box.close();
   }
 
-  // "Pindahkan ke…": the dialog instead of the card's move page.
+  // "Ubah status…": the dialog instead of the card's move page.
   document.addEventListener("click", function (event) {
     var link = event.target.closest && event.target.closest(".card .move-open");
     if (link && openDialog(cardOf(link), "", "", false, "")) event.preventDefault();

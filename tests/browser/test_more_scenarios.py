@@ -29,7 +29,7 @@ def done_count(page: Page) -> int:
 
 
 def move_on_board(page: Page, task_id: int, status: str, note: str = "") -> None:
-    """Move a card with its "Pindahkan ke…" control (the page shows the board)."""
+    """Move a card with its "Ubah status…" control (the page shows the board)."""
     page.locator(f"#task-{task_id} .move-open").click()
     expect(page.locator("#move-dialog")).to_have_attribute("open", "")
     page.select_option("#move-status", status)

@@ -31,11 +31,11 @@ def test_move_dialog_fits_a_phone_and_a_desktop(new_page: NewPage) -> None:
             opener.click()
         dialog = page.locator("#move-dialog")
         expect(dialog).to_have_attribute("open", "")
-        expect(page.locator("#move-dialog-title")).to_contain_text("Pindahkan T-")
+        expect(page.locator("#move-dialog-title")).to_contain_text("Ubah status T-")
         # Only the columns this user may move the card into are offered.
         options_shown = page.locator("#move-status option:not([hidden])")
         expect(options_shown).to_have_text(
-            ["Pilih kolom…", "Sedang Berjalan", "Terkendala", "Menunggu Verifikasi"]
+            ["Pilih status…", "Sedang Berjalan", "Terkendala", "Menunggu Verifikasi"]
         )
         page.select_option("#move-status", "review")
         expect(page.locator("#move-hint-evidence")).to_be_visible()
@@ -94,7 +94,7 @@ def test_without_javascript_the_card_has_its_own_move_page(
     page.goto("/board")
     page.locator(f"#task-{task_id} .move-open").click()
     page.wait_for_url(re.compile(rf"/board/tasks/{task_id}/move"))
-    expect(page.locator("h1")).to_contain_text("Pindahkan T-")
+    expect(page.locator("h1")).to_contain_text("Ubah status T-")
     # Terkendala without a reason: the same page again, the reason asked for beside the field.
     page.select_option("#move-status", "blocked")
     page.locator("form.move-form button[type=submit]").click()

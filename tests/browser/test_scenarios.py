@@ -16,7 +16,7 @@ from tests.browser.conftest import PageProblems, login
 
 NewPage = Callable[..., Page]
 PUTR_NAME = "Dinas Pekerjaan Umum dan Penataan Ruang"
-NOT_YOUR_UNIT = "dipegang perangkat daerah lain"
+NOT_YOUR_UNIT = "menjadi tanggung jawab perangkat daerah lain"
 
 
 def create_putr_task(page: Page, title: str) -> int:
@@ -95,7 +95,7 @@ def test_putr_head_moves_task_with_keyboard_only(new_page: NewPage) -> None:
     expect(dialog).not_to_have_attribute("open", "")
     expect(page.locator(f"#cards-in_progress #task-{task_id}")).to_be_visible()
     expect(page.locator(f"#task-{task_id} .card-title a")).to_be_focused()
-    expect(live_region(page)).to_contain_text("dipindahkan ke Sedang Berjalan")
+    expect(live_region(page)).to_contain_text("diubah ke Sedang Berjalan")
     page.reload()
     expect(page.locator(f"#cards-in_progress #task-{task_id}")).to_be_visible()
 
@@ -115,7 +115,7 @@ def test_putr_head_moves_task_with_keyboard_only(new_page: NewPage) -> None:
         page.keyboard.press("Enter")
     assert answer.value.status == 200
     expect(page.locator(f"#cards-review #task-{task_id}")).to_be_visible()
-    expect(live_region(page)).to_contain_text("dipindahkan ke Menunggu Verifikasi")
+    expect(live_region(page)).to_contain_text("dikirim untuk diverifikasi")
     page.reload()
     expect(page.locator(f"#cards-review #task-{task_id}")).to_be_visible()
 
@@ -129,7 +129,7 @@ def test_putr_head_drags_task_and_it_stays(new_page: NewPage) -> None:
         drag(page, f"#task-{task_id} .card-top", "#cards-in_progress")
     assert answer.value.status == 200
     expect(page.locator(f"#cards-in_progress #task-{task_id}")).to_be_visible()
-    expect(live_region(page)).to_contain_text("dipindahkan ke Sedang Berjalan")
+    expect(live_region(page)).to_contain_text("diubah ke Sedang Berjalan")
     page.reload()
     expect(page.locator(f"#cards-in_progress #task-{task_id}")).to_be_visible()
     expect(page.locator(f"#cards-todo #task-{task_id}")).to_have_count(0)
@@ -174,7 +174,7 @@ def test_drag_from_far_down_a_long_column(new_page: NewPage) -> None:
         page.mouse.up()
     assert answer.value.status == 200
     expect(page.locator(f"#cards-{target} #{card_id}")).to_be_visible()
-    expect(live_region(page)).to_contain_text("dipindahkan ke")
+    expect(live_region(page)).to_contain_text(re.compile(r"diubah ke|dikirim untuk diverifikasi"))
     page.reload()
     expect(page.locator(f"#cards-{target} #{card_id}")).to_be_visible()
 
