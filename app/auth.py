@@ -18,7 +18,7 @@ from app.config import Settings, SettingsDep
 from app.db import SessionDep, engine_of, open_session
 from app.errors import Forbidden, NotAuthenticated, PasswordChangeRequired
 from app.models import LoginSession, SessionKind, Unit, User
-from app.services import accounts
+from app.services import accounts, inbox
 
 SESSION_COOKIE = "seratus_session"
 LOGIN_CSRF_COOKIE = "seratus_login_csrf"
@@ -97,6 +97,11 @@ def get_auth(
     # For templates: the navigation shows the user; every form carries the CSRF token.
     request.state.user = user
     request.state.csrf_token = login.csrf_token
+    # The header's bell: counted only if a page renders the header, in a short read of its
+    # own (an error page renders after the request's session has closed).
+    request.state.inbox_unread = lambda: inbox.unread_count_of(
+        engine_of(request), user_id=user.id or 0
+    )
     # The header names the user's unit: read only when a full page is drawn (never for a
     # fragment or the board's 304 poll).
     request.state.unit_loader = _unit_loader(request, user.unit_id)

@@ -1,4 +1,4 @@
-"""The `seratus` command line: up, migrate, demo, create-user, serve, backup.
+"""The `seratus` command line: up, migrate, demo, create-user, serve, worker, digest, backup.
 
 Every command works on `SERATUS_DATABASE_URL` (default: SQLite under ./data/). Errors are
 printed as one sentence on stderr with exit status 2; nothing half-done is left behind.
@@ -7,10 +7,13 @@ printed as one sentence on stderr with exit status 2; nothing half-done is left 
 import argparse
 import getpass
 import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 from sqlalchemy import Engine
@@ -184,9 +187,62 @@ def cmd_backup(settings: Settings, args: argparse.Namespace) -> None:
     )
 
 
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
+    from app.worker import run_worker
+
+    engine = _migrated_engine(settings)
+    stop = threading.Event()
+    # SIGTERM (docker stop, systemd) ends the loop after the message being sent.
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        if not args.once:
+            print("Seratus worker: notifications, Laporan Pagi, escalation (Ctrl+C stops it)")
+        totals = run_worker(engine, settings=settings, once=args.once, stop=stop)
+    except KeyboardInterrupt:
+        return
+    finally:
+        engine.dispose()
+    for line in totals.routines:
+        print(line)
+    print(f"Sent {totals.sent}, to retry {totals.retried}, failed {totals.failed}.")
+
+
+def cmd_digest(settings: Settings, args: argparse.Namespace) -> None:
+    from app.services import digest
+    from app.services.escalation import working_calendar
+    from app.services.plans import current_plan
+
+    if not args.dry_run:
+        raise CommandError(
+            "the worker sends the Laporan Pagi each working day; use --dry-run to print one."
+        )
+    engine = _migrated_engine(settings)
+    try:
+        with open_session(engine) as session:
+            user = accounts.get_user_by_username(session, username=args.user)
+            plan = current_plan(session)
+            now = datetime.now(UTC)
+            if args.date is not None:
+                # The digest time of that day, in the plan's timezone.
+                at = datetime.combine(args.date, digest.digest_time(settings))
+                now = at.replace(tzinfo=ZoneInfo(plan.timezone)).astimezone(UTC)
+            built = digest.build_digest(session, user=user, plan=plan, now=now)
+            print(f"Subject: {built.subject}")
+            print(f"To: {user.full_name} ({user.username})")
+            calendar = working_calendar(session, plan)
+            if not calendar.is_working_day(built.day):
+                print("(not a working day: no Laporan Pagi is sent on this date)")
+            elif not built.has_items:
+                print("(nothing to act on: no Laporan Pagi is sent to this user on this date)")
+            print()
+            print(digest.digest_text(built, base_url=settings.base_url.rstrip("/")), end="")
+    finally:
+        engine.dispose()
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     _migrated_engine(settings).dispose()
-    _serve(settings, args)
+    _serve(settings, args, lean_supervisor=True)
 
 
 def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
@@ -196,14 +252,45 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
     port = args.port or settings.port
     print()
     print(f"Seratus is starting at http://{host}:{port}  (Ctrl+C stops it)")
+    _start_background_worker(settings)
     _serve(settings, args)
 
 
-def _serve(settings: Settings, args: argparse.Namespace) -> None:
+def _start_background_worker(settings: Settings) -> None:
+    """`seratus up` works from one command: a worker runs in a thread of this process."""
+    from app.worker import run_worker
+
+    engine = make_engine(settings.database_url)
+    thread = threading.Thread(
+        target=run_worker,
+        args=(engine,),
+        kwargs={"settings": settings},
+        name="seratus-worker",
+        daemon=True,
+    )
+    thread.start()
+    channels = [
+        name
+        for name, on in (
+            ("email", settings.smtp_host),
+            ("Telegram", settings.telegram_bot_token),
+            ("webhook", settings.webhook_url),
+        )
+        if on
+    ]
+    print(
+        "Worker running in the background (channels: "
+        + (", ".join(channels) if channels else "none configured; the inbox still works")
+        + ")."
+    )
+
+
+def _serve(settings: Settings, args: argparse.Namespace, *, lean_supervisor: bool = False) -> None:
     host = args.host or settings.host
     port = args.port or settings.port
     workers = args.workers or settings.workers
-    if workers > 1:
+    # (Not for `up`: its background worker thread lives in this process.)
+    if workers > 1 and lean_supervisor:
         # The supervisor only starts and watches the workers (each imports the app itself):
         # a fresh interpreter holding uvicorn alone (~25 MB) instead of this one, which has
         # imported the app and Alembic (~100 MB).
@@ -289,6 +376,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     backup.add_argument("path", metavar="PATH", help="the new file (must not exist)")
     backup.set_defaults(handler=cmd_backup)
+
+    worker = commands.add_parser(
+        "worker", help="send notifications; run the Laporan Pagi and the escalation ladder"
+    )
+    worker.add_argument(
+        "--once", action="store_true", help="run the routines and send what is due, then exit"
+    )
+    worker.set_defaults(handler=cmd_worker)
+
+    digest_cmd = commands.add_parser("digest", help="the Laporan Pagi (morning digest)")
+    digest_cmd.add_argument(
+        "--dry-run", action="store_true", help="print what the user would get; send nothing"
+    )
+    digest_cmd.add_argument("--user", required=True, metavar="NAME", help="username")
+    digest_cmd.add_argument("--date", type=_iso_date, help="the morning to show (default: now)")
+    digest_cmd.set_defaults(handler=cmd_digest)
 
     serve = commands.add_parser("serve", help="serve the app (the database must be migrated)")
     _serve_options(serve)

@@ -62,6 +62,36 @@ class Settings(BaseSettings):
     # app process (app.public_rate_limit); 0 switches the limit off.
     public_rate_limit: int = Field(default=300, ge=0)
 
+    # --- notifications (README, "Channels" and "Worker") ---
+    # Public address of the app, for links in messages.
+    base_url: str = "http://127.0.0.1:8000"
+    # Email over SMTP: off while smtp_host is empty. smtp_security: "none", "starttls", "tls".
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_from: str = "Seratus <seratus@localhost>"
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_security: str = Field(default="none", pattern="^(none|starttls|tls)$")
+    smtp_timeout_seconds: float = 10.0
+    # Telegram Bot API: off while the token is empty. The API's base URL is a setting so
+    # tests (and a proxy) can stand in for api.telegram.org.
+    telegram_bot_token: str = ""
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_bot_username: str = ""
+    # Sent by Telegram in X-Telegram-Bot-Api-Secret-Token (setWebhook's secret_token).
+    telegram_webhook_secret: str = ""
+    # Signed webhook for a WhatsApp gateway: off while the URL is empty.
+    webhook_url: str = ""
+    webhook_secret: str = ""
+    # Worker: seconds between rounds, messages per claim, claim lease, tries before failed.
+    worker_interval_seconds: float = 5.0
+    worker_batch_size: int = Field(default=20, ge=1, le=1000)
+    worker_lease_seconds: int = Field(default=120, ge=1)
+    worker_max_attempts: int = Field(default=6, ge=1, le=50)
+    worker_backoff_seconds: float = Field(default=30.0, ge=0)
+    # Laporan Pagi: local time (plan timezone) on working days.
+    digest_time: str = Field(default="07:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+
     @property
     def resolved_data_dir(self) -> Path:
         if self.data_dir is not None:

@@ -25,6 +25,7 @@ from app.public_cache import PublicRevalidation
 from app.public_rate_limit import PublicRateLimit, PublicServerTiming
 from app.routes import (
     admin,
+    admin_notifications,
     api,
     auth,
     board,
@@ -32,12 +33,14 @@ from app.routes import (
     dashboard,
     evidence,
     health,
+    inbox,
     my_tasks,
     pages,
     profile,
     public,
     publishing,
     tasks,
+    telegram,
     transfer,
 )
 from app.schema import ensure_migrated
@@ -108,6 +111,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         health,
         auth,
         pages,
+        inbox,
         transfer,
         board,
         dashboard,
@@ -116,6 +120,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         evidence,
         publishing,
         admin,
+        admin_notifications,
+        telegram,
         my_tasks,
         profile,
         api,

@@ -84,6 +84,9 @@ class EventKind(StrEnum):
     # Created or updated from a spreadsheet; the note names the file. A creation has no
     # `from_status` and enters `to_status`; an update changing the status carries both.
     imported = "imported"
+    # A rung of the escalation ladder fired (by the worker, no actor); `changes` names the
+    # rung: {"escalation": [null, "blocked_team"]}. It does not bump the task's version.
+    escalated = "escalated"
 
 
 class EvidenceKind(StrEnum):
@@ -139,6 +142,14 @@ class Plan(SQLModel, table=True):
     # so a board view's change stamp is its columns' (count, highest change_seq).
     change_seq: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Escalation ladder thresholds, in working days (DESIGN §7; README, "Escalation").
+    escalate_blocked_team_days: int = Field(default=2, sa_column_kwargs={"server_default": "2"})
+    escalate_blocked_executive_days: int = Field(
+        default=5, sa_column_kwargs={"server_default": "5"}
+    )
+    escalate_directive_unit_days: int = Field(default=2, sa_column_kwargs={"server_default": "2"})
+    escalate_directive_author_days: int = Field(default=5, sa_column_kwargs={"server_default": "5"})
+    escalate_review_team_days: int = Field(default=2, sa_column_kwargs={"server_default": "2"})
     # The public promise page (/publik) is off until the team turns it on.
     public_enabled: bool = Field(default=False)
     # Bumped, with the time, by every change that shows on the public pages without writing a
@@ -350,6 +361,162 @@ class LoginSession(SQLModel, table=True):
     expires_at: datetime = Field(sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     user_agent: str = Field(default="", max_length=255)
+
+
+# --- notifications ---------------------------------------------------------------------
+
+
+class Channel(StrEnum):
+    email = "email"
+    telegram = "telegram"
+    webhook = "webhook"
+
+
+class NoticeKind(StrEnum):
+    """What a user is told about; each user picks the kinds their channels carry."""
+
+    assigned = "assigned"
+    rejected = "rejected"
+    verified = "verified"
+    directive = "directive"
+    follow_up = "follow_up"
+    review = "review"
+    blocked = "blocked"
+    decision = "decision"
+    decided = "decided"
+    comment = "comment"
+    escalation = "escalation"
+    digest = "digest"
+
+
+class DeliveryStatus(StrEnum):
+    pending = "pending"
+    sent = "sent"
+    failed = "failed"
+
+
+# Quiet hours by default: 21:00–06:00 in the plan's timezone (minutes after midnight).
+QUIET_START_DEFAULT = 21 * 60
+QUIET_END_DEFAULT = 6 * 60
+
+
+class NotificationSettings(SQLModel, table=True):
+    """A user's contact channels and what they want on them (one row per user, created on
+    first use; no row means email/WhatsApp unknown and every channel off)."""
+
+    __tablename__ = "notification_settings"
+
+    user_id: int = Field(foreign_key="user.id", primary_key=True, ondelete="CASCADE")
+    email: str = Field(default="", max_length=254)
+    whatsapp: str = Field(default="", max_length=20)
+    telegram_chat_id: str | None = Field(default=None, max_length=32, unique=True)
+    email_on: bool = Field(default=False)
+    telegram_on: bool = Field(default=False)
+    webhook_on: bool = Field(default=False)
+    # Kinds the user does not want on their channels (the inbox always has everything).
+    muted_kinds: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    quiet_hours_on: bool = Field(default=True)
+    quiet_start_minute: int = Field(default=QUIET_START_DEFAULT)
+    quiet_end_minute: int = Field(default=QUIET_END_DEFAULT)
+    # Telegram linking: SHA-256 of the one-time code and its expiry.
+    telegram_code_hash: str | None = Field(default=None, max_length=64, unique=True)
+    telegram_code_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # A button that needs words next ("Terkendala" needs a reason): the next text message
+    # from the chat completes it, checked against this version.
+    pending_action: str = Field(default="", max_length=20)
+    pending_task_id: int | None = Field(default=None)
+    pending_version: int | None = Field(default=None)
+
+
+class Notification(SQLModel, table=True):
+    """An entry of a user's in-app inbox (the bell)."""
+
+    __tablename__ = "notification"
+    __table_args__ = (sa.Index("ix_notification_user_id_read_at", "user_id", "read_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", ondelete="CASCADE")
+    task_id: int | None = Field(default=None, foreign_key="task.id", index=True)
+    event_id: int | None = Field(default=None, foreign_key="task_event.id", index=True)
+    kind: NoticeKind = Field(sa_type=_enum(NoticeKind, "kind"))
+    text: str = Field(max_length=NOTE_MAX)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    read_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Delivery(SQLModel, table=True):
+    """The outbox: one message for one user on one channel, written in the transaction of
+    what caused it and sent by the worker (at least once; `idempotency_key` goes with it)."""
+
+    __tablename__ = "delivery"
+    __table_args__ = (sa.Index("ix_delivery_due", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    channel: Channel = Field(sa_type=_enum(Channel, "channel"))
+    kind: NoticeKind = Field(sa_type=_enum(NoticeKind, "kind"))
+    idempotency_key: str = Field(max_length=120, unique=True)
+    notification_id: int | None = Field(default=None, foreign_key="notification.id")
+    task_id: int | None = Field(default=None, foreign_key="task.id", index=True)
+    # The task's version when written: Telegram buttons act only on that version.
+    task_version: int | None = Field(default=None)
+    subject: str = Field(max_length=300)
+    body_text: str = Field(sa_type=sa.Text)
+    body_html: str = Field(default="", sa_type=sa.Text)
+    status: DeliveryStatus = Field(
+        default=DeliveryStatus.pending, sa_type=_enum(DeliveryStatus, "status")
+    )
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # A worker's claim: others leave the row alone until then (a killed worker's claim lapses).
+    claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str = Field(default="", max_length=NOTE_MAX)
+    # The channel's id for the sent message (Telegram message_id), to map replies back.
+    external_id: str = Field(default="", max_length=64, index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class RoutineRun(SQLModel, table=True):
+    """A daily routine done for a date (the Laporan Pagi): the unique key makes it once."""
+
+    __tablename__ = "routine_run"
+    __table_args__ = (sa.UniqueConstraint("name", "run_date", name="uq_routine_run_name_date"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=40)
+    run_date: date
+    finished_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    messages: int = Field(default=0)
+
+
+class Escalation(SQLModel, table=True):
+    """A rung of the ladder fired for a task in one episode (the event that started it)."""
+
+    __tablename__ = "escalation"
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "task_id", "rung", "episode_event_id", name="uq_escalation_task_rung_episode"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="task.id", index=True)
+    rung: str = Field(max_length=40)
+    episode_event_id: int = Field(foreign_key="task_event.id")
+    event_id: int | None = Field(default=None, foreign_key="task_event.id")
+    fired_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class TelegramUpdate(SQLModel, table=True):
+    """Telegram updates already handled: a replayed update_id changes nothing."""
+
+    __tablename__ = "telegram_update"
+
+    update_id: int = Field(
+        primary_key=True, sa_type=sa.BigInteger, sa_column_kwargs={"autoincrement": False}
+    )
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 # --- API schemas -----------------------------------------------------------------------

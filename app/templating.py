@@ -112,6 +112,8 @@ def render(
     ctx: dict[str, Any] = {
         "user": getattr(request.state, "user", None),
         "csrf_token": getattr(request.state, "csrf_token", ""),
+        # The bell's count, read only when a full page shows the header (app.auth).
+        "inbox_unread": getattr(request.state, "inbox_unread", None),
         # Call it (`user_unit()`) where the unit is shown: the query runs only then.
         "user_unit": getattr(request.state, "unit_loader", _no_unit),
     }

@@ -147,6 +147,13 @@ def get_user(session: Session, *, user_id: int) -> User:
     return user
 
 
+def get_user_by_username(session: Session, *, username: str) -> User:
+    user = session.exec(select(User).where(User.username == username.strip().lower())).first()
+    if user is None:
+        raise NotFound(f"Pengguna '{username}' tidak ditemukan.")
+    return user
+
+
 def list_users(session: Session, *, actor: User) -> list[User]:
     permissions.ensure_team(actor)
     return list(

@@ -623,6 +623,16 @@ def update_user(session: Session, *, actor: User, user_id: int, data: UserInput)
 # --- plans -----------------------------------------------------------------------------
 
 
+ESCALATION_FIELDS = (
+    "escalate_blocked_team_days",
+    "escalate_blocked_executive_days",
+    "escalate_review_team_days",
+    "escalate_directive_unit_days",
+    "escalate_directive_author_days",
+)
+ESCALATION_DAYS_MAX = 60
+
+
 class PlanInput(BaseModel):
     """The plan form as typed; `baseline_at` is a WIB date-time ("2025-02-20T08:00")."""
 
@@ -633,6 +643,12 @@ class PlanInput(BaseModel):
     timezone: str = Field(default="", max_length=RAW_MAX)
     baseline_at: str = Field(default="", max_length=RAW_MAX)
     make_current: bool = False
+    # The escalation ladder, in working days (app.services.escalation).
+    escalate_blocked_team_days: str = Field(default="2", max_length=RAW_MAX)
+    escalate_blocked_executive_days: str = Field(default="5", max_length=RAW_MAX)
+    escalate_review_team_days: str = Field(default="2", max_length=RAW_MAX)
+    escalate_directive_unit_days: str = Field(default="2", max_length=RAW_MAX)
+    escalate_directive_author_days: str = Field(default="5", max_length=RAW_MAX)
     # The public promise page (/publik) of this plan, while it is the current one.
     public_enabled: bool = False
 
@@ -649,6 +665,7 @@ class PlanInput(BaseModel):
             timezone=plan.timezone,
             baseline_at=baseline,
             make_current=plan.is_current,
+            **{name: str(getattr(plan, name)) for name in ESCALATION_FIELDS},
             public_enabled=plan.public_enabled,
         )
 
@@ -701,7 +718,20 @@ def _apply_plan(data: PlanInput, plan: Plan) -> Plan:
     if timezone not in _timezones():
         check.fail("timezone", "Pilih zona waktu: WIB, WITA atau WIT.")
     baseline = _parse_baseline(check, data.baseline_at)
+    ladder = {
+        name: check.number(getattr(data, name), field=name, low=1, high=ESCALATION_DAYS_MAX)
+        for name in ESCALATION_FIELDS
+    }
+    for lower, upper in (
+        ("escalate_blocked_team_days", "escalate_blocked_executive_days"),
+        ("escalate_directive_unit_days", "escalate_directive_author_days"),
+    ):
+        low, high = ladder[lower], ladder[upper]
+        if low is not None and high is not None and high <= low:
+            check.fail(upper, f"Harus lebih dari {low} hari kerja (anak tangga sebelumnya).")
     check.done()
+    for field_name, days in ladder.items():
+        setattr(plan, field_name, days)
     plan.name = name
     plan.start_date = start  # type: ignore[assignment]
     plan.length_days = length  # type: ignore[assignment]

@@ -26,6 +26,7 @@ from app.models import (
     EventKind,
     Evidence,
     EvidenceKind,
+    NotificationSettings,
     Plan,
     Program,
     Role,
@@ -100,6 +101,9 @@ def _unit_person(unit: Unit) -> _Person:
     )
 
 
+DEMO_EMAIL_DOMAIN = "banyuasin.example"
+
+
 def _ensure_users(
     session: Session, *, units: dict[str, Unit], lead_codes: set[str], password: str
 ) -> tuple[list[str], list[str], list[DemoLogin]]:
@@ -122,13 +126,24 @@ def _ensure_users(
             present.append(person.username)
         else:
             assert accounts.USERNAME_RE.match(person.username), person.username
+            user = User(
+                username=person.username,
+                full_name=person.full_name,
+                role=person.role,
+                unit_id=unit.id if unit else None,
+                password_hash=shared_hash,
+            )
+            session.add(user)
+            session.flush()
+            # Addresses on the reserved demo domain with email on, and no quiet hours: a
+            # local SMTP sink shows the whole notification flow at any hour (README,
+            # "Channels").
             session.add(
-                User(
-                    username=person.username,
-                    full_name=person.full_name,
-                    role=person.role,
-                    unit_id=unit.id if unit else None,
-                    password_hash=shared_hash,
+                NotificationSettings(
+                    user_id=user.id,  # type: ignore[arg-type]
+                    email=f"{person.username}@{DEMO_EMAIL_DOMAIN}",
+                    email_on=True,
+                    quiet_hours_on=False,
                 )
             )
             created.append(person.username)

@@ -9,7 +9,7 @@ made-up past (the demo plan) in bulk and calls no listener: nothing happens live
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -124,6 +124,36 @@ def record_event(
     return event
 
 
+def record_system_event(
+    session: Session,
+    task: Task,
+    *,
+    kind: EventKind,
+    changes: Mapping[str, Any],
+    note: str,
+    at: datetime,
+) -> TaskEvent:
+    """Append an event nobody caused (an escalation rung fired by the worker): no actor, and
+    the task is left as it is (no version bump, so nobody's open form goes stale). The
+    listeners run as for any event; the caller commits."""
+    event = TaskEvent(
+        plan_id=task.plan_id,
+        task_id=task.id,  # type: ignore[arg-type]
+        actor_id=None,
+        at=at,
+        kind=kind,
+        changes=dict(changes),
+        note=note,
+    )
+    session.add(event)
+    pending = session.info.get(_BATCH)
+    if pending is not None:
+        pending.append((event, task))
+    else:
+        _announce(session, [(event, task)])
+    return event
+
+
 @contextmanager
 def batch(session: Session) -> Iterator[None]:
     """Record many events with one flush (an import): the listeners run for each of them
@@ -192,9 +222,9 @@ def is_creation(event: Mapping[str, Any]) -> bool:
 
 def apply_event(state: dict[str, Any], event: Mapping[str, Any]) -> None:
     """Replay one event (a TaskEvent row as a mapping) onto `state`, by the rules the write
-    path follows: every event but a creation bumps the version; entering Selesai sets
-    `done_at` to the event's time, any other status clears it."""
-    if not is_creation(event):
+    path follows: every event but a creation and a system event (an escalation) bumps the
+    version; entering Selesai sets `done_at` to the event's time, any other status clears it."""
+    if not is_creation(event) and event["kind"] != EventKind.escalated:
         state["version"] += 1
     for name, (_old, new) in event["changes"].items():
         if name in state and name != "status":

@@ -71,6 +71,7 @@ NOTE_LABELS: dict[EventKind, str] = {
     EventKind.imported: "Berkas",
     EventKind.verified: "Catatan verifikasi",
     EventKind.evidence: "Keterangan bukti dukung",
+    EventKind.escalated: "Eskalasi",
 }
 
 
@@ -404,6 +405,8 @@ class _Describer:
             return f"menolak hasilnya dan mengembalikan tugas ke {target or 'pelaksana'}", set()
         if kind == EventKind.cancelled:
             return "membatalkan tugas ini", set()
+        if kind == EventKind.escalated:
+            return "meneruskan tugas yang tertahan (eskalasi)", set()
         if kind == EventKind.imported:
             if from_status is None and to_status is not None:
                 return "membuat tugas ini dari impor lembar kerja", set()
