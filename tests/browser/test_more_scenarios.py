@@ -161,7 +161,7 @@ def test_phone_board_scrolls_and_moves_by_tap(new_page: NewPage) -> None:
 
     phone.locator(f"#task-{task_id} .move-open").tap()
     expect(phone.locator("#move-dialog")).to_have_attribute("open", "")
-    expect(phone.locator("#move-dialog-title")).to_contain_text("Pindahkan T-")
+    expect(phone.locator("#move-dialog-title")).to_contain_text("Ubah status T-")
     phone.select_option("#move-status", "in_progress")
     with phone.expect_response(re.compile(rf"/board/tasks/{task_id}/move")) as answer:
         phone.locator("#move-dialog button[type=submit]").tap()
