@@ -19,17 +19,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from aiosmtpd.controller import Controller
-from sqlmodel import Session
+# Run as `python bench/delivery.py`: the repository root on the path, and not this folder,
+# whose public.py would shadow the `public` module aiosmtpd imports.
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != HERE]
+sys.path.insert(0, str(HERE.parent))
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from aiosmtpd.controller import Controller  # noqa: E402
+from sqlmodel import Session  # noqa: E402
 
-from app import schema
-from app.config import Settings
-from app.db import make_engine
-from app.models import Channel, Delivery, NoticeKind, NotificationSettings, Role, User
-from app.worker import run_worker
-from bench.live import throwaway_database
+from app import schema  # noqa: E402
+from app.config import Settings  # noqa: E402
+from app.db import make_engine  # noqa: E402
+from app.models import Channel, Delivery, NoticeKind, NotificationSettings, Role, User  # noqa: E402
+from app.worker import run_worker  # noqa: E402
+from bench.live import throwaway_database  # noqa: E402
 
 
 class Sink:

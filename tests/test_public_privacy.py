@@ -12,11 +12,11 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session, SQLModel, select
 
 from app.config import Settings
 from app.main import create_app
-from app.models import Role, TaskMove, TaskStatus, UnitKind
+from app.models import NotificationSettings, Role, TaskMove, TaskStatus, UnitKind, User
 from app.services import public_site, tasks
 from tests import factories
 from tests.public_world import PHOTO_SECRET, PublicWorld, make_public_world
@@ -92,6 +92,11 @@ def seed_markers(session: Session, pw: PublicWorld) -> list[str]:
         task_id=blocked.id or 0,
         move=TaskMove(version=blocked.version, status=TaskStatus.blocked, blocked_reason=marker()),
     )
+    # Contact channels (email, WhatsApp, Telegram chat id) for every user, for the sweep.
+    for user in session.exec(select(User)).all():
+        if session.get(NotificationSettings, user.id) is None:
+            session.add(NotificationSettings(user_id=user.id or 0))
+    session.commit()
     # Every other private text column, row by row, straight in the database.
     connection = session.connection()
     for table, column in _text_columns():

@@ -15,6 +15,7 @@ from app.config import Settings
 from app.models import (
     Delivery,
     Escalation,
+    EventKind,
     Holiday,
     NoticeKind,
     Notification,
@@ -493,3 +494,37 @@ def test_the_history_still_replays_to_the_task_after_rungs(
     fresh = session.get(Task, task.id)
     assert fresh is not None
     assert (state["status"], state["version"]) == (fresh.status, fresh.version)
+
+
+FOLLOW_UP_KNOWN = "follow_up" in {kind.value for kind in EventKind}
+
+
+@pytest.mark.skipif(not FOLLOW_UP_KNOWN, reason="the follow_up event kind comes with issue 13")
+def test_a_follow_up_closes_the_directive_for_the_ladder_and_tells_its_author(
+    engine: Engine, session: Session, world: World, settings: Settings
+) -> None:
+    from app.services import history
+
+    _plan_start(session, world, date(2026, 11, 2))
+    task = make_task(session, actor=world.team, plan=world.plan, lead=world.putr)
+    tasks.add_directive(session, actor=world.executive, task_id=ident(task), note="Segera")
+    directive = last_event(session, task)
+    set_at(session, directive.id, wib(MONDAY, 10))
+    fresh = session.get(Task, task.id)
+    assert fresh is not None
+    # As issue 13's service records a follow-up: it names the directive it answers.
+    history.record_event(
+        session,
+        fresh,
+        actor=world.putr_head,
+        kind=EventKind("follow_up"),
+        changes={"directive_id": [None, directive.id]},
+        note="Sudah ditindaklanjuti",
+    )
+    session.commit()
+    assert escalation.open_directives(session, plan_id=ident(world.plan)) == []
+    assert _escalate(engine, settings, date(2026, 12, 7)) is None
+    told = session.exec(
+        select(Notification.user_id).where(Notification.kind == NoticeKind.follow_up)
+    ).all()
+    assert told == [world.executive.id]

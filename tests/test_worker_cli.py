@@ -110,3 +110,18 @@ def test_digest_refuses_an_unknown_user_and_a_missing_dry_run(
     assert "Pengguna 'tidak.ada' tidak ditemukan." in capsys.readouterr().err
     assert cli.main(["digest", "--user", "kadis.putr"]) == 2
     assert "--dry-run" in capsys.readouterr().err
+
+
+def test_compose_runs_one_notification_worker_with_the_apps_settings() -> None:
+    import yaml
+
+    from app.config import BASE_DIR
+
+    services = yaml.safe_load((BASE_DIR / "compose.yaml").read_text())["services"]
+    worker = services["worker"]
+    assert worker["command"] == ["seratus", "worker"]
+    assert worker["environment"] == services["app1"]["environment"]
+    assert worker["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert worker["healthcheck"] == {"disable": True}
+    assert "SERATUS_SMTP_HOST" in worker["environment"]
+    assert worker["environment"]["SERATUS_BASE_URL"].startswith("https://")

@@ -29,6 +29,10 @@ from app.services.plans import get_plan, plan_calendar
 from app.services.task_reads import evidence_counts
 
 DUE_SOON_DAYS = 7
+# Events that answer a directive: a note, and a recorded follow-up where that kind exists.
+ANSWER_KINDS = frozenset(
+    k for k in EventKind if k in (EventKind.comment,) or k.value == "follow_up"
+)
 # Statuses in the order "the rest" is listed (work in hand first, finished work last).
 _REST_ORDER = {
     TaskStatus.in_progress: 0,
@@ -122,7 +126,7 @@ def _signals(session: Session, task_ids: list[int]) -> tuple[set[int], set[int]]
             col(TaskEvent.task_id).in_(task_ids),
             sa.or_(
                 col(TaskEvent.to_status).is_not(None),
-                col(TaskEvent.kind).in_([EventKind.directive, EventKind.comment]),
+                col(TaskEvent.kind).in_([EventKind.directive, *ANSWER_KINDS]),
             ),
         )
         .group_by(col(TaskEvent.task_id), col(TaskEvent.kind))
@@ -131,12 +135,13 @@ def _signals(session: Session, task_ids: list[int]) -> tuple[set[int], set[int]]
     for task_id, kind, event_id in rows:
         newest.setdefault(task_id, {})[EventKind(kind)] = event_id or 0
     rejected, directive = set(), set()
-    status_kinds = set(EventKind) - {EventKind.directive, EventKind.comment}
+    status_kinds = set(EventKind) - {EventKind.directive, *ANSWER_KINDS}
     for task_id, by_kind in newest.items():
         status_ids = {k: v for k, v in by_kind.items() if k in status_kinds}
         if status_ids and max(status_ids, key=lambda k: status_ids[k]) == EventKind.rejected:
             rejected.add(task_id)
-        if by_kind.get(EventKind.directive, 0) > by_kind.get(EventKind.comment, 0):
+        answered = max((by_kind.get(k, 0) for k in ANSWER_KINDS), default=0)
+        if by_kind.get(EventKind.directive, 0) > answered:
             directive.add(task_id)
     return rejected, directive
 

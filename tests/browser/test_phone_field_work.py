@@ -35,8 +35,10 @@ def shot(page: Page, name: str) -> None:
 
 
 def in_view(page: Page, locator: Locator) -> None:
-    """The element is visible inside the 844 px screen (at least partly, its top on it)."""
+    """The element is visible inside the 844 px screen (at least partly, its top on it).
+    Waits for it first: the page brings it into view once htmx has settled the swap."""
     expect(locator).to_be_visible()
+    expect(locator).to_be_in_viewport()
     box = locator.bounding_box()
     assert box is not None
     assert 0 <= box["y"] < PHONE["height"], f"top at {box['y']:.0f} px, off the screen"
