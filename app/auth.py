@@ -10,6 +10,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Request, Response
 from fastapi.security import OAuth2PasswordBearer
@@ -22,6 +23,7 @@ from app.services import accounts, inbox
 
 SESSION_COOKIE = "seratus_session"
 LOGIN_CSRF_COOKIE = "seratus_login_csrf"
+HOST_LOGIN_CSRF_COOKIE = "__Host-seratus_login_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Where a user who logged in with a one-time password must go first; the only pages they reach.
@@ -174,27 +176,51 @@ def clear_session_cookie(response: Response) -> None:
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
 
 
-def login_csrf_token(request: Request) -> str:
+def login_csrf_cookie_name(request: Request, settings: Settings) -> str:
+    """Over https the login token lives in a `__Host-` cookie: browsers only accept one set by
+    this very host, Secure, for path /, so a sibling subdomain cannot plant it."""
+    return HOST_LOGIN_CSRF_COOKIE if is_https(request, settings) else LOGIN_CSRF_COOKIE
+
+
+def login_csrf_token(request: Request, settings: Settings) -> str:
     """The double-submit token for the login form (there is no session yet)."""
-    existing = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    existing = request.cookies.get(login_csrf_cookie_name(request, settings), "")
     return existing if 20 <= len(existing) <= 100 else secrets.token_urlsafe(32)
 
 
 def set_login_csrf_cookie(
     response: Response, *, token: str, request: Request, settings: Settings
 ) -> None:
+    host_only = is_https(request, settings)
     response.set_cookie(
-        LOGIN_CSRF_COOKIE,
+        login_csrf_cookie_name(request, settings),
         token,
         max_age=3600,
         httponly=True,
         samesite="lax",
-        secure=is_https(request, settings),
-        path="/login",
+        secure=host_only,
+        # `__Host-` requires path /; the plain cookie stays on /login.
+        path="/" if host_only else "/login",
     )
 
 
-def check_login_csrf(request: Request, submitted: str) -> None:
-    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+def _request_host(request: Request) -> str:
+    forwarded = request.headers.get("x-forwarded-host", "")
+    return (forwarded.split(",")[0].strip() or request.headers.get("host", "")).lower()
+
+
+def check_login_csrf(request: Request, submitted: str, settings: Settings) -> None:
+    """The login form's token must match its cookie, and the post must come from this origin.
+    Over plain http a sibling subdomain could plant the cookie, but its pages' posts carry
+    `Sec-Fetch-Site: same-site` (or, from browsers without it, their own `Origin`)."""
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None:
+        if fetch_site not in ("same-origin", "none"):
+            raise Forbidden(CSRF_MESSAGE)
+    else:
+        origin = request.headers.get("origin")
+        if origin is not None and urlsplit(origin).netloc.lower() != _request_host(request):
+            raise Forbidden(CSRF_MESSAGE)
+    expected = request.cookies.get(login_csrf_cookie_name(request, settings), "")
     if not expected or not secrets.compare_digest(submitted.encode(), expected.encode()):
         raise Forbidden(CSRF_MESSAGE)

@@ -1,12 +1,12 @@
 """create_app(): lifespan (refuses an unmigrated database), static files, routers, errors."""
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -21,6 +21,7 @@ from app.db import BUSY_MESSAGE, is_busy, make_engine
 from app.errors import Conflict, DomainError, NotAuthenticated, PasswordChangeRequired
 from app.htmx import is_htmx
 from app.models import TaskPublic
+from app.path_ids import not_found_message
 from app.public_cache import PublicRevalidation
 from app.public_rate_limit import PublicRateLimit, PublicServerTiming
 from app.routes import (
@@ -45,6 +46,8 @@ from app.routes import (
 )
 from app.schema import ensure_migrated
 from app.templating import render, templates
+from app.text_input import ERROR_TYPE as TEXT_ERROR
+from app.text_input import text_boundary
 from app.upload_limit import UploadLimit, UploadTooLarge
 
 log = logging.getLogger("seratus")
@@ -60,6 +63,11 @@ HTTP_MESSAGES = {
     422: "Isian tidak valid.",
     500: "Terjadi kesalahan pada server. Tim teknis telah dicatat; silakan coba lagi.",
 }
+
+BODY_ERROR = "body_unparsable"
+BODY_MESSAGE = (
+    "Isian formulir tidak terbaca (rusak atau terpotong). Muat ulang halaman lalu coba lagi."
+)
 
 
 def _is_api(request: Request) -> bool:
@@ -99,6 +107,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             "stale `version` answers 409 with the task's `current` state."
         ),
         lifespan=lifespan,
+        # The one boundary for text (app.text_input): every route, whoever adds it later.
+        dependencies=[Depends(text_boundary)],
         docs_url="/docs",
         redoc_url=None,
     )
@@ -167,16 +177,25 @@ def _error_response(request: Request, status: int, message: str, **extra: Any) -
         body.update({k: v for k, v in extra.items() if v is not None})
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         return JSONResponse(body, status_code=status, headers=headers)
-    if is_htmx(request):
-        return render(
-            request,
-            "errors/_message.html",
-            {"message": message, "status": status},
-            status_code=status,
+    template = "errors/_message.html" if is_htmx(request) else "errors/error.html"
+    context = {"message": message, "status": status}
+    try:
+        return render(request, template, context, status_code=status)
+    except Exception:
+        # The page's header reads the user, who may be unloadable after a failed transaction:
+        # the app's own page without the user, never Starlette's bare text.
+        log.exception(
+            "error page for %s %s rendered without the user", request.method, request.url.path
         )
-    return render(
-        request, "errors/error.html", {"message": message, "status": status}, status_code=status
-    )
+        request.state.user = None
+        return render(request, template, context, status_code=status)
+
+
+def _validation_issues(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    return [
+        {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type")}
+        for e in errors
+    ]
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -214,17 +233,33 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         errors = exc.errors()
+        in_path = [e for e in errors if tuple(e.get("loc", ()))[:1] == ("path",)]
+        if in_path:
+            # app.path_ids: an id that cannot exist names nothing — 404, as an unknown id,
+            # whatever else the request got wrong.
+            field = str(in_path[0]["loc"][-1])
+            message = not_found_message(field, in_path[0].get("input"))
+            return _error_response(request, 404, message, field=field)
         if _is_api(request):
-            detail = [
-                {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type")}
-                for e in errors
-            ]
-            return JSONResponse({"detail": detail}, status_code=422)
+            return JSONResponse({"detail": _validation_issues(errors)}, status_code=422)
+        own = [e["msg"] for e in errors if e.get("type") == TEXT_ERROR]
         fields = ", ".join(str(e.get("loc", ("?",))[-1]) for e in errors)
-        return _error_response(request, 422, f"Isian tidak valid: {fields}.")
+        message = f"Isian tidak valid: {fields}."
+        if own:
+            message += " " + own[0]
+        return _error_response(request, 422, message)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 400:
+            # Only the framework raises a bare 400: a body it could not parse (broken
+            # multipart, a missing boundary, bytes that are not UTF-8 JSON). That is invalid
+            # input like any other: 422 with `detail`, as every operation documents.
+            reason = exc.detail if isinstance(exc.detail, str) else "Unreadable body."
+            issue = {"loc": ["body"], "msg": reason, "type": BODY_ERROR}
+            if _is_api(request):
+                return JSONResponse({"detail": [issue]}, status_code=422)
+            return _error_response(request, 422, BODY_MESSAGE)
         own_message = _is_api(request) or isinstance(exc, UploadTooLarge)
         message = exc.detail if isinstance(exc.detail, str) and own_message else None
         return _error_response(

@@ -6,10 +6,12 @@ from typing import Annotated, Any
 
 import sqlalchemy as sa
 from annotated_types import Ge, Le
+from pydantic import Field as PydanticField
 from pydantic import field_validator
 from sqlmodel import Field, SQLModel
 
 from app.db import UTCDateTime, utcnow
+from app.text_input import MultiLineText, SingleLineText
 
 # Stable constraint names, so migrations can name what they alter on every database.
 SQLModel.metadata.naming_convention = {
@@ -569,50 +571,84 @@ class UserPublic(SQLModel):
 class TaskFields(SQLModel):
     """Fields the team sets when creating or editing a task."""
 
-    title: str = Field(min_length=3, max_length=TITLE_MAX)
-    description: str = Field(default="", max_length=TEXT_MAX)
+    title: SingleLineText = Field(min_length=3, max_length=TITLE_MAX)
+    description: MultiLineText = Field(default="", max_length=TEXT_MAX)
     lead_unit_id: RowId
     supporting_unit_ids: list[RowId] = Field(default_factory=list, max_length=40)
     program_ids: list[RowId] = Field(default_factory=list, max_length=24)
     district_id: RowId | None = None
-    village: str = Field(default="", max_length=SHORT_MAX)
+    village: SingleLineText = Field(default="", max_length=SHORT_MAX)
     due_date: date | None = None
     weight: int = Field(default=1, ge=1, le=100)
-    target: str = Field(default="", max_length=SHORT_MAX)
+    target: SingleLineText = Field(default="", max_length=SHORT_MAX)
     needs_decision: bool = False
-
-    @field_validator("title", "description", "village", "target", mode="before")
-    @classmethod
-    def _strip(cls, value: Any) -> Any:
-        return value.strip() if isinstance(value, str) else value
 
 
 class TaskCreate(TaskFields):
     pass
 
 
+NOT_NULL = "May not be null: leave the field out to keep its value."
+
+
+def _not_nullable(schema: dict[str, Any]) -> None:
+    """The field's schema without the `null` its Python type (`X | None`, for "not given")
+    would offer: the API refuses an explicit null for it."""
+    options = [o for o in schema.pop("anyOf", []) if o.get("type") != "null"]
+    if options:
+        schema.update(options[0])
+    if "default" in schema and schema["default"] is None:
+        del schema["default"]
+
+
 class TaskUpdate(SQLModel):
-    """A partial edit: only the fields given change. `version` is the one the client saw."""
+    """A partial edit: only the fields given change. `version` is the one the client saw.
+
+    `null` means what the schema says: it clears an optional field (`description`,
+    `village`, `target` become empty, `supporting_unit_ids` and `program_ids` empty lists,
+    `district_id` and `due_date` unset). Fields that cannot be empty (`title`,
+    `lead_unit_id`, `weight`, `needs_decision`) do not offer `null`, and refuse it (422).
+    """
 
     version: int = Field(ge=1, le=ID_MAX)
-    title: str | None = Field(default=None, min_length=3, max_length=TITLE_MAX)
-    description: str | None = Field(default=None, max_length=TEXT_MAX)
-    lead_unit_id: RowId | None = None
+    title: SingleLineText | None = PydanticField(
+        default=None, min_length=3, max_length=TITLE_MAX, json_schema_extra=_not_nullable
+    )
+    description: MultiLineText | None = Field(default=None, max_length=TEXT_MAX)
+    lead_unit_id: RowId | None = PydanticField(default=None, json_schema_extra=_not_nullable)
     supporting_unit_ids: list[RowId] | None = Field(default=None, max_length=40)
     program_ids: list[RowId] | None = Field(default=None, max_length=24)
     district_id: RowId | None = None
-    village: str | None = Field(default=None, max_length=SHORT_MAX)
+    village: SingleLineText | None = Field(default=None, max_length=SHORT_MAX)
     due_date: date | None = None
-    weight: int | None = Field(default=None, ge=1, le=100)
-    target: str | None = Field(default=None, max_length=SHORT_MAX)
-    needs_decision: bool | None = None
+    weight: int | None = PydanticField(default=None, ge=1, le=100, json_schema_extra=_not_nullable)
+    target: SingleLineText | None = Field(default=None, max_length=SHORT_MAX)
+    needs_decision: bool | None = PydanticField(default=None, json_schema_extra=_not_nullable)
+
+    @field_validator("title", "lead_unit_id", "weight", "needs_decision")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        # Runs only for a value the client sent: an explicit null.
+        if value is None:
+            raise ValueError(NOT_NULL)
+        return value
+
+    @field_validator("description", "village", "target")
+    @classmethod
+    def _null_clears_text(cls, value: str | None) -> str:
+        return "" if value is None else value
+
+    @field_validator("supporting_unit_ids", "program_ids")
+    @classmethod
+    def _null_clears_list(cls, value: list[int] | None) -> list[int]:
+        return [] if value is None else value
 
 
 class ProgressUpdate(SQLModel):
     version: int = Field(ge=1, le=ID_MAX)
     progress_pct: int = Field(ge=0, le=100)
-    realisation: str = Field(default="", max_length=SHORT_MAX)
-    note: str = Field(default="", max_length=NOTE_MAX)
+    realisation: SingleLineText = Field(default="", max_length=SHORT_MAX)
+    note: MultiLineText = Field(default="", max_length=NOTE_MAX)
 
 
 class TaskMove(SQLModel):
@@ -621,17 +657,17 @@ class TaskMove(SQLModel):
     # Place the task right after this card of the target column; None puts it on top.
     after_id: RowId | None = None
     # Required when moving into `blocked`.
-    blocked_reason: str = Field(default="", max_length=NOTE_MAX)
-    note: str = Field(default="", max_length=NOTE_MAX)
+    blocked_reason: MultiLineText = Field(default="", max_length=NOTE_MAX)
+    note: MultiLineText = Field(default="", max_length=NOTE_MAX)
 
 
 class NoteCreate(SQLModel):
-    note: str = Field(min_length=1, max_length=NOTE_MAX)
+    note: MultiLineText = Field(min_length=1, max_length=NOTE_MAX)
 
 
 class VersionedNote(SQLModel):
-    version: int = Field(ge=1)
-    note: str = Field(default="", max_length=NOTE_MAX)
+    version: int = Field(ge=1, le=ID_MAX)
+    note: MultiLineText = Field(default="", max_length=NOTE_MAX)
 
 
 class TaskPublic(SQLModel):

@@ -163,3 +163,14 @@ def statements(engine: Engine) -> Iterator[list[str]]:
 def world(session: Session) -> factories.World:
     """A plan in flight with two agencies, a district, programs and a user of every role."""
     return factories.make_world(session)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """How many requests the fuzzers made (issue 11), and any path parameter they had no
+    real value for."""
+    from tests.fuzzing import REQUEST_COUNTS, UNSEEDED
+
+    for name, count in sorted(REQUEST_COUNTS.items()):
+        terminalreporter.write_line(f"{name}: {count} requests")
+    if UNSEEDED:
+        terminalreporter.write_line(f"fuzzers: path parameters without a seeded id: {UNSEEDED}")

@@ -11,7 +11,7 @@ from httpx import Response
 from sqlalchemy import Engine
 from sqlmodel import Session, col, func, select
 
-from app.auth import LOGIN_CSRF_COOKIE, SESSION_COOKIE
+from app.auth import HOST_LOGIN_CSRF_COOKIE, LOGIN_CSRF_COOKIE, SESSION_COOKIE
 from app.config import Settings
 from app.db import utcnow
 from app.main import create_app
@@ -197,7 +197,17 @@ def test_login_sets_an_httponly_samesite_lax_cookie(client: TestClient, world: W
 
 
 def test_the_cookie_is_secure_behind_an_https_proxy(client: TestClient, world: World) -> None:
-    response = post_login(client, world.team.username, headers={"X-Forwarded-Proto": "https"})
+    # Every request of the browser comes through the proxy. The login form's token cookie is
+    # then a Secure `__Host-` one, which httpx keeps to itself over the test's plain http:
+    # handed back here as the browser (speaking https to the proxy) would.
+    client.headers["X-Forwarded-Proto"] = "https"
+    token = login_form_token(client)
+    client.cookies.set(HOST_LOGIN_CSRF_COOKIE, token)
+    response = client.post(
+        "/login",
+        data={"username": world.team.username, "password": PASSWORD, "csrf_token": token},
+        follow_redirects=False,
+    )
 
     cookie = session_cookie(response)
     assert cookie is not None

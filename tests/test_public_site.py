@@ -133,11 +133,13 @@ def test_unknown_and_malformed_public_paths_answer_without_a_stack(
     for path, status in (
         ("/publik/tidak-ada", 404),
         ("/publik/program/999999", 404),
-        ("/publik/program/0", 422),
-        ("/publik/program/99999999999999999999", 422),
-        ("/publik/program/abc", 422),
-        ("/publik/kecamatan/-1", 422),
-        ("/publik/foto/abc.jpg", 422),
+        # app.path_ids: what cannot be an id is not found, like an id that does not exist.
+        ("/publik/program/0", 404),
+        ("/publik/program/99999999999999999999", 404),
+        ("/publik/program/abc", 404),
+        ("/publik/program/1.0", 404),
+        ("/publik/kecamatan/-1", 404),
+        ("/publik/foto/abc.jpg", 404),
         (f"/publik/foto/{pw.photo.id}.png", 404),
         (f"/publik/program/{pw.published.id}/../../admin", 404),
     ):

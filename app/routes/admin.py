@@ -14,6 +14,7 @@ from app.db import SessionDep
 from app.errors import RuleViolation
 from app.htmx import is_htmx, trigger, vary_on_htmx
 from app.models import UnitKind
+from app.path_ids import HolidayId, PlanId, ProgramId, UnitId, UserId
 from app.services import admin, passwords
 from app.services.admin import (
     FormErrors,
@@ -134,14 +135,16 @@ def unit_create(
 
 
 @router.get("/units/{unit_id:int}/edit")
-def unit_edit(request: Request, session: SessionDep, user: CurrentUser, unit_id: int) -> Response:
+def unit_edit(
+    request: Request, session: SessionDep, user: CurrentUser, unit_id: UnitId
+) -> Response:
     unit = admin.get_unit(session, actor=user, unit_id=unit_id)
     return _page(request, "admin/unit_form.html", {"unit": unit, "form": UnitInput.of(unit)})
 
 
 @router.post("/units/{unit_id:int}/edit")
 def unit_update(
-    request: Request, session: SessionDep, user: CurrentUser, unit_id: int, form: UnitForm
+    request: Request, session: SessionDep, user: CurrentUser, unit_id: UnitId, form: UnitForm
 ) -> Response:
     try:
         admin.update_unit(session, actor=user, unit_id=unit_id, data=form)
@@ -152,7 +155,7 @@ def unit_update(
 
 
 def _unit_active(
-    request: Request, session: SessionDep, user: CurrentUser, unit_id: int, *, active: bool
+    request: Request, session: SessionDep, user: CurrentUser, unit_id: UnitId, *, active: bool
 ) -> Response:
     unit = admin.set_unit_active(session, actor=user, unit_id=unit_id, active=active)
     notice = "unit-activated" if active else "unit-deactivated"
@@ -163,14 +166,14 @@ def _unit_active(
 
 @router.post("/units/{unit_id:int}/deactivate")
 def unit_deactivate(
-    request: Request, session: SessionDep, user: CurrentUser, unit_id: int
+    request: Request, session: SessionDep, user: CurrentUser, unit_id: UnitId
 ) -> Response:
     return _unit_active(request, session, user, unit_id, active=False)
 
 
 @router.post("/units/{unit_id:int}/activate")
 def unit_activate(
-    request: Request, session: SessionDep, user: CurrentUser, unit_id: int
+    request: Request, session: SessionDep, user: CurrentUser, unit_id: UnitId
 ) -> Response:
     return _unit_active(request, session, user, unit_id, active=True)
 
@@ -204,7 +207,7 @@ def program_create(
 
 @router.get("/programs/{program_id:int}/edit")
 def program_edit(
-    request: Request, session: SessionDep, user: CurrentUser, program_id: int
+    request: Request, session: SessionDep, user: CurrentUser, program_id: ProgramId
 ) -> Response:
     program = admin.get_program(session, actor=user, program_id=program_id)
     context = {"program": program, "form": ProgramInput.of(program)}
@@ -213,7 +216,11 @@ def program_edit(
 
 @router.post("/programs/{program_id:int}/edit")
 def program_update(
-    request: Request, session: SessionDep, user: CurrentUser, program_id: int, form: ProgramForm
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    program_id: ProgramId,
+    form: ProgramForm,
 ) -> Response:
     try:
         admin.update_program(session, actor=user, program_id=program_id, data=form)
@@ -225,7 +232,7 @@ def program_update(
 
 
 def _program_active(
-    request: Request, session: SessionDep, user: CurrentUser, program_id: int, *, active: bool
+    request: Request, session: SessionDep, user: CurrentUser, program_id: ProgramId, *, active: bool
 ) -> Response:
     program = admin.set_program_active(session, actor=user, program_id=program_id, active=active)
     notice = "program-activated" if active else "program-deactivated"
@@ -240,14 +247,14 @@ def _program_active(
 
 @router.post("/programs/{program_id:int}/deactivate")
 def program_deactivate(
-    request: Request, session: SessionDep, user: CurrentUser, program_id: int
+    request: Request, session: SessionDep, user: CurrentUser, program_id: ProgramId
 ) -> Response:
     return _program_active(request, session, user, program_id, active=False)
 
 
 @router.post("/programs/{program_id:int}/activate")
 def program_activate(
-    request: Request, session: SessionDep, user: CurrentUser, program_id: int
+    request: Request, session: SessionDep, user: CurrentUser, program_id: ProgramId
 ) -> Response:
     return _program_active(request, session, user, program_id, active=True)
 
@@ -281,14 +288,16 @@ def user_create(
 
 
 @router.get("/users/{user_id:int}/edit")
-def user_edit(request: Request, session: SessionDep, user: CurrentUser, user_id: int) -> Response:
+def user_edit(
+    request: Request, session: SessionDep, user: CurrentUser, user_id: UserId
+) -> Response:
     view = admin.user_form_view(session, actor=user, user_id=user_id)
     return _page(request, "admin/user_form.html", {"view": view})
 
 
 @router.post("/users/{user_id:int}/edit")
 def user_update(
-    request: Request, session: SessionDep, user: CurrentUser, user_id: int, form: UserForm
+    request: Request, session: SessionDep, user: CurrentUser, user_id: UserId, form: UserForm
 ) -> Response:
     try:
         admin.update_user(session, actor=user, user_id=user_id, data=form)
@@ -300,7 +309,7 @@ def user_update(
 
 @router.post("/users/{user_id:int}/reset-password")
 def user_reset_password(
-    request: Request, session: SessionDep, user: CurrentUser, user_id: int
+    request: Request, session: SessionDep, user: CurrentUser, user_id: UserId
 ) -> Response:
     """A one-time password, shown on this answer only (never stored in clear, never cached)."""
     try:
@@ -327,7 +336,7 @@ def plan_current(
 
 @router.get("/plan/{plan_id:int}")
 def plan_settings(
-    request: Request, session: SessionDep, user: CurrentUser, plan_id: int, ok: str = ""
+    request: Request, session: SessionDep, user: CurrentUser, plan_id: PlanId, ok: str = ""
 ) -> Response:
     view = admin.plan_view(session, actor=user, plan_id=plan_id)
     return _page(request, "admin/plan.html", {"view": view}, ok=ok)
@@ -335,7 +344,7 @@ def plan_settings(
 
 @router.post("/plan/{plan_id:int}")
 def plan_update(
-    request: Request, session: SessionDep, user: CurrentUser, plan_id: int, form: PlanForm
+    request: Request, session: SessionDep, user: CurrentUser, plan_id: PlanId, form: PlanForm
 ) -> Response:
     try:
         admin.update_plan(session, actor=user, plan_id=plan_id, data=form)
@@ -347,7 +356,7 @@ def plan_update(
 
 @router.post("/plan/{plan_id:int}/current")
 def plan_make_current(
-    request: Request, session: SessionDep, user: CurrentUser, plan_id: int
+    request: Request, session: SessionDep, user: CurrentUser, plan_id: PlanId
 ) -> Response:
     admin.set_current_plan(session, actor=user, plan_id=plan_id)
     return _done("/admin/plan", "plan-current")
@@ -395,7 +404,7 @@ def holiday_create(
 
 @router.get("/holidays/{holiday_id:int}/edit")
 def holiday_edit(
-    request: Request, session: SessionDep, user: CurrentUser, holiday_id: int
+    request: Request, session: SessionDep, user: CurrentUser, holiday_id: HolidayId
 ) -> Response:
     holiday = admin.get_holiday(session, actor=user, holiday_id=holiday_id)
     context = {"holiday": holiday, "form": HolidayInput.of(holiday)}
@@ -404,7 +413,11 @@ def holiday_edit(
 
 @router.post("/holidays/{holiday_id:int}/edit")
 def holiday_update(
-    request: Request, session: SessionDep, user: CurrentUser, holiday_id: int, form: HolidayForm
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    holiday_id: HolidayId,
+    form: HolidayForm,
 ) -> Response:
     try:
         admin.update_holiday(session, actor=user, holiday_id=holiday_id, data=form)
@@ -417,7 +430,7 @@ def holiday_update(
 
 @router.post("/holidays/{holiday_id:int}/delete")
 def holiday_delete(
-    request: Request, session: SessionDep, user: CurrentUser, holiday_id: int
+    request: Request, session: SessionDep, user: CurrentUser, holiday_id: HolidayId
 ) -> Response:
     admin.delete_holiday(session, actor=user, holiday_id=holiday_id)
     if not is_htmx(request):

@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 from app.auth import CurrentUser
 from app.config import SettingsDep
 from app.db import SessionDep
-from app.models import RowId
+from app.path_ids import DeliveryId, UserId
 from app.services import delivery, preferences
 from app.services.admin import FormErrors
 from app.services.preferences import ContactInput
@@ -38,14 +38,14 @@ def failed_deliveries(
 
 
 @router.post("/deliveries/{delivery_id}/retry")
-def retry(delivery_id: RowId, session: SessionDep, user: CurrentUser) -> RedirectResponse:
+def retry(delivery_id: DeliveryId, session: SessionDep, user: CurrentUser) -> RedirectResponse:
     delivery.retry_delivery(session, actor=user, delivery_id=delivery_id)
     return RedirectResponse("/admin/deliveries?ok=resent", status_code=303)
 
 
 @router.get("/users/{user_id}/channels")
 def user_channels(
-    request: Request, session: SessionDep, user: CurrentUser, user_id: RowId, ok: str = ""
+    request: Request, session: SessionDep, user: CurrentUser, user_id: UserId, ok: str = ""
 ) -> Response:
     account, form = preferences.contact_form(session, actor=user, user_id=user_id)
     return render(
@@ -57,7 +57,7 @@ def user_channels(
 
 @router.post("/users/{user_id}/channels")
 def save_user_channels(
-    request: Request, session: SessionDep, user: CurrentUser, user_id: RowId, form: ContactForm
+    request: Request, session: SessionDep, user: CurrentUser, user_id: UserId, form: ContactForm
 ) -> Response:
     account, _ = preferences.contact_form(session, actor=user, user_id=user_id)
     try:

@@ -11,7 +11,7 @@ import datetime as dt
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security import OAuth2PasswordRequestForm
@@ -43,6 +43,7 @@ from app.models import (
     UserPublic,
     VersionedNote,
 )
+from app.path_ids import EvidenceId, TaskId
 from app.routes.burndown import BurndownQueryDep
 from app.routes.evidence import attach, evidence_store, file_response
 from app.routes.transfer import clean_filename, import_limits, read_limited
@@ -173,7 +174,11 @@ _ERRORS: dict[int, tuple[type[SQLModel], str]] = {
     400: (ErrorDetail, "Not a spreadsheet the import can read safely; nothing was changed."),
     401: (ErrorDetail, "No bearer token, or it is invalid, expired or revoked."),
     403: (ErrorDetail, "The caller's role may not do this (DESIGN §1); nothing was changed."),
-    404: (ErrorDetail, "No task with this id."),
+    404: (
+        ErrorDetail,
+        "No task (or item) with this id; also any id that cannot exist (not 1 to 10 digits, "
+        "0, or beyond 2147483647), with `field` naming the path parameter.",
+    ),
     409: (
         ConflictDetail,
         "The task changed since `version`; `current` holds its state. Nothing was changed. "
@@ -184,7 +189,13 @@ _ERRORS: dict[int, tuple[type[SQLModel], str]] = {
         ErrorDetail,
         "The upload (file or evidence) is over its size limit; nothing was changed.",
     ),
-    422: (ValidationErrorDetail, "Invalid input, naming the field; nothing was changed."),
+    422: (
+        ValidationErrorDetail,
+        "Invalid input, naming the field (`loc`); nothing was changed. Also a body that "
+        "cannot be parsed, and text holding a character the text policy refuses (NUL, other "
+        "control characters but tab and line breaks, lone surrogates) in any field or query "
+        "parameter.",
+    ),
 }
 NO_PLAN = "There is no current plan yet."
 
@@ -200,7 +211,6 @@ def errors(*codes: int, **descriptions: str) -> dict[int | str, dict[str, Any]]:
     }
 
 
-TaskId = Annotated[int, Path(ge=1, le=ID_MAX, description="The task's id.")]
 TokenForm = Annotated[OAuth2PasswordRequestForm, Depends()]
 
 # Every change answers the task as it is afterwards (with its new `version`).
@@ -246,7 +256,7 @@ def login_for_token(
     description="Ends the bearer token used for this request; later requests with it get 401.",
     status_code=204,
     response_class=Response,
-    responses=errors(401),
+    responses=errors(401, 422),
 )
 def revoke_token(auth: ApiAuth, session: SessionDep) -> None:
     accounts.revoke_session(session, login_session_id=auth.login_session.id)  # type: ignore[arg-type]
@@ -257,7 +267,7 @@ def revoke_token(auth: ApiAuth, session: SessionDep) -> None:
     tags=["auth"],
     summary="Who am I",
     description="The token's user, with their unit for role `unit`.",
-    responses=errors(401),
+    responses=errors(401, 422),
 )
 def read_me(user: ApiUser, session: SessionDep) -> MePublic:
     unit = task_queries.unit_of(session, user=user)
@@ -274,7 +284,7 @@ def read_me(user: ApiUser, session: SessionDep) -> MePublic:
     tags=["plan"],
     summary="The current plan",
     description="The current plan with its end date and today's plan day (in its timezone).",
-    responses=errors(401, 404, e404=NO_PLAN),
+    responses=errors(401, 404, 422, e404=NO_PLAN),
 )
 def read_plan(user: ApiUser, session: SessionDep) -> PlanPublic:
     return task_queries.plan_public(session, plans.current_plan(session))
@@ -542,8 +552,6 @@ def restore_task(
 
 
 # --- evidence (bukti dukung) -----------------------------------------------------------
-
-EvidenceId = Annotated[int, Path(ge=1, le=ID_MAX, description="The evidence item's id.")]
 
 
 @router.get(

@@ -37,7 +37,7 @@ def _login_page(
     error: str = "",
     status_code: int = 200,
 ) -> Response:
-    token = login_csrf_token(request)
+    token = login_csrf_token(request, settings)
     response = render(
         request,
         "auth/login.html",
@@ -69,7 +69,7 @@ def login(
     csrf_token: Annotated[str, Form(max_length=200)] = "",
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
-    check_login_csrf(request, csrf_token)
+    check_login_csrf(request, csrf_token, settings)
     try:
         user = accounts.authenticate(
             session, username=username, password=password, settings=settings

@@ -24,6 +24,7 @@ from app.db import SessionDep
 from app.errors import Conflict, Forbidden, NotFound, RuleViolation
 from app.htmx import is_htmx, trigger, vary_on_htmx
 from app.models import BOARD_STATUSES, ID_MAX, NOTE_MAX, Plan, Role, TaskMove, TaskStatus, User
+from app.path_ids import TaskId
 from app.permissions import may_move_cards
 from app.services import board as board_service
 from app.services import labels, plans, tasks
@@ -355,7 +356,7 @@ def _move_page(
 
 @router.get("/tasks/{task_id}/move")
 def move_form(
-    request: Request, session: SessionDep, user: CurrentUser, query: BoardQueryDep, task_id: int
+    request: Request, session: SessionDep, user: CurrentUser, query: BoardQueryDep, task_id: TaskId
 ) -> Response:
     """A card's own move form: "Ubah status…" without JavaScript (board.js opens the
     board's move dialog instead)."""
@@ -368,7 +369,7 @@ def move_task(
     session: SessionDep,
     user: CurrentUser,
     query: BoardQueryDep,
-    task_id: int,
+    task_id: TaskId,
     status: Annotated[TaskStatus, Form()],
     version: Annotated[int, Form(ge=1, le=ID_MAX)],
     after_id: Annotated[int | None, Form(ge=1, le=ID_MAX)] = None,

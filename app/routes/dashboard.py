@@ -16,6 +16,7 @@ from app.auth import CurrentUser
 from app.db import SessionDep
 from app.htmx import is_htmx
 from app.models import ProgramKind
+from app.path_ids import ProgramId, UnitId
 from app.services import dashboard as dashboard_service
 from app.services import holiday_source, plans
 from app.services.burndown import MEASURES, Measure
@@ -161,7 +162,7 @@ def program_page(
     request: Request,
     session: SessionDep,
     user: CurrentUser,
-    program_id: int,
+    program_id: ProgramId,
     measure: MeasureDep,
 ) -> Response:
     """One program's burndown and tasks; for htmx only the burndown region."""
@@ -179,7 +180,7 @@ def unit_page(
     request: Request,
     session: SessionDep,
     user: CurrentUser,
-    unit_id: int,
+    unit_id: UnitId,
     measure: MeasureDep,
 ) -> Response:
     """One unit's burndown and tasks (those it leads or supports); for htmx only the region."""

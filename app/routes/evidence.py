@@ -9,9 +9,8 @@ documents are downloads.
 
 import re
 from pathlib import Path as FsPath
-from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 from sqlmodel import Session
 from starlette.datastructures import FormData, UploadFile
@@ -20,8 +19,9 @@ from app.auth import CurrentUser
 from app.config import Settings, SettingsDep
 from app.db import SessionDep
 from app.errors import NotFound, RuleViolation
-from app.models import ID_MAX, Evidence, User
-from app.routes.tasks import LoadedTask, SubmittedForm, TaskId, act
+from app.models import Evidence, User
+from app.path_ids import EvidenceId, TaskId
+from app.routes.tasks import LoadedTask, SubmittedForm, act
 from app.services import evidence as evidence_service
 from app.services import task_forms
 from app.services.evidence_files import EvidenceStore, FileType, format_size
@@ -29,7 +29,6 @@ from app.services.evidence_thumbs import ensure_thumbnail
 
 router = APIRouter(prefix="/tasks", tags=["evidence"], include_in_schema=False)
 
-EvidenceId = Annotated[int, Path(ge=1, le=ID_MAX)]
 # Page and API upload paths, for the body cap in app.main.
 UPLOAD_PATH = re.compile(r"/(?:api/v1/)?tasks/[0-9]+/evidence")
 # Caption, link, CSRF token and multipart framing on top of the file itself.

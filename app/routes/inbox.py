@@ -5,7 +5,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from app.auth import CurrentUser
 from app.db import SessionDep
-from app.models import RowId
+from app.path_ids import NotificationId
 from app.services import inbox
 from app.templating import render
 
@@ -42,7 +42,9 @@ def read_all(session: SessionDep, user: CurrentUser) -> RedirectResponse:
 
 
 @router.post("/{notification_id}/open")
-def open_entry(notification_id: RowId, session: SessionDep, user: CurrentUser) -> RedirectResponse:
+def open_entry(
+    notification_id: NotificationId, session: SessionDep, user: CurrentUser
+) -> RedirectResponse:
     """Mark the entry read and go to its task."""
     notification = inbox.mark_read(session, actor=user, notification_id=notification_id)
     target = f"/tasks/{notification.task_id}" if notification.task_id else "/inbox"
@@ -50,6 +52,8 @@ def open_entry(notification_id: RowId, session: SessionDep, user: CurrentUser) -
 
 
 @router.post("/{notification_id}/read")
-def read_one(notification_id: RowId, session: SessionDep, user: CurrentUser) -> RedirectResponse:
+def read_one(
+    notification_id: NotificationId, session: SessionDep, user: CurrentUser
+) -> RedirectResponse:
     inbox.mark_read(session, actor=user, notification_id=notification_id)
     return RedirectResponse("/inbox", status_code=303)

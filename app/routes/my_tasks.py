@@ -9,7 +9,7 @@ the page (plain form), the message at the field.
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData, UploadFile
 
@@ -20,6 +20,7 @@ from app.db import SessionDep
 from app.errors import Conflict, RuleViolation
 from app.htmx import is_htmx
 from app.models import ID_MAX, TaskStatus, User
+from app.path_ids import TaskId
 from app.routes.evidence import evidence_store
 from app.services import evidence as evidence_service
 from app.services import my_tasks as my_tasks_service
@@ -32,8 +33,6 @@ from app.templating import render
 from app.timefmt import format_day_date
 
 router = APIRouter(prefix="/my-tasks", tags=["my-tasks"], include_in_schema=False)
-
-TaskId = Annotated[int, Path(ge=1, le=ID_MAX)]
 
 OK_MESSAGES = {
     "progress": "Capaian dan realisasi tersimpan.",

@@ -7,15 +7,15 @@ While the team has not turned the page on, every path here answers 404.
 """
 
 import json
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 
 from app.config import Settings, SettingsDep
 from app.db import SessionDep
 from app.errors import NotFound
-from app.models import ID_MAX
+from app.path_ids import DistrictId, EvidenceId, ProgramId
 from app.public_cache import Validators
 from app.services import public_feed, public_images
 from app.services.evidence_files import EvidenceStore
@@ -31,10 +31,6 @@ from app.services.public_site import (
 from app.templating import templates
 
 router = APIRouter(prefix="/publik", tags=["public"], include_in_schema=False)
-
-ProgramId = Annotated[int, Path(ge=1, le=ID_MAX)]
-DistrictId = Annotated[int, Path(ge=1, le=ID_MAX)]
-EvidenceId = Annotated[int, Path(ge=1, le=ID_MAX)]
 
 
 class Loaded:

@@ -7,7 +7,7 @@ from fastapi.responses import Response
 
 from app.auth import CurrentUser
 from app.db import SessionDep
-from app.routes.evidence import EvidenceId
+from app.path_ids import EvidenceId
 from app.routes.tasks import OK_MESSAGES, LoadedTask, SubmittedForm, act
 from app.services import publishing, task_forms
 

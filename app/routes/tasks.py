@@ -9,7 +9,7 @@ the task after a stale version (409), or the error page (403, 404).
 from collections.abc import Callable
 from typing import Annotated, Any, Protocol
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 from starlette.datastructures import FormData
@@ -21,6 +21,7 @@ from app.db import SessionDep
 from app.errors import Conflict, RuleViolation
 from app.htmx import is_htmx
 from app.models import ID_MAX, Task, TaskStatus, User
+from app.path_ids import TaskId
 from app.services import task_forms, task_reads, tasks
 from app.services.evidence_files import ACCEPT_ATTRIBUTE, format_size
 from app.services.plans import current_plan, get_plan, plan_calendar
@@ -30,7 +31,6 @@ from app.templating import render
 
 router = APIRouter(prefix="/tasks", tags=["tasks"], include_in_schema=False)
 
-TaskId = Annotated[int, Path(ge=1, le=ID_MAX)]
 
 # Success messages by code: the URL carries only the code, never text a user typed.
 OK_MESSAGES = {

@@ -14,7 +14,7 @@ from pwdlib import PasswordHash
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
-from app import permissions
+from app import permissions, text_input
 from app.config import Settings
 from app.db import retry_write, utcnow
 from app.errors import NotAuthenticated, NotFound, RuleViolation
@@ -172,6 +172,10 @@ def authenticate(session: Session, *, username: str, password: str, settings: Se
     Commits (a failure must be counted even though the login is refused).
     """
     now = utcnow()
+    if text_input.refused_character(username) is not None:
+        # No account can have such a name (PostgreSQL could not even look it up).
+        password_hash.verify(password, _DUMMY_HASH)
+        raise NotAuthenticated(WRONG_LOGIN)
     user = session.exec(select(User).where(User.username == username.strip().lower())).first()
     if user is None:
         password_hash.verify(password, _DUMMY_HASH)
@@ -231,7 +235,7 @@ def start_session(
         created_at=now,
         last_seen_at=now,
         expires_at=now + lifetime,
-        user_agent=user_agent[:255],
+        user_agent=text_input.header_text(user_agent)[:255],
     )
     session.add(row)
     session.commit()

@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
-from app import permissions
+from app import permissions, text_input
 from app.errors import NotFound, RuleViolation
 from app.models import (
     PUBLIC_TEXT_MAX,
@@ -90,6 +90,11 @@ class _Checker:
             raise FormErrors(self.errors)
 
     def text(self, raw: str, *, field: str, max_length: int, required: bool = True) -> str:
+        try:
+            raw = text_input.clean_text(raw, multiline=False)
+        except text_input.TextRefused as exc:
+            self.fail(field, exc.message)
+            return ""
         value = " ".join(raw.split())
         if required and not value:
             self.fail(field, REQUIRED)
@@ -98,6 +103,11 @@ class _Checker:
         return value
 
     def code(self, raw: str, *, field: str = "code") -> str:
+        try:
+            raw = text_input.clean_text(raw, multiline=False)
+        except text_input.TextRefused as exc:
+            self.fail(field, exc.message)
+            return ""
         value = raw.strip().upper()
         if not value:
             self.fail(field, REQUIRED)

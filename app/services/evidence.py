@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from app import permissions
+from app import permissions, text_input
 from app.db import utcnow
 from app.errors import NotFound, RuleViolation
 from app.models import (
@@ -153,7 +153,10 @@ def evidence_public(view: EvidenceView) -> EvidencePublic:
 
 
 def clean_caption(caption: str) -> str:
-    text = " ".join(caption.split())
+    try:
+        text = " ".join(text_input.clean_text(caption, multiline=False).split())
+    except text_input.TextRefused as exc:
+        raise RuleViolation(exc.message, field="caption") from None
     if not text:
         raise RuleViolation(
             "Keterangan bukti dukung wajib diisi (misalnya: foto lokasi setelah pekerjaan).",

@@ -1,5 +1,6 @@
 """The task filters shared by the board, the task list API and the burndown."""
 
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +42,11 @@ class TaskFilter:
     overdue: bool = False
     needs_decision: bool = False
     q: str = ""
+
+    def __post_init__(self) -> None:
+        # Searched text is compared in NFC, as stored text is (app.text_input); what the
+        # policy refuses never gets here (the request boundary answered 422).
+        object.__setattr__(self, "q", unicodedata.normalize("NFC", self.q))
 
     @property
     def active(self) -> bool:

@@ -11,6 +11,7 @@ from datetime import date, datetime
 
 from openpyxl.utils.datetime import from_excel
 
+from app import text_input
 from app.models import SHORT_MAX, TEXT_MAX, TITLE_MAX, TaskStatus, Unit, UnitKind
 from app.services import reference
 from app.services.labels import STATUS_LABELS
@@ -105,7 +106,14 @@ def cell_text(cell: Cell, key: str) -> str:
     elif isinstance(cell, (int, float)):
         text = _number_text(cell)
     else:
-        text = cell.strip()
+        try:
+            # Pasted line breaks become line breaks; other controls are refused (README).
+            text = text_input.cell_text(cell).strip()
+        except text_input.TextRefused as exc:
+            raise CellError(
+                f"berisi karakter yang tidak diizinkan ({text_input.describe(exc.char)}); "
+                "hapus karakter itu lalu impor lagi."
+            ) from None
         if text.startswith(NEUTRAL_PREFIX) and text[1:2] in FORMULA_PREFIXES:
             text = text[1:]
         elif text.startswith(FORMULA_PREFIXES):

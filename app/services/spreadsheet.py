@@ -20,6 +20,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from app.errors import DomainError
+from app.text_input import export_text
 
 TASK_SHEET = "Tugas"
 GUIDE_SHEET = "Petunjuk"
@@ -352,8 +353,13 @@ def _with_headers(kind: Literal["xlsx", "csv"], rows: list[tuple[int, list[Cell]
 
 
 def neutralise(value: Any) -> Any:
-    """Text that a spreadsheet would run as a formula gets a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+    """Text as a file may hold it: what the text policy refuses replaced visibly (stored rows
+    may hold it; openpyxl refuses control characters), and text that a spreadsheet would run
+    as a formula behind a leading apostrophe."""
+    if not isinstance(value, str):
+        return value
+    value = export_text(value)
+    if value.startswith(FORMULA_PREFIXES):
         return NEUTRAL_PREFIX + value
     return value
 
