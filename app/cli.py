@@ -6,6 +6,7 @@ printed as one sentence on stderr with exit status 2; nothing half-done is left 
 
 import argparse
 import getpass
+import os
 import signal
 import sys
 import threading
@@ -241,7 +242,7 @@ def cmd_digest(settings: Settings, args: argparse.Namespace) -> None:
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     _migrated_engine(settings).dispose()
-    _serve(settings, args)
+    _serve(settings, args, lean_supervisor=True)
 
 
 def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
@@ -284,17 +285,37 @@ def _start_background_worker(settings: Settings) -> None:
     )
 
 
-def _serve(settings: Settings, args: argparse.Namespace) -> None:
+def _serve(settings: Settings, args: argparse.Namespace, *, lean_supervisor: bool = False) -> None:
+    host = args.host or settings.host
+    port = args.port or settings.port
+    workers = args.workers or settings.workers
+    # (Not for `up`: its background worker thread lives in this process.)
+    if workers > 1 and lean_supervisor:
+        # The supervisor only starts and watches the workers (each imports the app itself):
+        # a fresh interpreter holding uvicorn alone (~25 MB) instead of this one, which has
+        # imported the app and Alembic (~100 MB).
+        options = ["--host", host, "--port", str(port), "--workers", str(workers)]
+        exec_uvicorn([*options, "--log-level", settings.log_level])
+        return
     import uvicorn  # imported here: the other commands do not need a server
 
     uvicorn.run(
         "app.main:create_app",
         factory=True,
-        host=args.host or settings.host,
-        port=args.port or settings.port,
-        workers=args.workers or settings.workers,
+        host=host,
+        port=port,
+        workers=workers,
         log_level=settings.log_level,
     )
+
+
+def exec_uvicorn(options: list[str]) -> None:
+    """Replace this process by `uvicorn app.main:create_app --factory OPTIONS` (same pid, so
+    a process manager or a process group still reaches the server)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    argv = [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", *options]
+    os.execv(sys.executable, argv)  # noqa: S606
 
 
 # --- parsing ---------------------------------------------------------------------------

@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     login_lockout_minutes: int = 15
     # Cards rendered per column before "load more" (the rest arrive when scrolled into view).
     board_page_size: int = 20
+    # Cards per lazy column page (a long column shows whole in a few requests).
+    board_column_page_size: int = 100
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1

@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.auth import FORCED_CHANGE_URL
+from app.compression import Compression
 from app.config import BASE_DIR, Settings, get_settings
 from app.db import BUSY_MESSAGE, is_busy, make_engine
 from app.errors import Conflict, DomainError, NotAuthenticated, PasswordChangeRequired
@@ -155,6 +156,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     # A revalidation of a public page is answered (304) before routing: app.public_cache.
     app.add_middleware(PublicRevalidation, engine=engine)
     app.add_middleware(PublicServerTiming)
+    # Around every router, so error pages and all answers are compressed alike.
+    app.add_middleware(Compression)
     # Outermost, so a refused request costs the app nothing.
     app.add_middleware(PublicRateLimit, limit=settings.public_rate_limit)
     _install_error_handlers(app)

@@ -153,6 +153,9 @@ class Plan(SQLModel, table=True):
     is_current: bool = Field(default=False)
     # Next number for task codes (T-001 …) handed out in this plan.
     next_task_number: int = Field(default=1)
+    # Counts the plan's task writes; each written task keeps the value it got (task.change_seq),
+    # so a board view's change stamp is its columns' (count, highest change_seq).
+    change_seq: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     # Escalation ladder thresholds, in working days (DESIGN §7; README, "Escalation").
     escalate_blocked_team_days: int = Field(default=2, sa_column_kwargs={"server_default": "2"})
@@ -288,6 +291,8 @@ class Task(SQLModel, table=True):
     blocked_reason: str = Field(default="", max_length=NOTE_MAX)
     needs_decision: bool = Field(default=False)
     version: int = Field(default=1)
+    # The plan's change_seq at this task's last write, reorders included (see Plan).
+    change_seq: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -100,6 +100,11 @@ def can_move(user: User, task: Task, to_status: TaskStatus) -> bool:
     return True
 
 
+def may_move_cards(user: User) -> bool:
+    """Whether the board offers this user a move form at all (executives only read)."""
+    return user.role != Role.executive
+
+
 def move_targets(user: User, task: Task) -> list[TaskStatus]:
     """The columns this user may move this card into (for the "Pindahkan ke…" control)."""
     return [s for s in BOARD_STATUSES if s != task.status and can_move(user, task, s)]

@@ -7,9 +7,10 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import HTMLResponse
 
+from app.card_html import card_html
 from app.config import BASE_DIR
 from app.htmx import vary_on_htmx
-from app.models import ProgramKind, Role, TaskStatus, UnitKind
+from app.models import BOARD_STATUSES, ProgramKind, Role, TaskStatus, UnitKind
 from app.services.labels import STATUS_LABELS
 from app.timefmt import format_day_date, format_long_date, format_wib_time
 
@@ -90,6 +91,8 @@ env.globals.update(
     PROGRAM_KIND_LABELS=PROGRAM_KIND_LABELS,
     UNIT_KIND_LABELS=UNIT_KIND_LABELS,
     Role=Role,
+    card_html=card_html,
+    BOARD_STATUSES=BOARD_STATUSES,
 )
 
 

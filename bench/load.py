@@ -9,18 +9,25 @@ realistic mix: 80 % reads — the board page, the board's conditional poll (If-N
 304 when nothing changed), the dashboard — and 20 % writes — moving a card (the htmx form)
 and reporting progress. A stale version answers 409, which is counted apart from errors.
 
-It prints requests/s, p50/p95/p99 latency per kind of request, errors, and the peak resident
-memory (VmHWM) of each server process. The clients run in several processes (`--procs`) of
-threads on plain http.client to keep the generator cheap; on a small machine it shares the
-cores with the server, so the figures are a floor, not the server's ceiling. It asserts nothing
-about time, but exits non-zero when any request failed (a 5xx, no answer).
+Clients ask for gzip, as browsers do. `--tasks N` tops the demo plan up to N tasks (e.g. 1000)
+with bulk-inserted tasks and history, to load a plan of realistic size.
+
+It prints requests/s, p50/p95/p99 latency per kind of request, errors, the peak resident
+memory (VmHWM) of each server process, the peak proportional set size (PSS, sampled) of the
+whole server, and the CPU time the server and the load generator used. The clients run in
+several processes (`--procs`) of threads on plain http.client to keep the generator cheap; on
+a small machine it shares the cores with the server (and `--pin` keeps it on the last core), so
+the figures are a floor, not the server's ceiling. It asserts nothing about time, but exits
+non-zero when any request failed (a 5xx, no answer).
 
     python bench/load.py                                  # C=16, T=20 s, 1 and 2 workers
     python bench/load.py --clients 4 --duration 3         # smoke run
+    python bench/load.py --tasks 1000 --pin --workers 2   # a plan of 1,000 tasks
     python bench/load.py --pg-url postgresql+psycopg://postgres@127.0.0.1:5432/test
 """
 
 import argparse
+import gzip
 import http.client
 import multiprocessing
 import os
@@ -33,6 +40,7 @@ import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -40,7 +48,12 @@ from urllib.parse import urlencode
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx
+import sqlalchemy as sa
+from sqlmodel import col, select
 
+from app.db import make_engine, open_session
+from app.models import Task, TaskEvent, Unit, UnitKind, User
+from app.services import plans
 from bench.live import BACKENDS, LiveServer, seratus, throwaway_database, web_login
 
 PASSWORD = "banyuasin-100"
@@ -68,6 +81,7 @@ class Result:
         default_factory=lambda: defaultdict(lambda: defaultdict(int))
     )
     errors: list[str] = field(default_factory=list)
+    generator_cpu_s: float = 0.0
 
     def merge(self, other: dict[str, Any]) -> None:
         for kind, values in other["latencies"].items():
@@ -76,6 +90,7 @@ class Result:
             for status, count in counts.items():
                 self.statuses[kind][status] += count
         self.errors.extend(other["errors"])
+        self.generator_cpu_s += float(other.get("cpu_s", 0.0))
 
 
 def login(base_url: str) -> tuple[str, str]:
@@ -104,7 +119,7 @@ class BrowserClient:
         body: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
     ) -> tuple[int, bytes]:
-        sent = {"Cookie": self.cookie, **(headers or {})}
+        sent = {"Cookie": self.cookie, "Accept-Encoding": "gzip", **(headers or {})}
         data = None
         if body is not None:
             data = urlencode(body)
@@ -116,6 +131,8 @@ class BrowserClient:
         except (OSError, http.client.HTTPException):
             self.conn.close()  # reconnects on the next request
             raise
+        if response.getheader("Content-Encoding") == "gzip":
+            payload = gzip.decompress(payload)
         if response.status == 200 and method == "GET" and path.startswith("/board"):
             self.etag = response.getheader("ETag", self.etag)
         return response.status, payload
@@ -217,8 +234,11 @@ def _generator_process(
     start_at: float,
     duration: float,
     queue: "multiprocessing.Queue[dict[str, Any]]",
+    pin: int | None = None,
 ) -> None:
     """One load process: a thread per client, all starting at the same wall-clock instant."""
+    if pin is not None:
+        os.sched_setaffinity(0, {pin})
     delay = start_at - time.time()
     if delay > 0:
         time.sleep(delay)
@@ -235,11 +255,17 @@ def _generator_process(
         thread.start()
     for thread in threads:
         thread.join()
-    queue.put(_plain(out))
+    result = _plain(out)
+    usage = os.times()
+    result["cpu_s"] = usage.user + usage.system
+    queue.put(result)
 
 
-def run_load(server: LiveServer, *, clients: int, duration: float, procs: int) -> Result:
+def run_load(
+    server: LiveServer, *, clients: int, duration: float, procs: int, pin: bool = False
+) -> Result:
     sessions = [login(server.url) for _ in range(clients)]
+    last_core = max(os.sched_getaffinity(0))
     procs = max(1, min(procs, clients))
     context = multiprocessing.get_context("spawn")
     queue: multiprocessing.Queue[dict[str, Any]] = context.Queue()
@@ -247,7 +273,15 @@ def run_load(server: LiveServer, *, clients: int, duration: float, procs: int) -
     workers = [
         context.Process(
             target=_generator_process,
-            args=(server.port, sessions[i::procs], i, start_at, duration, queue),
+            args=(
+                server.port,
+                sessions[i::procs],
+                i,
+                start_at,
+                duration,
+                queue,
+                last_core if pin else None,
+            ),
         )
         for i in range(procs)
     ]
@@ -320,17 +354,149 @@ def bench_one(
     ) as url:
         seratus(url, "migrate")
         seratus(url, "demo", "--password", PASSWORD)
+        total = top_up(url, args.tasks) if args.tasks else None
         server = LiveServer(url, log_path=folder / f"{tag}.log", workers=workers)
         with server:
-            result = run_load(
-                server, clients=args.clients, duration=args.duration, procs=args.procs
-            )
+            sampler = PssSampler(server)
+            cpu_before = server_cpu_s(server)
+            load_before = os.getloadavg()[0]
+            with sampler:
+                result = run_load(
+                    server,
+                    clients=args.clients,
+                    duration=args.duration,
+                    procs=args.procs,
+                    pin=args.pin,
+                )
+            server_cpu = server_cpu_s(server) - cpu_before
             peaks = server.peak_rss_mib()
         title = (
             f"{backend}, {workers} worker{'s' if workers > 1 else ''}, {args.clients} clients, "
-            f"{args.duration:g} s (load from {min(args.procs, args.clients)} processes)"
+            f"{args.duration:g} s (load from {min(args.procs, args.clients)} processes"
+            f"{', pinned to one core' if args.pin else ''}); "
+            f"plan of {total or 'the demo'} tasks; load average {load_before:.2f} before"
         )
-        return report(title, result, args.duration, peaks)
+        errors = report(title, result, args.duration, peaks)
+        busy = server_cpu + result.generator_cpu_s
+        print(
+            f"peak PSS of the whole server: {sampler.peak_mib:.0f} MiB; CPU used: server "
+            f"{server_cpu:.1f} s, load generator {result.generator_cpu_s:.1f} s "
+            f"({100 * result.generator_cpu_s / busy if busy else 0:.0f} % of the two)"
+        )
+        return errors
+
+
+class PssSampler:
+    """Samples the PSS (each process's share of the memory it maps) of all of the server's
+    processes every 0.2 s; PSS adds up across processes, unlike RSS."""
+
+    def __init__(self, server: LiveServer) -> None:
+        self.server = server
+        self.peak_mib = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self) -> float:
+        total_kib = 0
+        for pid in self.server.pids():
+            try:
+                rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+            except OSError:
+                continue
+            for line in rollup.splitlines():
+                if line.startswith("Pss:"):
+                    total_kib += int(line.split()[1])
+        return total_kib / 1024
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            self.peak_mib = max(self.peak_mib, self._sample())
+
+    def __enter__(self) -> "PssSampler":
+        self.peak_mib = self._sample()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def server_cpu_s(server: LiveServer) -> float:
+    """CPU seconds (user + system) the server's processes have used so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used = 0
+    for pid in server.pids():
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        used += int(fields[11]) + int(fields[12])  # utime, stime
+    return used / ticks
+
+
+def top_up(database_url: str, n_tasks: int) -> int:
+    """Bulk-insert tasks (each with a "created" event) into the current plan until it holds
+    `n_tasks`, spread over the columns like a plan in flight. Returns the plan's task count."""
+    engine = make_engine(database_url)
+    rng = random.Random(16)
+    try:
+        with open_session(engine) as session:
+            plan = plans.current_plan(session)
+            units = session.exec(select(Unit).where(Unit.kind == UnitKind.agency)).all()
+            actor = session.exec(select(User).where(User.username == USERNAME)).one()
+            have = session.exec(
+                select(sa.func.count()).select_from(Task).where(Task.plan_id == plan.id)
+            ).one()
+            tops = dict(
+                session.exec(
+                    select(Task.status, sa.func.max(Task.position))
+                    .where(Task.plan_id == plan.id)
+                    .group_by(col(Task.status))
+                ).all()
+            )
+            number = plan.next_task_number
+            rows = []
+            for i in range(max(0, n_tasks - have)):
+                status = rng.choices((*OPEN, "done"), [0.25, 0.3, 0.1, 0.1, 0.25])[0]
+                tops[status] = (tops.get(status) or 0) + 1
+                rows.append(
+                    {
+                        "plan_id": plan.id,
+                        "code": f"T-{number + i:04d}",
+                        "title": f"Pekerjaan tambahan nomor {number + i} untuk jalan desa",
+                        "lead_unit_id": rng.choice(units).id,
+                        "status": status,
+                        "position": tops[status],
+                        "weight": rng.randint(1, 5),
+                        "due_date": plan.start_date + timedelta(days=rng.randint(10, 99)),
+                        "progress_pct": 100 if status == "done" else rng.randint(0, 90),
+                        "blocked_reason": "Menunggu anggaran" if status == "blocked" else "",
+                    }
+                )
+            if rows:
+                ids = session.execute(sa.insert(Task).returning(col(Task.id)), rows).scalars().all()
+                session.execute(
+                    sa.insert(TaskEvent),
+                    [
+                        {
+                            "plan_id": plan.id,
+                            "task_id": task_id,
+                            "actor_id": actor.id,
+                            "kind": "created",
+                            "to_status": "todo",
+                            "changes": {},
+                            "note": "",
+                        }
+                        for task_id in ids
+                    ],
+                )
+                plan.next_task_number = number + len(rows)
+                session.add(plan)
+                session.commit()
+            return int(have) + len(rows)
+    finally:
+        engine.dispose()
 
 
 def main() -> None:
@@ -347,6 +513,12 @@ def main() -> None:
         "or SERATUS_TEST_DATABASE_URL)",
     )
     parser.add_argument("--procs", type=int, default=2, help="load generator processes")
+    parser.add_argument(
+        "--tasks", type=int, default=0, help="top the demo plan up to this many tasks"
+    )
+    parser.add_argument(
+        "--pin", action="store_true", help="keep the load generator on the last CPU core"
+    )
     args = parser.parse_args()
     print(
         f"Load: {args.clients} clients for {args.duration:g} s; mix "

@@ -30,7 +30,7 @@ from app.models import (
 )
 from app.routes.api import router as api_router
 from app.routes.api_dashboard import router as api_dashboard_router
-from app.services import accounts, tasks
+from app.services import accounts, positions, tasks
 from app.services.calendar import PlanCalendar
 from tests.factories import (
     PASSWORD,
@@ -1485,6 +1485,8 @@ def test_every_change_writes_exactly_one_event(
     assert response.json() == TaskPublic.model_validate(
         stored,
         update={
+            # Readers see the card's place 1..n in its column (stored numbers are sparse).
+            "position": positions.ranks(session, [stored])[id_of(stored)],
             "supporting_unit_ids": response.json()["supporting_unit_ids"],
             "program_ids": response.json()["program_ids"],
         },

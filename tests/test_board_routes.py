@@ -14,7 +14,9 @@ from sqlmodel import Session, col, select
 
 from app.config import Settings
 from app.main import create_app
-from app.models import Task, TaskEvent, TaskStatus
+from app.models import ProgressUpdate, Task, TaskEvent, TaskStatus
+from app.services import tasks
+from app.services.positions import ranks
 from app.timefmt import WIB
 from tests.factories import World, login, make_task, make_unit
 
@@ -90,7 +92,7 @@ def test_full_page_shows_columns_and_card_details(
     assert "Hari ke-42 ·" in html
     assert "Terkendala:</strong> Menunggu pembebasan lahan" in html
     assert "Perlu keputusan Bupati</p>" in html
-    assert "Capaian </span>0%" in html
+    assert '<progress max="100" value="0" aria-label="Capaian"></progress> 0%' in html
     assert 'src="/static/board.js"' in html
     assert "sortablejs@1.15.7" in html
 
@@ -204,7 +206,7 @@ def test_filters_are_reflected_in_the_form_and_links(
     html = response.text
     expected = f"unit={world.dinkes.id}&amp;q=Posyandu"
     assert f'data-query="{expected}"' in html
-    assert f'action="/board/tasks/{filtered["dinkes"].id}/move?{expected}"' in html
+    assert f'href="/board/tasks/{filtered["dinkes"].id}/move?{expected}"' in html
     assert f'<option value="{world.dinkes.id}" selected>' in html
     assert 'value="Posyandu"' in html
 
@@ -282,7 +284,9 @@ def test_team_user_has_no_default_unit(
 
 @pytest.fixture
 def small_client(db_url: str, engine: Engine) -> Iterator[TestClient]:
-    settings = Settings(database_url=db_url, require_migrated=False, board_page_size=2)
+    settings = Settings(
+        database_url=db_url, require_migrated=False, board_page_size=2, board_column_page_size=2
+    )
     with TestClient(create_app(settings, engine)) as client:
         yield client
 
@@ -379,7 +383,7 @@ def test_move_by_htmx_answers_card_counts_and_message(
     assert 'data-status="blocked"' in html
     assert 'data-version="2"' in html
     assert "Lahan belum bebas" in html
-    assert f'action="/board/tasks/{task.id}/move?all=1"' in html
+    assert f'href="/board/tasks/{task.id}/move?all=1"' in html
     assert html.count('hx-swap-oob="true"') == 5
     assert re.search(
         r'id="col-head-blocked" hx-swap-oob="true">\s*<h2[^>]*>Terkendala</h2>\s*'
@@ -434,8 +438,10 @@ def test_drop_after_a_card_reorders_the_column(
         select(Task.code).where(Task.status == TaskStatus.todo).order_by(col(Task.position))
     ).all()
     assert order == ["T-002", "T-001", "T-003"]
-    positions = session.exec(select(Task.position).order_by(col(Task.position))).all()
-    assert positions == [1, 2, 3]
+    # Readers see the column as 1..n in that order (stored numbers are sparse).
+    stored = session.exec(select(Task).order_by(col(Task.position))).all()
+    places = ranks(session, stored)
+    assert [places[t.id] for t in stored] == [1, 2, 3]  # type: ignore[index]
     assert b.id is not None
 
 
@@ -470,7 +476,7 @@ def test_unit_cannot_move_another_units_card(
 
     page = client.get("/board", params={"all": "1"})
     assert 'data-movable="false"' in page.text
-    assert "move-status-" not in page.text
+    assert f'href="/board/tasks/{task.id}/move' not in page.text
 
     hx = client.post(
         f"/board/tasks/{task.id}/move",
@@ -485,10 +491,10 @@ def test_unit_cannot_move_another_units_card(
         data={"csrf_token": csrf, "status": "in_progress", "version": task.version},
         follow_redirects=False,
     )
-    # Without JS: the board again, with the reason, and the status code of the refusal.
+    # Without JS: the reason, and the status code of the refusal.
     assert plain.status_code == 403
-    assert 'id="board-columns"' in plain.text
     assert "menjadi tanggung jawab perangkat daerah lain" in plain.text
+    assert client.get(f"/board/tasks/{task.id}/move").status_code == 403
     assert _state(session, task.id) == before  # type: ignore[arg-type]
 
 
@@ -498,7 +504,11 @@ def test_unit_cannot_mark_done(client: TestClient, session: Session, world: Worl
     csrf = login(client, world.putr_head)
 
     page = client.get("/board")
-    assert '<option value="done">' not in page.text
+    assert f'id="task-{task.id}"' in page.text
+    assert 'data-targets="todo in_progress blocked"' in page.text
+    form = client.get(f"/board/tasks/{task.id}/move")
+    assert '<option value="done">' not in form.text
+    assert '<option value="todo">' in form.text
 
     response = client.post(
         f"/board/tasks/{task.id}/move",
@@ -554,13 +564,11 @@ def test_blocked_needs_a_reason(client: TestClient, session: Session, world: Wor
         follow_redirects=False,
     )
     assert plain.status_code == 422
-    # The card's move form is open with the message beside the reason field.
-    assert re.search(
-        r'<details class="move no-print" open>\s*<summary><span>Ubah status'
-        r'<span class="visually-hidden"> T-001</span>',
-        plain.text,
-    )
-    assert 'aria-invalid="true" aria-describedby="move-error-1"' in plain.text
+    # The card's move page again, the column still chosen, the message beside the field.
+    assert "<h1>Ubah status T-001</h1>" in plain.text
+    assert '<option value="blocked" selected>' in plain.text
+    assert 'aria-invalid="true" aria-describedby="move-error"' in plain.text
+    assert re.search(r'id="move-error" role="alert">Alasan kendala wajib diisi', plain.text)
     assert _state(session, task.id) == before  # type: ignore[arg-type]
 
 
@@ -569,8 +577,9 @@ def test_team_rejection_needs_a_note(client: TestClient, session: Session, world
     csrf = login(client, world.team)
 
     page = client.get("/board")
-    assert "Catatan penolakan" in page.text
-    assert 'data-show-for="todo in_progress blocked"' in page.text
+    assert 'data-rejects="true"' in page.text  # the dialog asks the team for a reason
+    form = client.get(f"/board/tasks/{task.id}/move")
+    assert "tuliskan apa yang perlu diperbaiki (wajib)" in form.text
 
     refused = client.post(
         f"/board/tasks/{task.id}/move",
@@ -664,15 +673,27 @@ def test_moving_a_missing_task_is_404(client: TestClient, world: World) -> None:
 # --- polling -----------------------------------------------------------------------------
 
 
+def _page_etag(html: str) -> str:
+    found = re.search(r'data-etag="([^"]+)"', html)
+    assert found is not None
+    return found.group(1).replace("&#34;", '"')
+
+
+def _oob_columns(html: str) -> set[str]:
+    return set(
+        re.findall(
+            r'id="col-(\w+)" data-status="\w+"\s+aria-labelledby="[^"]+" hx-swap-oob="true"', html
+        )
+    )
+
+
 def test_poll_answers_304_until_something_changes(
     client: TestClient, session: Session, world: World, statements: list[str]
 ) -> None:
     task = _task(session, world, "Jalan poros")
     login(client, world.team)
-    page = client.get("/board")
-    found = re.search(r'data-etag="&#34;([0-9a-f]+)&#34;"', page.text)
-    assert found is not None
-    etag = f'"{found.group(1)}"'
+    etag = _page_etag(client.get("/board").text)
+    assert etag.startswith('W/"')
 
     first = client.get("/board/columns", headers={**HX, "If-None-Match": etag})
     assert first.status_code == 304
@@ -682,17 +703,24 @@ def test_poll_answers_304_until_something_changes(
 
     statements.clear()
     assert client.get("/board/columns", headers={**HX, "If-None-Match": etag}).status_code == 304
-    assert not any("FROM task " in s or "JOIN unit" in s for s in statements)
-    assert len(statements) <= 4  # session and user, plan, change stamp: 3 today
+    assert not any("JOIN unit" in s for s in statements)  # no card is read
+    assert len(statements) <= 4  # session and user, plan, the columns' stamps: 3 today
 
     make_task(session, actor=world.team, plan=world.plan, lead=world.dinkes, title="Baru")
     changed = client.get("/board/columns", headers={**HX, "If-None-Match": etag})
     assert changed.status_code == 200
     assert changed.headers["etag"] != etag
-    assert "T-002" in changed.text
-    assert f'data-etag="&#34;{changed.headers["etag"].strip(chr(34))}&#34;"' in changed.text
     assert "<html" not in changed.text
-    assert task.code in changed.text
+    # Only Belum Dimulai changed: it comes alone (out of band), with the summary.
+    assert 'id="board-columns"' not in changed.text
+    assert _oob_columns(changed.text) == {"todo"}
+    assert 'id="board-summary" hx-swap-oob="true"' in changed.text
+    assert {"T-002", task.code} <= _codes(changed.text)
+
+    # A browser without a copy of this view gets the whole region.
+    fresh = client.get("/board/columns", headers=HX)
+    assert f'data-etag="{changed.headers["etag"].replace(chr(34), "&#34;")}"' in fresh.text
+    assert _oob_columns(fresh.text) == set()
 
     # The ETag depends on the filters too.
     other = client.get(
@@ -701,7 +729,75 @@ def test_poll_answers_304_until_something_changes(
         headers={**HX, "If-None-Match": changed.headers["etag"]},
     )
     assert other.status_code == 200
+    assert 'id="board-columns"' in other.text
     assert _codes(other.text) == {"T-002"}
+
+
+def test_poll_resends_only_the_columns_that_changed(
+    client: TestClient, session: Session, world: World
+) -> None:
+    first = _task(session, world, "Jalan poros")
+    second = _task(session, world, "Jembatan")
+    _task(session, world, "Sumur bor", status=TaskStatus.done)
+    csrf = login(client, world.team)
+
+    def poll(etag: str) -> Any:
+        return client.get("/board/columns", headers={**HX, "If-None-Match": etag})
+
+    etag = _page_etag(client.get("/board").text)
+    # A move touches the column it left and the one it entered.
+    moved = client.post(
+        f"/board/tasks/{first.id}/move",
+        data={"status": "in_progress", "version": first.version},
+        headers={**HX, "X-CSRF-Token": csrf},
+    )
+    assert moved.status_code == 200
+    answer = poll(etag)
+    assert _oob_columns(answer.text) == {"todo", "in_progress"}
+    etag = answer.headers["etag"]
+    assert poll(etag).status_code == 304
+
+    # A reorder writes no event, yet the column's order changed: the column is re-sent.
+    reorder = client.post(
+        f"/board/tasks/{second.id}/move",
+        data={"status": "todo", "version": second.version, "after_id": "999999"},
+        headers={**HX, "X-CSRF-Token": csrf},
+    )
+    assert reorder.status_code == 200
+    answer = poll(etag)
+    assert _oob_columns(answer.text) == {"todo"}
+    etag = answer.headers["etag"]
+
+    # Progress on a card changes its column only.
+    client.post(
+        f"/tasks/{first.id}/progress",
+        data={"csrf_token": csrf, "version": 2, "progress_pct": "40", "realisation": "1 km"},
+        follow_redirects=False,
+    )
+    answer = poll(etag)
+    assert _oob_columns(answer.text) == {"in_progress"}
+    assert "40%" in answer.text
+
+
+def test_a_filtered_view_stays_304_when_only_other_cards_change(
+    client: TestClient, session: Session, world: World
+) -> None:
+    _task(session, world, "Posyandu", lead=world.dinkes)
+    other = _task(session, world, "Jalan poros")
+    login(client, world.dinkes_head)  # a unit user's board shows its unit's tasks
+    etag = _page_etag(client.get("/board").text)
+    tasks.update_progress(
+        session,
+        actor=world.team,
+        task_id=other.id,  # type: ignore[arg-type]
+        data=ProgressUpdate(version=other.version, progress_pct=50),
+    )
+    assert client.get("/board/columns", headers={**HX, "If-None-Match": etag}).status_code == 304
+    # Everything: the other unit's change shows.
+    everything = _page_etag(client.get("/board", params={"all": "1"}).text)
+    _task(session, world, "Drainase")
+    answer = client.get("/board/columns?all=1", headers={**HX, "If-None-Match": everything})
+    assert answer.status_code == 200
 
 
 def test_poll_without_htmx_redirects_to_the_board(client: TestClient, world: World) -> None:

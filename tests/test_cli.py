@@ -435,7 +435,6 @@ def test_serve_takes_its_defaults_from_the_settings(
     migrated: str, monkeypatch: pytest.MonkeyPatch, server_calls: list[dict[str, Any]]
 ) -> None:
     monkeypatch.setenv("SERATUS_PORT", "9001")
-    monkeypatch.setenv("SERATUS_WORKERS", "3")
     get_settings.cache_clear()
 
     assert cli.main(["serve"]) == 0
@@ -444,8 +443,25 @@ def test_serve_takes_its_defaults_from_the_settings(
     assert (server_calls[0]["host"], server_calls[0]["port"], server_calls[0]["workers"]) == (
         "127.0.0.1",
         9001,
-        3,
+        1,
     )
+
+
+def test_serve_with_workers_hands_over_to_a_lean_supervisor(
+    migrated: str, monkeypatch: pytest.MonkeyPatch, server_calls: list[dict[str, Any]]
+) -> None:
+    """Several workers: this process (which imported the app) becomes plain uvicorn."""
+    monkeypatch.setenv("SERATUS_WORKERS", "3")
+    get_settings.cache_clear()
+    handed: list[list[str]] = []
+    monkeypatch.setattr(cli, "exec_uvicorn", handed.append)
+
+    assert cli.main(["serve", "--port", "9002"]) == 0
+
+    assert server_calls == []
+    assert handed == [
+        ["--host", "127.0.0.1", "--port", "9002", "--workers", "3", "--log-level", "info"]
+    ]
 
 
 def test_up_migrates_loads_the_demo_and_serves(

@@ -820,9 +820,12 @@ def test_review_rule_on_the_board(
     board = client.get("/board").text
     card = board[board.index(f'id="task-{ident(task)}"') :]
     card = card[: card.index("</article>")]
-    assert 'data-show-for="review"' in card
-    assert "Lampirkan bukti dukung" in card
-    assert re.search(r'name="note"[^>]*data-required-when-shown', card)
+    assert "data-evidence" not in card  # none: the move dialog asks for the note
+    assert "data-targets=" in card
+    assert 'data-hint="no-evidence"' in board
+    # The card's own move page (no JavaScript) says so and offers the evidence link.
+    page = client.get(f"/board/tasks/{ident(task)}/move").text
+    assert "Lampirkan bukti dukung" in page
     form = {"csrf_token": csrf, "version": str(task.version), "status": "review"}
 
     # A drop (htmx): refused with the reason, so board.js opens the note field.
@@ -831,10 +834,10 @@ def test_review_rule_on_the_board(
     )
     assert dropped.status_code == 422
     assert "Lampirkan minimal satu bukti dukung" in dropped.text
-    # Without JavaScript: the board again, the reason next to the card's move form.
+    # Without JavaScript: the card's move page again, the reason next to the form.
     plain = client.post(f"/board/tasks/{ident(task)}/move", data=form, follow_redirects=False)
     assert plain.status_code == 422
-    assert f'id="move-error-{ident(task)}"' in plain.text
+    assert re.search(r'id="move-error" role="alert">Lampirkan minimal', plain.text)
     assert stored_task(session, task).status == TaskStatus.in_progress
 
     noted = client.post(
@@ -855,9 +858,9 @@ def test_a_card_with_evidence_moves_to_review_directly(
     card = board[board.index(f'id="task-{ident(task)}"') :]
     card = card[: card.index("</article>")]
     assert "1 bukti dukung" in card
-    assert (
-        "data-required-when-shown" not in card.split('data-show-for="review"')[1].split("</div>")[0]
-    )
+    assert 'data-evidence="1"' in card  # the move dialog does not ask for a note
+    page = client.get(f"/board/tasks/{ident(task)}/move").text
+    assert 'data-hint="no-evidence"' not in page
     current = stored_task(session, task)
     moved = client.post(
         f"/board/tasks/{ident(task)}/move",

@@ -35,7 +35,6 @@ def _views(session: Session, plan: Plan, user: User, today: date) -> dict[str, s
         user=user,
         filters=TaskFilter(),
         calendar=calendar,
-        stamp=0,
         page_size=1000,
         today=today,
     )
@@ -45,7 +44,6 @@ def _views(session: Session, plan: Plan, user: User, today: date) -> dict[str, s
         user=user,
         filters=TaskFilter(overdue=True),
         calendar=calendar,
-        stamp=0,
         page_size=1000,
         today=today,
     )

@@ -1,15 +1,19 @@
-"""Card positions: every board column stays numbered 1..n, in the order the moves asked for.
+"""Card positions: every board column reads 1..n, in the order the moves asked for, and a
+move writes a constant number of rows whatever the column's length.
 
 Random sequences (seeded, so a failure replays) of creates, moves, reorders, cancels and
 restores run against the services and against a plain model of the board (lists of ids);
-after every step the database must match the model exactly.
+after every step the database must match the model exactly: the stored numbers (sparse, see
+services.positions) strictly increase down each column, and readers (the API's `position`)
+see 1..n in that order.
 """
 
 import random
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlmodel import Session, col, select
 
 from app.db import open_session
@@ -62,18 +66,23 @@ class Board:
 
 
 def board_in_db(engine: Engine, plan_id: int) -> tuple[dict[TaskStatus, list[int]], set[int]]:
-    """The columns as stored, after asserting each is numbered 1..n without gaps."""
+    """The columns as stored, after asserting that no two cards of a column share a number
+    (the order is the numbers' alone) and that readers see each column as 1..n."""
     with Session(engine) as session:
         rows = session.exec(
             select(Task.id, Task.status, Task.position)
             .where(Task.plan_id == plan_id)
-            .order_by(col(Task.status), col(Task.position))
+            .order_by(col(Task.status), col(Task.position), col(Task.id))
         ).all()
+        stored_tasks = session.exec(select(Task).where(Task.plan_id == plan_id)).all()
+        seen = {t.id: t.position for t in task_reads.task_publics(session, stored_tasks)}
     columns: dict[TaskStatus, list[int]] = {s: [] for s in BOARD_STATUSES}
     cancelled: set[int] = set()
     for status in BOARD_STATUSES:
         numbers = [position for _, s, position in rows if s == status]
-        assert numbers == list(range(1, len(numbers) + 1)), (status, numbers)
+        assert numbers == sorted(set(numbers)), (status, numbers)
+        ids = [task_id for task_id, s, _ in rows if s == status and task_id is not None]
+        assert [seen[i] for i in ids] == list(range(1, len(ids) + 1)), (status, seen)
     for task_id, stored, _ in rows:
         assert task_id is not None
         if stored == TaskStatus.cancelled:
@@ -226,3 +235,76 @@ def test_after_a_missing_task_appends_at_the_end(
     _move_after(session, world, task, MISSING_TASK_ID)
 
     assert _in_progress(engine, world) == [ident(x), ident(task)]
+
+
+# --- constant writes --------------------------------------------------------------------
+
+
+class RowsWritten:
+    """Rows of `task` changed by UPDATE statements while active (cursor row counts), and the
+    most any one statement changed."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.rows = 0
+        self.widest = 0
+
+    def _count(self, _conn: Any, cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("UPDATE TASK "):
+            self.rows += max(0, cursor.rowcount)
+            self.widest = max(self.widest, cursor.rowcount)
+
+    def __enter__(self) -> "RowsWritten":
+        event.listen(self.engine, "after_cursor_execute", self._count)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        event.remove(self.engine, "after_cursor_execute", self._count)
+
+
+def test_a_move_writes_one_task_row_whatever_the_column_length(
+    session: Session, engine: Engine, world: World
+) -> None:
+    column = [new_task(session, world, title=f"Tugas {i}") for i in range(120)]
+    order = board_in_db(engine, ident(world.plan))[0][TaskStatus.todo]
+    mover = new_task(session, world, status=TaskStatus.in_progress, title="Yang dipindah")
+    middle = order[60]
+    for after_id in (None, middle, order[-1], MISSING_TASK_ID):
+        current = task_reads.get_task(session, task_id=ident(mover))
+        with RowsWritten(engine) as written:
+            tasks.move_task(
+                session,
+                actor=world.team,
+                task_id=ident(mover),
+                move=TaskMove(
+                    version=current.version,
+                    status=TaskStatus.todo
+                    if current.status != TaskStatus.todo
+                    else TaskStatus.blocked,
+                    after_id=after_id,
+                    blocked_reason="Kendala",
+                ),
+            )
+        # Only the moved card's row (updated in a few statements: place, then its event).
+        assert written.widest == 1, (after_id, written.widest)
+        assert written.rows <= 4, (after_id, written.rows)
+    assert len(column) == 120
+
+
+def test_a_full_gap_renumbers_the_column_and_keeps_the_order(
+    session: Session, engine: Engine, world: World
+) -> None:
+    """Dropping card after card right behind the same card halves its gap each time; when it
+    is used up the column is spaced out again, in the same order."""
+    anchor, below = (new_task(session, world, title=t) for t in ("Bawah", "Jangkar"))
+    expected = [ident(below), ident(anchor)]
+    for i in range(14):  # more than log2(GAP) drops into the same gap
+        task = new_task(session, world, status=TaskStatus.in_progress, title=f"Sisip {i}")
+        tasks.move_task(
+            session,
+            actor=world.team,
+            task_id=ident(task),
+            move=TaskMove(version=task.version, status=TaskStatus.todo, after_id=ident(below)),
+        )
+        expected.insert(1, ident(task))
+        assert board_in_db(engine, ident(world.plan))[0][TaskStatus.todo] == expected

@@ -23,6 +23,7 @@ from app.services import (
     tasks,
 )
 from app.services.filters import TaskFilter
+from app.services.positions import ranks
 from app.services.spreadsheet import (
     FileRefused,
     FileTooLarge,
@@ -422,8 +423,9 @@ def test_a_150_task_plan_imports_and_reimports_as_nothing(session: Session, fmt:
     )
     assert all(e.to_status == TaskStatus.todo and e.from_status is None for e in events)
     # The cards keep the file's order in Belum Dimulai.
-    column = session.exec(select(Task).order_by(col(Task.position))).all()
-    assert [t.position for t in column] == list(range(1, 151))
+    column = session.exec(select(Task).order_by(col(Task.position), col(Task.id))).all()
+    places = ranks(session, column)  # as readers see positions: 1..n
+    assert [places[t.id] for t in column if t.id is not None] == list(range(1, 151))
     assert column[0].title == rows[0][1]
     # Idempotent: the same file again changes nothing, not even a version.
     again = run(apply=True)

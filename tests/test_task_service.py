@@ -34,6 +34,7 @@ from app.models import (
 )
 from app.services import task_reads, tasks
 from app.services.plans import plan_calendar
+from app.services.positions import ranks as position_ranks
 from tests.factories import World, make_task, make_unit
 
 # Tables a task change may touch; a refused change must leave all of them as they were.
@@ -121,13 +122,15 @@ def column(session: Session, world: World, status: TaskStatus) -> list[int]:
 
 
 def positions(session: Session, world: World, status: TaskStatus) -> list[int]:
-    return list(
-        session.exec(
-            select(Task.position)
-            .where(Task.plan_id == world.plan.id, Task.status == status)
-            .order_by(col(Task.position))
-        ).all()
-    )
+    """The column's positions as readers (the API) see them, top first: 1..n. The stored
+    numbers are sparse (services.positions); these must follow the stored order."""
+    stored = session.exec(
+        select(Task)
+        .where(Task.plan_id == world.plan.id, Task.status == status)
+        .order_by(col(Task.position), col(Task.id))
+    ).all()
+    places = position_ranks(session, stored)
+    return [places[t.id] for t in stored if t.id is not None]
 
 
 def new_task(
@@ -615,7 +618,8 @@ def test_move_transitions(
             continue
         version = task.version
         moved = call()
-        assert (moved.status, moved.version, moved.position) == (target, version + 1, 1), target
+        place = position_ranks(session, [moved])[ident(moved)]
+        assert (moved.status, moved.version, place) == (target, version + 1, 1), target
         last = events_of(session, ident(task))[-1]
         assert (last.from_status, last.to_status) == (source, target)
         assert last.changes["status"] == [source.value, target.value]

@@ -6,6 +6,7 @@ board hands out: the filter form, lazy column pages, move forms and the poll.
 """
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from functools import cached_property
@@ -17,24 +18,28 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
 from app.auth import CurrentUser
+from app.card_html import markup_version
 from app.config import SettingsDep
 from app.db import SessionDep
 from app.errors import Conflict, Forbidden, NotFound, RuleViolation
 from app.htmx import is_htmx, trigger, vary_on_htmx
 from app.models import BOARD_STATUSES, ID_MAX, NOTE_MAX, Plan, Role, TaskMove, TaskStatus, User
 from app.path_ids import TaskId
+from app.permissions import may_move_cards
 from app.services import board as board_service
 from app.services import labels, plans, tasks
 from app.services.calendar import PlanCalendar
 from app.services.filters import Q_MAX, TaskFilter, parse_filter_id
 from app.services.lateness import Lateness
 from app.services.reference_lists import FilterOptions, filter_options
-from app.templating import render
+from app.templating import env, render
 
 router = APIRouter(prefix="/board", include_in_schema=False)
 
 # Bump when the columns' markup changes, so browsers polling with an old ETag get the new one.
 MARKUP_VERSION = "2"
+# The most cards one lazy column page may ask for.
+MAX_COLUMN_PAGE = 200
 TRUE_VALUES = frozenset({"1", "true", "on", "ya"})
 FALSE_VALUES = frozenset({"", "0", "false", "off", "tidak"})
 
@@ -113,13 +118,14 @@ def _drop_unknown(query: BoardQuery, options: FilterOptions) -> BoardQuery:
     return replace(query, filters=filters, ignored=tuple(dict.fromkeys([*query.ignored, *ignored])))
 
 
-def _etag(*, stamp: int, user: User, query: BoardQuery, today: date, page_size: int) -> str:
-    """Changes when any task of the plan changes, the day turns, or the view differs."""
+def _view_key(*, user: User, query: BoardQuery, today: date, page_size: int) -> str:
+    """What the columns region shows besides the cards' data: the markup, the viewer (its
+    permission class, and its id, as the ETag is per user anyway), the filters, the day."""
     key = "|".join(
         str(part)
         for part in (
             MARKUP_VERSION,
-            stamp,
+            markup_version(env),
             user.id,
             user.role,
             user.unit_id,
@@ -128,44 +134,71 @@ def _etag(*, stamp: int, user: User, query: BoardQuery, today: date, page_size: 
             page_size,
         )
     )
-    return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
+    return hashlib.sha256(key.encode()).hexdigest()[:20]
+
+
+def _etag(view: str, stats: dict[TaskStatus, board_service.ColumnStat]) -> str:
+    """The view, then each column's change stamp: a poll can tell which columns changed.
+    Weak: it names what the viewer sees, not the bytes (which compression changes)."""
+    return 'W/"' + ".".join([view, *(stats[s].stamp for s in BOARD_STATUSES)]) + '"'
+
+
+def _sent_tags(header: str | None) -> list[str]:
+    return [tag.strip().removeprefix("W/") for tag in (header or "").split(",") if tag.strip()]
 
 
 def _etag_matches(header: str | None, etag: str) -> bool:
-    if not header:
-        return False
-    sent = {tag.strip().removeprefix("W/") for tag in header.split(",")}
-    return etag in sent or "*" in sent
+    sent = _sent_tags(header)
+    return etag.removeprefix("W/") in sent or "*" in sent
+
+
+def _changed_columns(header: str | None, view: str, etag: str) -> list[TaskStatus] | None:
+    """The columns whose stamp differs from the one the browser sent for this same view, or
+    None when the browser's copy is of another view (or none): then it gets everything."""
+    current = etag.removeprefix("W/").strip('"').split(".")
+    for tag in _sent_tags(header):
+        parts = tag.strip('"').split(".")
+        if parts[0] == view and len(parts) == len(current):
+            return [
+                s
+                for s, old, new in zip(BOARD_STATUSES, parts[1:], current[1:], strict=True)
+                if old != new
+            ]
+    return None
 
 
 def _board_context(
     session: Session,
     *,
     plan: Plan,
-    stamp: int,
     user: User,
     query: BoardQuery,
     page_size: int,
+    calendar: PlanCalendar | None = None,
+    stats: dict[TaskStatus, board_service.ColumnStat] | None = None,
+    statuses: Sequence[TaskStatus] = BOARD_STATUSES,
 ) -> dict[str, Any]:
-    """Everything the columns region shows; the stamp is read before the board is built, so
-    a change made meanwhile shows up at the next poll rather than being hidden by the ETag."""
-    calendar = plans.plan_calendar(session, plan)
+    """Everything the columns region (or the columns `statuses` of it) shows."""
+    calendar = calendar or plans.plan_calendar(session, plan)
+    today = calendar.today()
     board = board_service.build_board(
         session,
         plan=plan,
         user=user,
         filters=query.filters,
         calendar=calendar,
-        stamp=stamp,
+        stats=stats,
         page_size=page_size,
+        statuses=statuses,
+        today=today,
     )
-    today = calendar.today()
+    view = _view_key(user=user, query=query, today=today, page_size=page_size)
     return {
         "board": board,
         "bq": query,
         "today": today,
         "day_label": calendar.day_label(today),
-        "etag": _etag(stamp=stamp, user=user, query=query, today=today, page_size=page_size),
+        "etag": _etag(view, board.stats),
     }
 
 
@@ -176,19 +209,14 @@ def _board_page(
     user: User,
     query: BoardQuery,
     page_size: int,
-    status_code: int = 200,
-    error: dict[str, Any] | None = None,
 ) -> Response:
     options = filter_options(session)
     query = _drop_unknown(query, options)
     plan = plans.current_plan(session)
-    stamp = board_service.board_stamp(session, plan_id=plan.id)  # type: ignore[arg-type]
-    context = _board_context(
-        session, plan=plan, stamp=stamp, user=user, query=query, page_size=page_size
-    )
-    context.update(options=options, error=error)
+    context = _board_context(session, plan=plan, user=user, query=query, page_size=page_size)
+    context.update(options=options, may_move=may_move_cards(user))
     template = "board/_columns.html" if is_htmx(request) else "board/board.html"
-    return render(request, template, context, status_code=status_code)
+    return render(request, template, context)
 
 
 @router.get("")
@@ -211,25 +239,44 @@ def board_columns(
     user: CurrentUser,
     query: BoardQueryDep,
 ) -> Response:
-    """The columns region for board.js's poll: 304 without building anything when the
-    plan's change stamp (and the day, and the view) are what the browser already has."""
+    """board.js's poll: 304 when no column the viewer sees changed (one query); else only
+    the changed columns (out of band) when the browser's copy is of the same view, or the
+    whole region."""
     if not is_htmx(request):
         target = f"/board?{query.query_string}" if query.query_string else "/board"
         return RedirectResponse(target, status_code=303)
     plan = plans.current_plan(session)
-    stamp = board_service.board_stamp(session, plan_id=plan.id)  # type: ignore[arg-type]
-    today = PlanCalendar.of(plan).today()
+    calendar = plans.plan_calendar(session, plan)
+    lateness = Lateness.now(calendar)
+    today = lateness.today
     page_size = settings.board_page_size
-    etag = _etag(stamp=stamp, user=user, query=query, today=today, page_size=page_size)
+    stats = board_service.column_counts(
+        session,
+        plan_id=plan.id,  # type: ignore[arg-type]
+        filters=query.filters,
+        lateness=lateness,
+    )
+    view = _view_key(user=user, query=query, today=today, page_size=page_size)
+    etag = _etag(view, stats)
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
-    if _etag_matches(request.headers.get("If-None-Match"), etag):
+    sent = request.headers.get("If-None-Match")
+    if _etag_matches(sent, etag):
         response = Response(status_code=304, headers=headers)
         vary_on_htmx(response)
         return response
+    changed = _changed_columns(sent, view, etag)
     context = _board_context(
-        session, plan=plan, stamp=stamp, user=user, query=query, page_size=page_size
+        session,
+        plan=plan,
+        user=user,
+        query=query,
+        page_size=page_size,
+        calendar=calendar,
+        stats=stats,
+        statuses=BOARD_STATUSES if changed is None else changed,
     )
-    return render(request, "board/_columns.html", context, headers=headers)
+    template = "board/_columns.html" if changed is None else "board/_columns_changed.html"
+    return render(request, template, context, headers=headers)
 
 
 def _board_status(status: str) -> TaskStatus:
@@ -247,12 +294,13 @@ def board_column(
     query: BoardQueryDep,
     status: str,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    limit: Annotated[int | None, Query(ge=1, le=MAX_COLUMN_PAGE)] = None,
 ) -> Response:
     """The next cards of one column (htmx: when its end scrolls into view; else a page)."""
     column_status = _board_status(status)
     plan = plans.current_plan(session)
     calendar = plans.plan_calendar(session, plan)
-    page_size = settings.board_page_size
+    page_size = limit or settings.board_column_page_size
     # One card more than shown tells whether another page follows.
     cards = board_service.column_page(
         session,
@@ -275,11 +323,50 @@ def board_column(
     return render(request, template, context)
 
 
+def _move_page(
+    request: Request,
+    session: Session,
+    *,
+    user: User,
+    query: BoardQuery,
+    task_id: int,
+    status_code: int = 200,
+    error: dict[str, Any] | None = None,
+    values: dict[str, str] | None = None,
+) -> Response:
+    plan = plans.current_plan(session)
+    calendar = plans.plan_calendar(session, plan)
+    card = board_service.card_for(session, task_id=task_id, user=user, calendar=calendar)
+    if card is None or card.task.plan_id != plan.id:
+        raise NotFound("Tugas tidak ditemukan di papan.")
+    if not card.move_targets:
+        # Nothing this viewer may do with the card: the refusal itself, or why not.
+        raise Forbidden(
+            error["message"] if error else f"Anda tidak dapat memindahkan {card.task.code}."
+        )
+    context = {
+        "card": card,
+        "bq": query,
+        "error": error,
+        "values": values or {},
+        "selected": (values or {}).get("status"),
+    }
+    return render(request, "board/move.html", context, status_code=status_code)
+
+
+@router.get("/tasks/{task_id}/move")
+def move_form(
+    request: Request, session: SessionDep, user: CurrentUser, query: BoardQueryDep, task_id: TaskId
+) -> Response:
+    """A card's own move form: "Ubah status…" without JavaScript (board.js opens the
+    board's move dialog instead)."""
+    return _move_page(request, session, user=user, query=query, task_id=task_id)
+
+
 @router.post("/tasks/{task_id}/move")
 def move_task(
     request: Request,
     session: SessionDep,
-    settings: SettingsDep,
     user: CurrentUser,
     query: BoardQueryDep,
     task_id: TaskId,
@@ -289,9 +376,10 @@ def move_task(
     blocked_reason: Annotated[str, Form(max_length=NOTE_MAX)] = "",
     note: Annotated[str, Form(max_length=NOTE_MAX)] = "",
 ) -> Response:
-    """A move from the "Pindahkan ke…" form or a drop. htmx gets the card and the column
-    headers (out of band); a plain form gets 303 back to the board, or on refusal the board
-    again with the reason beside the card."""
+    """A move: a drop or the move dialog (htmx sends both), or the card's move page. htmx
+    gets the card and the column headers (out of band), or the refusal, on which board.js
+    puts a dropped card back; a plain form gets 303 back to the board, or its move page again
+    with the reason beside the field."""
     move = TaskMove(
         status=status,
         version=version,
@@ -303,17 +391,17 @@ def move_task(
         task = tasks.move_task(session, actor=user, task_id=task_id, move=move)
     except (Forbidden, Conflict, RuleViolation) as exc:
         if is_htmx(request):
-            raise  # app.main renders the message; board.js snaps the card back
+            raise  # app.main renders the message
         session.rollback()
-        error = {"message": exc.message, "field": exc.field, "task_id": task_id}
-        return _board_page(
+        return _move_page(
             request,
             session,
             user=user,
             query=query,
-            page_size=settings.board_page_size,
+            task_id=task_id,
             status_code=exc.status_code,
-            error=error,
+            error={"message": exc.message, "field": exc.field},
+            values={"status": status.value, "blocked_reason": blocked_reason, "note": note},
         )
     if not is_htmx(request):
         target = f"/board?{query.query_string}" if query.query_string else "/board"
@@ -323,13 +411,13 @@ def move_task(
     card = board_service.card_for(session, task_id=task_id, user=user, calendar=calendar)
     if card is None:
         raise NotFound("Tugas tidak ditemukan.")
-    counts = board_service.column_counts(
+    stats = board_service.column_counts(
         session,
         plan_id=task.plan_id,
         filters=query.filters,
         lateness=Lateness.now(calendar),
     )
-    response = render(request, "board/_moved.html", {"card": card, "counts": counts, "bq": query})
+    response = render(request, "board/_moved.html", {"card": card, "stats": stats, "bq": query})
     # A reorder within a column keeps the version (and writes no event); a move bumps it.
     if task.version == version:
         message = f"Urutan {task.code} di kolom {labels.STATUS_LABELS[status]} diperbarui."

@@ -1,8 +1,9 @@
 """The Kanban board: columns with counts and weight sums, cards, and the change stamp.
 
 A board request costs a fixed number of queries whatever the number of tasks: the cards of
-every column come from one windowed query (the first `page_size` per column), their programs
-and evidence counts from one more each, the counts and weight sums from one GROUP BY.
+every column come from one query (the first `page_size` per column), their programs and
+evidence counts from one more each, the counts, weight sums and change stamps from one
+GROUP BY.
 """
 
 from collections.abc import Sequence
@@ -21,13 +22,12 @@ from app.models import (
     Program,
     ProgramKind,
     Task,
-    TaskEvent,
     TaskProgram,
     TaskStatus,
     Unit,
     User,
 )
-from app.permissions import move_targets
+from app.permissions import leads, move_targets
 from app.services.calendar import PlanCalendar
 from app.services.directives import open_directive_counts
 from app.services.filters import TaskFilter
@@ -58,6 +58,8 @@ class Card:
     open_directives: int = 0
     # Days waiting in Menunggu Verifikasi (None: not waiting).
     review_days: int | None = None
+    # The day the card was read for ("late" and "Hari ke-" depend on it).
+    today: date | None = None
 
     @property
     def is_late(self) -> bool:
@@ -77,23 +79,30 @@ class Column:
         return len(self.cards) < self.count
 
 
+@dataclass(frozen=True)
+class ColumnStat:
+    """A column under the view's filters: its count and weight sum, and its change stamp
+    (count, highest change number: services.change_seq)."""
+
+    count: int = 0
+    weight: int = 0
+    last_change: int = 0
+
+    @property
+    def stamp(self) -> str:
+        return f"{self.count}-{self.last_change}"
+
+
 @dataclass
 class Board:
     plan: Plan
+    # The columns built (all five, or those a poll re-sends), and every column's figures.
     columns: list[Column]
-    stamp: int
+    stats: dict[TaskStatus, ColumnStat]
 
     @property
     def total(self) -> int:
-        return sum(c.count for c in self.columns)
-
-
-def board_stamp(session: Session, *, plan_id: int) -> int:
-    """Changes whenever any task of the plan changes: every change writes a task event."""
-    value = session.exec(
-        select(sa.func.max(TaskEvent.id)).where(TaskEvent.plan_id == plan_id)
-    ).one()
-    return int(value or 0)
+        return sum(s.count for s in self.stats.values())
 
 
 def _card_query(*conditions: Any) -> Select[Task, str, str | None]:
@@ -138,8 +147,14 @@ def _cards(
     evidence = evidence_counts(session, task_ids)
     directives = open_directive_counts(session, task_ids)
     lateness = Lateness(calendar=calendar, today=today)
+    # The columns a viewer may move a card into depend on the card's column and whether the
+    # viewer's unit leads it (permissions.ensure_can_move): worked out once per such class.
+    targets: dict[tuple[str, bool], list[TaskStatus]] = {}
     cards = []
     for task, lead_name, district_name in rows:
+        permission_class = (str(task.status), leads(user, task))
+        if permission_class not in targets:
+            targets[permission_class] = move_targets(user, task)
         due_day = calendar.day_number(task.due_date) if task.due_date else None
         late = lateness.days_late(task)
         cards.append(
@@ -150,12 +165,13 @@ def _cards(
                 programs=programs.get(task.id or 0, []),
                 due_day=due_day,
                 days_late=late,
-                move_targets=move_targets(user, task),
+                move_targets=targets[permission_class],
                 evidence_count=evidence.get(task.id or 0, 0),
                 open_directives=directives.get(task.id or 0, 0),
                 review_days=max((today - task.review_since_date).days, 0)
                 if task.status == TaskStatus.review and task.review_since_date
                 else None,
+                today=today,
             )
         )
     return cards
@@ -163,10 +179,16 @@ def _cards(
 
 def column_counts(
     session: Session, *, plan_id: int, filters: TaskFilter, lateness: Lateness
-) -> dict[TaskStatus, tuple[int, int]]:
-    """{status: (task count, weight sum)} for the board's columns under `filters`."""
+) -> dict[TaskStatus, ColumnStat]:
+    """Count, weight sum and change stamp of each board column under `filters` (one query:
+    the poll's whole cost when nothing changed)."""
     rows = session.exec(
-        select(Task.status, sa.func.count(), sa.func.coalesce(sa.func.sum(Task.weight), 0))
+        select(
+            Task.status,
+            sa.func.count(),
+            sa.func.coalesce(sa.func.sum(Task.weight), 0),
+            sa.func.coalesce(sa.func.max(Task.change_seq), 0),
+        )
         .where(
             Task.plan_id == plan_id,
             col(Task.status).in_(BOARD_STATUSES),
@@ -174,10 +196,10 @@ def column_counts(
         )
         .group_by(col(Task.status))
     ).all()
-    counts = dict.fromkeys(BOARD_STATUSES, (0, 0))
-    for status, count, weight in rows:
-        counts[TaskStatus(status)] = (int(count), int(weight))
-    return counts
+    stats = dict.fromkeys(BOARD_STATUSES, ColumnStat())
+    for status, count, weight, last_change in rows:
+        stats[TaskStatus(status)] = ColumnStat(int(count), int(weight), int(last_change))
+    return stats
 
 
 def build_board(
@@ -187,46 +209,58 @@ def build_board(
     user: User,
     filters: TaskFilter,
     calendar: PlanCalendar,
-    stamp: int,
     page_size: int,
+    stats: dict[TaskStatus, ColumnStat] | None = None,
+    statuses: Sequence[TaskStatus] = BOARD_STATUSES,
     today: date | None = None,
 ) -> Board:
-    """All five columns: counts and weights, and the first `page_size` cards of each, as
-    they stand on `today` (default: today in the plan's timezone)."""
+    """The columns `statuses` (all five by default) with the first `page_size` cards of
+    each, as they stand on `today` (default: today in the plan's timezone); `stats` are the
+    columns' figures (column_counts), read before the cards so that a change made meanwhile
+    shows at the next poll rather than hiding behind the stamp."""
     lateness = Lateness(calendar=calendar, today=today or calendar.today())
     today = lateness.today
     conditions = filters.conditions(lateness=lateness)
-    ranked = (
-        select(
-            col(Task.id).label("id"),
-            sa.func.row_number()
-            .over(partition_by=Task.status, order_by=(col(Task.position), col(Task.id)))
-            .label("rn"),
+    if stats is None:
+        stats = column_counts(
+            session,
+            plan_id=plan.id,  # type: ignore[arg-type]
+            filters=filters,
+            lateness=lateness,
         )
-        .where(Task.plan_id == plan.id, col(Task.status).in_(BOARD_STATUSES), *conditions)
+    # The top of each column on its own (UNION ALL of one LIMIT per column, each read along
+    # ix_task_board), so the cost follows the cards shown, not the plan's size.
+    tops = [
+        select(col(Task.id).label("id"))
+        .where(Task.plan_id == plan.id, Task.status == status, *conditions)
+        .order_by(col(Task.position), col(Task.id))
+        .limit(page_size)
         .subquery()
-    )
+        for status in statuses
+    ]
+    if not tops:
+        return Board(plan=plan, columns=[], stats=stats)
+    shown = sa.union_all(*(sa.select(top.c.id) for top in tops)).subquery()
     rows = session.exec(
-        _card_query(ranked.c.rn <= page_size)
-        .join(ranked, ranked.c.id == Task.id)
-        .order_by(col(Task.status), col(Task.position), col(Task.id))
+        _card_query(col(Task.id).in_(sa.select(shown.c.id))).order_by(
+            col(Task.status), col(Task.position), col(Task.id)
+        )
     ).all()
     cards = _cards(session, rows, user=user, calendar=calendar, today=today)
-    counts = column_counts(session, plan_id=plan.id, filters=filters, lateness=lateness)  # type: ignore[arg-type]
-    by_status: dict[TaskStatus, list[Card]] = {s: [] for s in BOARD_STATUSES}
+    by_status: dict[TaskStatus, list[Card]] = {s: [] for s in statuses}
     for card in cards:
         by_status[TaskStatus(card.task.status)].append(card)
     columns = [
         Column(
             status=s,
             label=STATUS_LABELS[s],
-            count=counts[s][0],
-            weight=counts[s][1],
+            count=stats[s].count,
+            weight=stats[s].weight,
             cards=by_status[s],
         )
-        for s in BOARD_STATUSES
+        for s in statuses
     ]
-    return Board(plan=plan, columns=columns, stamp=stamp)
+    return Board(plan=plan, columns=columns, stats=stats)
 
 
 def column_page(

@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 from app.errors import Conflict
 from app.models import EventKind, Plan, Task, TaskEvent, TaskStatus, User
+from app.services.change_seq import touch
 from app.services.plans import lock_plan_for_writes
 from app.services.task_reads import get_task, last_event, task_public
 from app.timefmt import format_wib_time
@@ -117,6 +118,7 @@ def record_event(
         plan = session.get(Plan, task.plan_id)
         zone = ZoneInfo(plan.timezone if plan is not None else "Asia/Jakarta")
         task.review_since_date = event.at.astimezone(zone).date()
+    touch(session, task)
     session.add(task)
     session.add(event)
     pending = session.info.get(_BATCH)

@@ -1,17 +1,30 @@
-"""Card positions: 1-based integers per board column, renumbered for every column a change
-touches, in the same transaction.
+"""Card positions: the order of the cards in each board column.
+
+Stored positions are sparse integers (renumbering leaves GAP between neighbours), so a move
+writes one row whatever the column's length: the card takes a number between its new
+neighbours, read with two small indexed queries. Only when two neighbours have no number
+left between them is the column renumbered (GAP apart again), which a column of n cards
+needs about once every log2(GAP) moves into the same spot. Readers never see the stored
+numbers: `ranks` turns them into 1..n per column (the API's `position`), and the order is
+(position, id), exact and the same for every reader.
 """
 
+from collections.abc import Sequence
 from enum import Enum
 from typing import Final, Literal
 
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from app.models import BOARD_STATUSES, Task, TaskStatus
 
 # A position past any real one: "append at the end of the column" before renumbering.
 END_OF_COLUMN = 2_000_000_000
+# Room left between neighbours by a renumbering.
+GAP = 1024
+# Positions stay well inside a 32-bit integer (PostgreSQL's INTEGER).
+LOWEST = -2_000_000_000
+HIGHEST = 1_900_000_000
 
 
 class _Missing(Enum):
@@ -24,33 +37,35 @@ MISSING: Final = _Missing.MISSING
 
 
 def renumber(session: Session, *, task: Task, statuses: set[TaskStatus]) -> None:
-    """Renumber the given columns 1..n in one statement; `task` sorts just after any card
-    that has the same position (the card it was dropped behind)."""
+    """Renumber the given columns GAP, 2·GAP, … in their order, in one statement; `task`
+    sorts just after any card that has the same position (the card it was dropped behind)."""
     table = Task.__table__  # type: ignore[attr-defined]
     statuses = {s for s in statuses if s in BOARD_STATUSES}
     if not statuses:
         return
+    session.flush()
     ranked = (
         sa.select(
             table.c.id.label("id"),
-            sa.func.row_number()
-            .over(
-                partition_by=table.c.status,
-                order_by=(
-                    table.c.position,
-                    sa.case((table.c.id == task.id, 1), else_=0),
-                    table.c.id,
-                ),
-            )
-            .label("rn"),
+            (
+                sa.func.row_number().over(
+                    partition_by=table.c.status,
+                    order_by=(
+                        table.c.position,
+                        sa.case((table.c.id == task.id, 1), else_=0),
+                        table.c.id,
+                    ),
+                )
+                * GAP
+            ).label("spaced"),
         )
         .where(table.c.plan_id == task.plan_id, table.c.status.in_([s.value for s in statuses]))
         .subquery()
     )
     session.execute(
         sa.update(table)
-        .where(table.c.id == ranked.c.id, table.c.position != ranked.c.rn)
-        .values(position=ranked.c.rn),
+        .where(table.c.id == ranked.c.id, table.c.position != ranked.c.spaced)
+        .values(position=ranked.c.spaced),
         execution_options={"synchronize_session": False},
     )
     # Cards this session holds reload their position when next read, so a later placement in
@@ -61,6 +76,62 @@ def renumber(session: Session, *, task: Task, statuses: set[TaskStatus]) -> None
             session.expire(held, ["position"])
 
 
+def _first(session: Session, task: Task) -> Task | None:
+    return session.exec(
+        select(Task)
+        .where(Task.plan_id == task.plan_id, Task.status == task.status, col(Task.id) != task.id)
+        .order_by(col(Task.position), col(Task.id))
+        .limit(1)
+    ).first()
+
+
+def _last(session: Session, task: Task) -> Task | None:
+    return session.exec(
+        select(Task)
+        .where(Task.plan_id == task.plan_id, Task.status == task.status, col(Task.id) != task.id)
+        .order_by(col(Task.position).desc(), col(Task.id).desc())
+        .limit(1)
+    ).first()
+
+
+def _after(session: Session, task: Task, after: Task) -> Task | None:
+    """The card that follows `after` in its column (not `task` itself)."""
+    return session.exec(
+        select(Task)
+        .where(
+            Task.plan_id == task.plan_id,
+            Task.status == task.status,
+            col(Task.id) != task.id,
+            sa.or_(
+                col(Task.position) > after.position,
+                sa.and_(col(Task.position) == after.position, col(Task.id) > after.id),
+            ),
+        )
+        .order_by(col(Task.position), col(Task.id))
+        .limit(1)
+    ).first()
+
+
+def _slot(session: Session, *, task: Task, after: Task | Missing | None) -> int | None:
+    """A free number for `task` at the asked place in its (new) column, or None when the
+    neighbours have none left between them."""
+    if after is None:
+        first = _first(session, task)
+        number = GAP if first is None else first.position - GAP
+    elif isinstance(after, Task) and after.status == task.status and after.plan_id == task.plan_id:
+        following = _after(session, task, after)
+        if following is None:
+            number = after.position + GAP
+        elif following.position - after.position >= 2:
+            number = (after.position + following.position) // 2
+        else:
+            return None
+    else:
+        last = _last(session, task)
+        number = GAP if last is None else last.position + GAP
+    return number if LOWEST <= number <= HIGHEST else None
+
+
 def place(
     session: Session,
     *,
@@ -68,22 +139,70 @@ def place(
     after: Task | Missing | None,
     from_status: TaskStatus,
 ) -> None:
-    """Put `task` (already in its new status) right after `after` (top when None) and
-    renumber the columns it left and entered. A card that is gone or now in another column
-    (`MISSING`, or a stale drop) appends at the end."""
+    """Put `task` (already in its new status) right after `after` (top when None); a card
+    that is gone or now in another column (`MISSING`, or a stale drop) appends at the end.
+    Writes the task's row only, unless its column has to be renumbered to make room."""
     to_status = TaskStatus(task.status)
-    if to_status not in BOARD_STATUSES or after is None:
+    if to_status not in BOARD_STATUSES:
         task.position = 0
-    elif isinstance(after, Task) and after.status == to_status and after.plan_id == task.plan_id:
-        task.position = after.position
     else:
-        task.position = END_OF_COLUMN
+        number = _slot(session, task=task, after=after)
+        if number is None:
+            # No room between the neighbours: space the column out, then take a number.
+            if isinstance(after, Task):
+                session.refresh(after, ["position"])
+            renumber(session, task=task, statuses={to_status})
+            if isinstance(after, Task):
+                session.refresh(after, ["position"])
+            number = _slot(session, task=task, after=after)
+            assert number is not None, "a renumbered column has room"
+        task.position = number
     session.add(task)
     session.flush()
-    renumber(session, task=task, statuses={from_status, to_status})
 
 
 def append(tasks: list[Task], *, start: int = END_OF_COLUMN) -> None:
     """Give `tasks` positions past every card, in their order (renumber afterwards)."""
     for offset, task in enumerate(tasks):
         task.position = start + offset
+
+
+def ranks(session: Session, tasks: Sequence[Task]) -> dict[int, int]:
+    """{task id: its place 1..n in its column} for `tasks` (0 off the board: cancelled), as
+    readers see positions; one query whatever the number of tasks."""
+    ids = [t.id for t in tasks if t.id is not None and t.status in BOARD_STATUSES]
+    result = {t.id: 0 for t in tasks if t.id is not None}
+    if not ids:
+        return result
+    plan_ids = {t.plan_id for t in tasks}
+    ranked = (
+        select(
+            col(Task.id).label("id"),
+            sa.func.row_number()
+            .over(
+                partition_by=(col(Task.plan_id), col(Task.status)),
+                order_by=(col(Task.position), col(Task.id)),
+            )
+            .label("rank"),
+        )
+        .where(col(Task.plan_id).in_(plan_ids), col(Task.status).in_(BOARD_STATUSES))
+        .subquery()
+    )
+    for task_id, rank in session.execute(
+        sa.select(ranked.c.id, ranked.c.rank).where(ranked.c.id.in_(ids))
+    ):
+        result[task_id] = int(rank)
+    return result
+
+
+def column_order(session: Session, *, plan_id: int) -> dict[TaskStatus, list[int]]:
+    """Each board column's task ids, top first (the order every reader sees)."""
+    rows = session.exec(
+        select(Task.id, Task.status)
+        .where(Task.plan_id == plan_id, col(Task.status).in_(BOARD_STATUSES))
+        .order_by(col(Task.status), col(Task.position), col(Task.id))
+    ).all()
+    columns: dict[TaskStatus, list[int]] = {s: [] for s in BOARD_STATUSES}
+    for task_id, status in rows:
+        columns[TaskStatus(status)].append(task_id)  # type: ignore[arg-type]
+    return columns

@@ -20,6 +20,7 @@ from app.models import (
     TaskSupportingUnit,
     User,
 )
+from app.services.positions import ranks
 
 
 def get_task(session: Session, *, task_id: int) -> Task:
@@ -63,13 +64,16 @@ def task_publics(
     *,
     links: dict[int, tuple[list[int], list[int]]] | None = None,
 ) -> list[TaskPublic]:
-    """API views of many tasks; their links are read in two queries whatever their number."""
+    """API views of many tasks (`position` is the place 1..n in the column); their links
+    and places are read in three queries whatever their number."""
     if links is None:
         links = link_ids(session, task_ids=[t.id for t in tasks if t.id is not None])
+    places = ranks(session, tasks)
     return [
         TaskPublic.model_validate(
             task,
             update={
+                "position": places.get(task.id, 0),  # type: ignore[arg-type]
                 "supporting_unit_ids": sorted(links[task.id][0]),  # type: ignore[index]
                 "program_ids": sorted(links[task.id][1]),  # type: ignore[index]
             },

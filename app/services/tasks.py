@@ -33,6 +33,7 @@ from app.models import (
     User,
 )
 from app.services import positions, workflow
+from app.services.change_seq import touch
 from app.services.history import ensure_version, jsonable, load_for_write, record_event
 from app.services.labels import STATUS_LABELS
 from app.services.plans import get_plan, lock_plan_for_writes, plan_calendar
@@ -131,7 +132,7 @@ def create_task(session: Session, *, actor: User, plan_id: int, data: TaskCreate
         supporting_unit_ids=[u for u in data.supporting_unit_ids if u != data.lead_unit_id],
         program_ids=data.program_ids,
     )
-    positions.renumber(session, task=task, statuses={TaskStatus.todo})
+    positions.place(session, task=task, after=None, from_status=TaskStatus.todo)
     record_event(
         session,
         task,
@@ -261,6 +262,7 @@ def move_task(session: Session, *, actor: User, task_id: int, move: TaskMove) ->
 
     if from_status == to_status:
         positions.place(session, task=task, after=after, from_status=from_status)
+        touch(session, task)  # a reorder writes no event, but the column's order changed
         session.commit()
         return task
 

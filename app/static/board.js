@@ -1,6 +1,11 @@
-// Board wiring: drag and drop (SortableJS), the move forms' extra fields, and auto refresh.
+// Board wiring: the one move dialog, drag and drop (SortableJS), and the auto refresh.
 // No business rules here: which cards may move where comes from the server's markup
 // (data-movable, data-targets), and every move is decided by the server's answer.
+//
+// One request path for every move: the card's "Ubah status…" link opens the card's own move
+// page without JavaScript; with it, the link and a drop both fill the page's one move form
+// (templates/board/_move_dialog.html) for that card and htmx sends it. The answer replaces
+// the card (and the column headers, out of band); a refusal puts a dropped card back.
 (function () {
   "use strict";
 
@@ -8,23 +13,40 @@
   var sortables = [];
   var dragging = false;
   var saving = 0;
+  // The card the move form is filled for, and whether it was dropped (so it can snap back).
+  var pending = null;
 
   function region() { return document.getElementById("board-columns"); }
-  function htmxProcess(el) { if (window.htmx) window.htmx.process(el); }
+  function dialog() { return document.getElementById("move-dialog"); }
+  function moveForm() { var d = dialog(); return d && d.querySelector(".move-form"); }
   function toast(message, kind) { if (window.Seratus) window.Seratus.toast(message, kind); }
+  function cardOf(el) { return el && el.closest ? el.closest(".card") : null; }
 
-  // --- move forms: show the reason / note field only for the columns that use it --------
+  // --- the move form: which fields the chosen column needs --------------------------------
 
   function syncExtras(form) {
     var select = form.elements.namedItem("status");
     if (!select) return;
+    var to = select.value;
+    var from = form.dataset.from || "";
+    var evidence = form.dataset.evidence === "" ? null : Number(form.dataset.evidence || "0");
     form.querySelectorAll("[data-show-for]").forEach(function (box) {
-      var show = box.getAttribute("data-show-for").split(" ").indexOf(select.value) !== -1;
+      var show = box.getAttribute("data-show-for").split(" ").indexOf(to) !== -1;
       box.hidden = !show;
-      box.querySelectorAll("[data-required-when-shown]").forEach(function (field) {
-        field.required = show;
-      });
+      box.querySelectorAll("[data-required-when-shown]").forEach(function (f) { f.required = show; });
     });
+    var note = form.querySelector("[data-note]");
+    if (!note || !from) return;  // the move page (no data-from) shows every field it needs
+    var toReview = to === "review";
+    var fromReview = from === "review" && to !== "" && to !== "done";
+    var noEvidence = toReview && evidence === 0;
+    var rejects = fromReview && note.dataset.rejects === "true";
+    note.hidden = !(toReview || fromReview);
+    note.querySelectorAll("[data-hint]").forEach(function (hint) {
+      hint.hidden = !(hint.dataset.hint === "no-evidence" ? noEvidence : rejects);
+    });
+    var field = note.querySelector("textarea");
+    field.required = noEvidence || rejects;
   }
 
   document.addEventListener("change", function (event) {
@@ -32,17 +54,96 @@
     if (form) syncExtras(form);
   });
 
-  // Open a card's move form with a column chosen (after a drop the server wants more input for).
-  function openMoveForm(card, status) {
-    var details = card.querySelector("details.move");
-    var form = card.querySelector(".move-form");
-    if (!details || !form) return;
-    details.open = true;
-    form.elements.namedItem("status").value = status;
-    syncExtras(form);
-    var field = form.querySelector(".move-extra:not([hidden]) input, .move-extra:not([hidden]) textarea");
-    (field || form.elements.namedItem("status")).focus();
+  function needsInput(card, status) {
+    if (status === "blocked") return true;
+    if (status === "review" && !card.dataset.evidence) return true;
+    var form = moveForm();
+    var rejects = form && form.querySelector("[data-note]");
+    return card.dataset.status === "review" && status !== "done" &&
+      !!rejects && rejects.dataset.rejects === "true";
   }
+
+  function showError(form, message) {
+    var box = form.querySelector("#move-error");
+    if (!box) return;
+    box.textContent = message || "";
+    box.hidden = !message;
+  }
+
+  // Point the move form at `card`: its URL, version, columns and the facts the rules need.
+  function fill(card, status, afterId, dropped) {
+    var form = moveForm();
+    if (!form) return null;
+    var query = (region() && region().dataset.query) || "";
+    var url = "/board/tasks/" + card.dataset.taskId + "/move" + (query ? "?" + query : "");
+    form.setAttribute("action", url);
+    form.setAttribute("hx-post", url);
+    form.setAttribute("hx-target", "#" + card.id);
+    form.elements.namedItem("version").value = card.dataset.version;
+    form.elements.namedItem("after_id").value = afterId || "";
+    form.dataset.from = card.dataset.status;
+    form.dataset.evidence = card.dataset.evidence || "0";  // absent: none
+    var targets = (card.dataset.targets || "").split(" ");
+    var select = form.elements.namedItem("status");
+    Array.prototype.forEach.call(select.options, function (option) {
+      var allowed = option.value === "" || targets.indexOf(option.value) !== -1;
+      option.hidden = !allowed;
+      option.disabled = !allowed;
+    });
+    // A drop sends its column even where the card may not go: the server's refusal is shown.
+    Array.prototype.forEach.call(select.options, function (option) {
+      if (status && option.value === status) option.disabled = false;
+    });
+    select.value = status || "";
+    form.querySelectorAll("textarea, input[type=text]").forEach(function (f) {
+      f.value = "";
+      f.removeAttribute("aria-invalid");
+    });
+    var link = form.querySelector("[data-evidence-link]");
+    if (link) link.setAttribute("href", "/tasks/" + card.dataset.taskId + "#form-evidence");
+    var code = card.querySelector(".card-code");
+    form.querySelectorAll("[data-fill=code]").forEach(function (el) { el.textContent = code ? code.textContent : ""; });
+    showError(form, "");
+    syncExtras(form);
+    if (window.htmx) window.htmx.process(form);  // picks up the new hx-post
+    pending = { card: card, dropped: !!dropped };
+    return form;
+  }
+
+  function openDialog(card, status, afterId, dropped, message) {
+    var box = dialog();
+    var form = fill(card, status, afterId, dropped);
+    if (!box || !form || typeof box.showModal !== "function") return false;
+    showError(form, message);
+    if (!box.open) box.showModal();
+    var field = status && form.querySelector(".move-extra:not([hidden]) input, .move-extra:not([hidden]) textarea");
+    (field || form.elements.namedItem("status")).focus();
+    return true;
+  }
+
+  function closeDialog() {
+    var box = dialog();
+    if (box && box.open) box.close();
+  }
+
+  // "Ubah status…": the dialog instead of the card's move page.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest(".card .move-open");
+    if (link && openDialog(cardOf(link), "", "", false, "")) event.preventDefault();
+    if (event.target.closest && event.target.closest("#move-dialog [data-close]")) closeDialog();
+  });
+
+  // Closing the dialog (Batal, Escape) without sending puts a dropped card back.
+  document.addEventListener("close", function (event) {
+    if (event.target !== dialog()) return;
+    if (pending && pending.dropped && saving === 0) snapBack(pending.card);
+    if (pending && saving === 0) {
+      var card = document.getElementById(pending.card.id);
+      var title = card && card.querySelector(".card-title a");
+      if (title) title.focus();
+      pending = null;
+    }
+  }, true);
 
   // --- drag and drop ----------------------------------------------------------------------
 
@@ -60,9 +161,9 @@
       sortables.push(window.Sortable.create(list, {
         group: "board",
         draggable: ".card",
-        // Form controls keep working inside a card. A card the user may not move can still be
-        // picked up: the server refuses the drop, the card snaps back and the reason is shown.
-        filter: "input, select, textarea, button, summary",
+        // Links keep working inside a card. A card the user may not move can still be picked
+        // up: the server refuses the drop, the card snaps back and the reason is shown.
+        filter: "a, input, select, textarea, button",
         preventOnFilter: false,
         delay: 200,
         delayOnTouchOnly: true,
@@ -83,7 +184,7 @@
         onEnd: function (evt) {
           dragging = false;
           if (evt.from === evt.to && evt.oldIndex === evt.newIndex) return;
-          sendMove(evt.item, evt.to.dataset.status);
+          drop(evt.item, evt.to.dataset.status);
         }
       }));
     });
@@ -96,120 +197,117 @@
     }
   }
 
-  // Put the server's fresh card in place of the dropped one and take the new column headers.
-  function applyAnswer(card, html) {
-    var tpl = document.createElement("template");
-    tpl.innerHTML = html;
-    tpl.content.querySelectorAll("[hx-swap-oob]").forEach(function (el) {
-      var old = document.getElementById(el.id);
-      el.removeAttribute("hx-swap-oob");
-      if (old) old.replaceWith(el);
-    });
-    var fresh = tpl.content.querySelector(".card");
-    if (!fresh) return;
-    card.replaceWith(fresh);
-    prepare(fresh);
-    htmxProcess(fresh);
-  }
-
-  function toastFromTrigger(response) {
-    try {
-      var events = JSON.parse(response.headers.get("HX-Trigger") || "{}");
-      if (events.toast) toast(events.toast.message, events.toast.kind);
-    } catch (e) { /* no message to show */ }
-  }
-
-  function sendMove(card, status) {
+  function drop(card, status) {
     var prev = card.previousElementSibling;
     while (prev && !prev.classList.contains("card")) prev = prev.previousElementSibling;
-    var body = new URLSearchParams();
-    body.set("status", status);
-    body.set("version", card.dataset.version);
-    body.set("after_id", prev ? prev.dataset.taskId : "");
-    var query = (region() && region().dataset.query) || "";
-    var url = "/board/tasks/" + card.dataset.taskId + "/move" + (query ? "?" + query : "");
-    saving += 1;
-    card.classList.add("is-saving");
-    fetch(url, {
-      method: "POST",
-      body: body,
-      credentials: "same-origin",
-      headers: { "X-CSRF-Token": window.Seratus.csrfToken(), "HX-Request": "true" }
-    }).then(function (response) {
-      return response.text().then(function (text) {
-        card.classList.remove("is-saving");
-        if (response.headers.get("HX-Redirect")) { window.location = response.headers.get("HX-Redirect"); return; }
-        if (response.ok) { applyAnswer(card, text); toastFromTrigger(response); return; }
-        // Refused: the card goes back where it was and the server's reason is shown.
-        snapBack(card);
-        var xhrLike = { responseText: text, getResponseHeader: function (h) { return response.headers.get(h); } };
-        toast(window.Seratus.messageOf(xhrLike) || "Tugas tidak dapat dipindahkan.", "error");
-        if (response.status === 422) openMoveForm(card, status);
-        if (response.status === 409) poll(true);
-      });
-    }).catch(function () {
-      card.classList.remove("is-saving");
-      snapBack(card);
-      toast("Tidak dapat terhubung ke server. Periksa koneksi Anda.", "error");
-    }).then(function () { saving -= 1; });
+    var afterId = prev ? prev.dataset.taskId : "";
+    // A column that needs a reason or a note asks for it first; the card waits where it fell.
+    if (status !== card.dataset.status && needsInput(card, status)) {
+      if (!openDialog(card, status, afterId, true, "")) snapBack(card);
+      return;
+    }
+    var form = fill(card, status, afterId, true);
+    if (!form || !window.htmx) { snapBack(card); return; }
+    window.htmx.trigger(form, "submit");
   }
 
-  // --- htmx answers -------------------------------------------------------------------------
+  // --- htmx answers to the move form --------------------------------------------------------
 
-  // A card moved by its form comes back in place of the old one; put it into its new column.
+  function fromMoveForm(event) {
+    var elt = event.detail && event.detail.elt;
+    return elt && elt.closest && elt.closest("#move-dialog .move-form");
+  }
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (!fromMoveForm(event) || !pending) return;
+    saving += 1;
+    pending.card.classList.add("is-saving");
+  });
+
+  document.addEventListener("htmx:afterRequest", function (event) {
+    if (!fromMoveForm(event) || !pending) return;
+    saving = Math.max(0, saving - 1);
+    var moved = pending;
+    var xhr = event.detail.xhr;
+    var live = document.getElementById(moved.card.id);
+    if (live) live.classList.remove("is-saving");
+    if (event.detail.successful) {
+      pending = null;
+      closeDialog();
+      return;
+    }
+    // Refused (the message is shown by app.js) or no answer: the card goes back.
+    var status = xhr ? xhr.status : 0;
+    var form = moveForm();
+    if (status === 422 && form) {
+      var chosen = form.elements.namedItem("status").value;
+      var message = window.Seratus.messageOf(xhr);
+      if (moved.dropped) snapBack(moved.card);
+      moved.dropped = false;
+      pending = moved;
+      // Ask for what is missing, with the column already chosen (the card goes on top of it).
+      openDialog(moved.card, chosen, "", false, message);
+      return;
+    }
+    if (moved.dropped) snapBack(moved.card);
+    pending = null;
+    closeDialog();
+    if (status === 409) poll(true);
+  });
+
+  // A card moved by the dialog comes back in place of the old one; put it into its new column.
   function placeCard(card) {
     var list = card.parentElement;
     if (!list || !list.classList.contains("cards") || list.dataset.status === card.dataset.status) return;
     var target = document.getElementById("cards-" + card.dataset.status);
     if (target) {
       target.insertBefore(card, target.firstElementChild);
-      card.focus();
     } else {
       card.remove();
+      return;
     }
+    var title = card.querySelector(".card-title a");
+    if (title) title.focus();
   }
 
   function prepare(root) {
     if (root.classList && root.classList.contains("card")) placeCard(root);
     root.querySelectorAll(".move-form").forEach(syncExtras);
-    if (root.querySelector(".board .cards")) initSortables(root);
+    if (root.querySelector(".board .cards") || (root.classList && root.classList.contains("column"))) {
+      initSortables(root.classList && root.classList.contains("column") ? root.parentElement : root);
+    }
   }
 
   document.addEventListener("htmx:load", function (event) { prepare(event.target); });
-
-  // A stale form (409): show the board as it is now.
-  document.addEventListener("htmx:responseError", function (event) {
-    var elt = event.detail.elt;
-    if (elt && elt.closest && elt.closest(".move-form") && event.detail.xhr.status === 409) poll(true);
-  });
 
   // --- auto refresh: a conditional GET every ~10 s, answered 304 when nothing changed ----------
 
   function busy() {
     var box = region();
     var active = document.activeElement;
-    return dragging || saving > 0 || !box ||
-      box.querySelector("details.move[open]") !== null ||
-      (active && box.contains(active) && active.matches("input, select, textarea, button, summary"));
+    var d = dialog();
+    return dragging || saving > 0 || !box || (d && d.open) ||
+      (active && box.contains(active) && active.matches("input, select, textarea, button"));
   }
 
-  function swapRegion(old, html) {
-    var tpl = document.createElement("template");
-    tpl.innerHTML = html;
-    var fresh = tpl.content.querySelector("#board-columns");
-    if (!fresh) return;
+  function applyRefresh(html, etag) {
+    var current = region();
+    if (!current || !window.htmx) return;
     // Keep keyboard focus on the same card when the user was on a card's link.
     var active = document.activeElement;
-    var focusedCard = active && old.contains(active) && active.closest(".card");
-    sortables.forEach(function (s) { s.destroy(); });
-    sortables = [];
-    old.replaceWith(fresh);
-    htmxProcess(fresh);
-    prepare(fresh);
+    var focusedCard = active && current.contains(active) && active.closest(".card");
+    if (html.indexOf('id="board-columns"') !== -1) {
+      window.htmx.swap(current, html, { swapStyle: "outerHTML", swapDelay: 0, settleDelay: 0 });
+    } else {
+      // Only the columns that changed, each swapped by id (hx-swap-oob), and the summary.
+      window.htmx.swap(current, html, { swapStyle: "none", swapDelay: 0, settleDelay: 0 });
+      if (etag) current.dataset.etag = etag;
+    }
     if (focusedCard) {
       var link = document.querySelector("#" + focusedCard.id + " .card-title a");
       if (link) link.focus();
     }
+    document.dispatchEvent(new CustomEvent("board:refreshed"));
   }
 
   function poll(force) {
@@ -222,12 +320,12 @@
       cache: "no-store", credentials: "same-origin", headers: headers
     }).then(function (response) {
       if (response.status !== 200) return null;
-      return response.text();
-    }).then(function (html) {
+      return response.text().then(function (html) { return { html: html, etag: response.headers.get("ETag") }; });
+    }).then(function (answer) {
       var current = region();
       // Skip if nothing new, the user started working meanwhile, or the filters changed.
-      if (!html || busy() || !current || current.dataset.query !== query) return;
-      swapRegion(current, html);
+      if (!answer || busy() || !current || current.dataset.query !== query) return;
+      applyRefresh(answer.html, answer.etag);
     }).catch(function () { /* offline: try again at the next tick */ });
   }
 

@@ -236,7 +236,12 @@ class PageProblems:
         if message.type != "error":
             return
         text = message.text
-        if any(f"status of {status}" in text for status in self.expected_statuses):
+        # The browser's own line for a refused request, and htmx's ("Response Status Error
+        # Code 403 from …") when htmx sent it.
+        if any(
+            f"status of {status}" in text or f"Error Code {status} from" in text
+            for status in self.expected_statuses
+        ):
             return
         self.problems.append(f"console error: {text}")
 

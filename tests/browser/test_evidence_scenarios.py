@@ -80,22 +80,19 @@ def test_review_without_evidence_asks_for_a_note(new_page: NewPage, problems: Pa
     page = new_page()
     login(page, "kadis.putr")
     page.goto("/board")
-    problems.expect(422)
-    with page.expect_response(re.compile(rf"/board/tasks/{task_id}/move")) as answer:
-        drag(page, f"#task-{task_id} .card-top", "#cards-review")
-    assert answer.value.status == 422
-    expect(page.locator("#toasts .toast-error")).to_contain_text("Lampirkan minimal satu bukti")
-    expect(page.locator(f"#cards-todo #task-{task_id}")).to_be_visible()
-    expect(page.locator(f"#move-status-{task_id}")).to_have_value("review")
-    note = page.locator(f"#move-note-{task_id}")
+    # No evidence yet: the drop asks for the note first (nothing is sent without it).
+    drag(page, f"#task-{task_id} .card-top", "#cards-review")
+    expect(page.locator("#move-dialog")).to_have_attribute("open", "")
+    expect(page.locator("#move-status")).to_have_value("review")
+    note = page.locator("#move-note")
     expect(note).to_be_focused()
-    expect(page.locator(f"#task-{task_id} .move-hint")).to_contain_text("Lampirkan bukti dukung")
+    expect(page.locator("#move-hint-evidence")).to_contain_text("Lampirkan bukti dukung")
 
     # An empty note is not sent; a note is.
-    page.locator(f"#task-{task_id} button[type=submit]").click()
+    page.locator("#move-dialog button[type=submit]").click()
     assert note.evaluate("field => field.validity.valueMissing") is True
     note.fill("Berita acara bermeterai diserahkan langsung ke sekretariat.")
     with page.expect_response(re.compile(rf"/board/tasks/{task_id}/move")) as sent:
-        page.locator(f"#task-{task_id} button[type=submit]").click()
+        page.locator("#move-dialog button[type=submit]").click()
     assert sent.value.status == 200
     expect(page.locator(f"#cards-review #task-{task_id}")).to_be_visible()

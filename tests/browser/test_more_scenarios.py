@@ -30,13 +30,15 @@ def done_count(page: Page) -> int:
 
 def move_on_board(page: Page, task_id: int, status: str, note: str = "") -> None:
     """Move a card with its "Ubah status…" control (the page shows the board)."""
-    page.locator(f"#task-{task_id} summary").click()
-    page.select_option(f"#move-status-{task_id}", status)
+    page.locator(f"#task-{task_id} .move-open").click()
+    expect(page.locator("#move-dialog")).to_have_attribute("open", "")
+    page.select_option("#move-status", status)
     if note:
-        page.fill(f"#move-note-{task_id}", note)
+        page.fill("#move-note", note)
     with page.expect_response(re.compile(rf"/board/tasks/{task_id}/move")) as answer:
-        page.locator(f"#task-{task_id} button[type=submit]").click()
+        page.locator("#move-dialog button[type=submit]").click()
     assert answer.value.status == 200
+    expect(page.locator("#move-dialog")).not_to_have_attribute("open", "")
     expect(page.locator(f"#cards-{status} #task-{task_id}")).to_be_visible()
 
 
@@ -69,7 +71,8 @@ def test_executive_only_reads_and_leaves_directives(page: Page) -> None:
     login(page, "bupati")
     page.goto("/board")
     expect(page.locator("#board-columns .card").first).to_be_visible()
-    expect(page.locator("#board-columns details.move")).to_have_count(0)
+    expect(page.locator("#board-columns .move-open")).to_have_count(0)
+    expect(page.locator("#move-dialog")).to_have_count(0)
     expect(page.locator("#board-columns form")).to_have_count(0)
     expect(page.locator('#board-columns .card[data-movable="true"]')).to_have_count(0)
     # The only POST form on the board is logging out (the filters are a GET form).
@@ -156,11 +159,12 @@ def test_phone_board_scrolls_and_moves_by_tap(new_page: NewPage) -> None:
     assert width > visible, f"the columns do not scroll sideways ({width} ≤ {visible})"
     assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
-    phone.locator(f"#task-{task_id} summary").tap()
-    expect(phone.locator(f"#task-{task_id} details.move")).to_have_attribute("open", "")
-    phone.select_option(f"#move-status-{task_id}", "in_progress")
+    phone.locator(f"#task-{task_id} .move-open").tap()
+    expect(phone.locator("#move-dialog")).to_have_attribute("open", "")
+    expect(phone.locator("#move-dialog-title")).to_contain_text("Ubah status T-")
+    phone.select_option("#move-status", "in_progress")
     with phone.expect_response(re.compile(rf"/board/tasks/{task_id}/move")) as answer:
-        phone.locator(f"#task-{task_id} button[type=submit]").tap()
+        phone.locator("#move-dialog button[type=submit]").tap()
     assert answer.value.status == 200
     expect(phone.locator(f"#cards-in_progress #task-{task_id}")).to_be_visible()
 

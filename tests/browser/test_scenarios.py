@@ -79,37 +79,38 @@ def test_putr_head_moves_task_with_keyboard_only(new_page: NewPage) -> None:
     page = new_page()
     login(page, "kadis.putr")
     page.goto("/board")
-    summary = page.locator(f"#task-{task_id} summary")
-    summary.focus()
+    opener = page.locator(f"#task-{task_id} .move-open")
+    opener.focus()
     page.keyboard.press("Enter")
-    expect(page.locator(f"#task-{task_id} details.move")).to_have_attribute("open", "")
-    page.keyboard.press("Tab")
-    expect(page.locator(f"#move-status-{task_id}")).to_be_focused()
+    dialog = page.locator("#move-dialog")
+    expect(dialog).to_have_attribute("open", "")
+    expect(page.locator("#move-status")).to_be_focused()
     page.keyboard.type("Sedang")
-    expect(page.locator(f"#move-status-{task_id}")).to_have_value("in_progress")
+    expect(page.locator("#move-status")).to_have_value("in_progress")
     page.keyboard.press("Tab")
-    expect(page.locator(f"#task-{task_id} button[type=submit]")).to_be_focused()
+    expect(dialog.locator("button[type=submit]")).to_be_focused()
     with page.expect_response(re.compile(rf"/board/tasks/{task_id}/move")) as answer:
         page.keyboard.press("Enter")
     assert answer.value.status == 200
+    expect(dialog).not_to_have_attribute("open", "")
     expect(page.locator(f"#cards-in_progress #task-{task_id}")).to_be_visible()
-    expect(page.locator(f"#task-{task_id}")).to_be_focused()
+    expect(page.locator(f"#task-{task_id} .card-title a")).to_be_focused()
     expect(live_region(page)).to_contain_text("diubah ke Sedang Berjalan")
     page.reload()
     expect(page.locator(f"#cards-in_progress #task-{task_id}")).to_be_visible()
 
     # On to Menunggu Verifikasi, still by keyboard: with no evidence yet, a note is asked for.
-    page.locator(f"#task-{task_id} summary").focus()
+    page.locator(f"#task-{task_id} .move-open").focus()
     page.keyboard.press("Enter")
-    page.keyboard.press("Tab")
-    expect(page.locator(f"#move-status-{task_id}")).to_be_focused()
+    expect(page.locator("#move-status")).to_be_focused()
     page.keyboard.type("Menunggu")
-    expect(page.locator(f"#move-status-{task_id}")).to_have_value("review")
-    note = page.locator(f"#task-{task_id} .move-extra:not([hidden]) textarea")
+    expect(page.locator("#move-status")).to_have_value("review")
+    note = page.locator("#move-dialog .move-extra:not([hidden]) textarea")
     expect(note).to_be_visible()
+    expect(page.locator("#move-hint-evidence")).to_be_visible()
     tab_to(page, note)  # past the "Lampirkan bukti dukung" link
     page.keyboard.type("Berita acara serah terima masih di kantor camat.")
-    tab_to(page, page.locator(f"#task-{task_id} button[type=submit]"))
+    tab_to(page, dialog.locator("button[type=submit]"))
     with page.expect_response(re.compile(rf"/board/tasks/{task_id}/move")) as answer:
         page.keyboard.press("Enter")
     assert answer.value.status == 200
@@ -191,7 +192,7 @@ def test_putr_head_cannot_move_another_agencys_card(page: Page, problems: PagePr
           return [cards[0].id, cards[0].dataset.status];
         }"""
     )
-    expect(page.locator(f"#{card_id} details.move")).to_have_count(0)
+    expect(page.locator(f"#{card_id} .move-open")).to_have_count(0)
     expect(page.locator(f"#{card_id} select")).to_have_count(0)
     target = "todo" if status != "todo" else "in_progress"
     problems.expect(403)
@@ -209,29 +210,31 @@ def test_blocked_needs_a_reason(new_page: NewPage, problems: PageProblems) -> No
     page = new_page()
     login(page, "kadis.putr")
     page.goto("/board")
-    # The keyboard form: Terkendala asks for the reason, and an empty one is not sent.
-    page.locator(f"#task-{task_id} summary").click()
-    page.select_option(f"#move-status-{task_id}", "blocked")
-    reason = page.locator(f"#move-reason-{task_id}")
+    # The move dialog: Terkendala asks for the reason, and an empty one is not sent.
+    dialog = page.locator("#move-dialog")
+    page.locator(f"#task-{task_id} .move-open").click()
+    page.select_option("#move-status", "blocked")
+    reason = page.locator("#move-reason")
     expect(reason).to_be_visible()
-    page.locator(f"#task-{task_id} button[type=submit]").click()
+    dialog.locator("button[type=submit]").click()
     assert reason.evaluate("field => field.validity.valueMissing") is True
+    dialog.locator("[data-close]").click()  # Batal
+    expect(dialog).not_to_have_attribute("open", "")
     expect(page.locator(f"#cards-todo #task-{task_id}")).to_be_visible()
-    page.locator(f"#task-{task_id} summary").click()  # close it again
 
-    # A drop on Terkendala: the server refuses it without a reason and the form asks for one.
-    problems.expect(422)
-    with page.expect_response(re.compile(rf"/board/tasks/{task_id}/move")) as answer:
-        drag(page, f"#task-{task_id} .card-top", "#cards-blocked")
-    assert answer.value.status == 422
-    expect(page.locator("#toasts .toast-error")).not_to_have_count(0)
-    expect(page.locator(f"#cards-todo #task-{task_id}")).to_be_visible()
-    expect(page.locator(f"#move-status-{task_id}")).to_have_value("blocked")
+    # A drop on Terkendala asks for the reason first; cancelling puts the card back.
+    drag(page, f"#task-{task_id} .card-top", "#cards-blocked")
+    expect(dialog).to_have_attribute("open", "")
+    expect(page.locator("#move-status")).to_have_value("blocked")
     expect(reason).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(page.locator(f"#cards-todo #task-{task_id}")).to_be_visible()
 
+    drag(page, f"#task-{task_id} .card-top", "#cards-blocked")
+    expect(reason).to_be_focused()
     reason.fill("Menunggu pembebasan lahan")
     with page.expect_response(re.compile(rf"/board/tasks/{task_id}/move")) as answer:
-        page.locator(f"#task-{task_id} button[type=submit]").click()
+        dialog.locator("button[type=submit]").click()
     assert answer.value.status == 200
     card = page.locator(f"#cards-blocked #task-{task_id}")
     expect(card).to_contain_text("Menunggu pembebasan lahan")

@@ -1,8 +1,8 @@
 """directive follow-ups and decisions (event kinds), executives' positions, the printed pack's
 letterhead, and when a task was sent to Menunggu Verifikasi (task.review_since_date)
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-04 22:20:00
 """
 
@@ -15,8 +15,8 @@ from alembic import op
 
 import app.db
 
-revision: str = "0007"
-down_revision: str | None = "0006"
+revision: str = "0008"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
