@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from app.models import BOARD_STATUSES, EventKind, Task, TaskEvent, TaskStatus
+from app.services import positions as positions_service
 from tests.test_event_replay import assert_history_replays
 
 ALLOWED = frozenset({200, 201, 403, 404, 409})
@@ -233,11 +234,26 @@ def check_outcome(
                 event.note,
             )
 
+    # Stored positions are sparse (app.services.positions): within a column they must be
+    # distinct, so the order is exact, and readers must see each column as 1..n.
     positions: dict[TaskStatus, list[int]] = defaultdict(list)
     for task in tasks.values():
         if task.status in BOARD_STATUSES:
             positions[TaskStatus(task.status)].append(task.position)
     for status, found in positions.items():
+        assert len(set(found)) == len(found), (status, sorted(found))
+    with Session(engine) as session:
+        on_board = list(
+            session.exec(
+                select(Task).where(Task.plan_id == plan_id, col(Task.status).in_(BOARD_STATUSES))
+            )
+        )
+        seen = positions_service.ranks(session, on_board)
+    status_of = {task.id: TaskStatus(task.status) for task in on_board}
+    ranks: dict[TaskStatus, list[int]] = defaultdict(list)
+    for task_id, rank in seen.items():
+        ranks[status_of[task_id]].append(rank)
+    for status, found in ranks.items():
         assert sorted(found) == list(range(1, len(found) + 1)), (status, sorted(found))
 
     assert_history_replays(engine, plan_id)
