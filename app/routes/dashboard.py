@@ -47,6 +47,19 @@ class DashboardQuery:
     def query_string(self) -> str:
         return urlencode(self.params)
 
+    # The chart switch's links, built here so the template carries no chart keys as text.
+    @property
+    def shows_burndown(self) -> bool:
+        return self.chart == "burndown"
+
+    @property
+    def curve_query(self) -> str:
+        return urlencode({**self.params, "chart": "curve"})
+
+    @property
+    def burndown_query(self) -> str:
+        return urlencode({**self.params, "chart": "burndown"})
+
 
 def _parse_measure(raw: str | None, ignored: list[str]) -> Measure:
     value = (raw or "").strip()
