@@ -208,6 +208,8 @@ def test_putr_head_cannot_move_another_agencys_card(page: Page, problems: PagePr
 def test_blocked_needs_a_reason(new_page: NewPage, problems: PageProblems) -> None:
     task_id = create_putr_task(new_page(), new_title())
     page = new_page()
+    # Focus belongs to the front page; the team's page opened first must not keep it.
+    page.bring_to_front()
     login(page, "kadis.putr")
     page.goto("/board")
     # The move dialog: Terkendala asks for the reason, and an empty one is not sent.
