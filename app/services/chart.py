@@ -50,19 +50,14 @@ class Segment:
 
 
 @dataclass(frozen=True)
-class ChartRow:
-    """One line of the data table that stands beside the chart (screen readers, paper)."""
+class DayRow:
+    """A plan day in a chart's data table: the flags that style its line."""
 
     day: int
     date: date
     is_working_day: bool
     is_today: bool
     is_future: bool
-    ideal: str
-    scope: str
-    remaining: str
-    added: str
-    removed: str
 
     @property
     def css_class(self) -> str:
@@ -72,6 +67,17 @@ class ChartRow:
             (not self.is_working_day, "is-off"),
         )
         return " ".join(name for on, name in flags if on)
+
+
+@dataclass(frozen=True)
+class ChartRow(DayRow):
+    """One line of the data table that stands beside the chart (screen readers, paper)."""
+
+    ideal: str
+    scope: str
+    remaining: str
+    added: str
+    removed: str
 
 
 @dataclass(frozen=True)
@@ -304,26 +310,12 @@ def _description(series: BurndownSeries, *, unit: str, day_label: str) -> str:
 
 
 @dataclass(frozen=True)
-class CurveRow:
+class CurveRow(DayRow):
     """One line of the curve's data table."""
 
-    day: int
-    date: date
-    is_working_day: bool
-    is_today: bool
-    is_future: bool
     planned: str
     actual: str
     physical: str
-
-    @property
-    def css_class(self) -> str:
-        flags = (
-            (self.is_today, "is-today"),
-            (self.is_future, "is-future"),
-            (not self.is_working_day, "is-off"),
-        )
-        return " ".join(name for on, name in flags if on)
 
 
 @dataclass(frozen=True)
