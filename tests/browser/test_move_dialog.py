@@ -7,7 +7,7 @@ from collections.abc import Callable
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import SCREENSHOTS, PageProblems, login
-from tests.browser.test_scenarios import create_putr_task, new_title
+from tests.browser.test_scenarios import create_putr_task, drag, new_title
 
 NewPage = Callable[..., Page]
 PHONE = {"width": 390, "height": 844}
@@ -73,9 +73,7 @@ def test_stale_drop_snaps_back_and_the_board_catches_up(
 
     problems.expect(409)
     with page.expect_response(re.compile(rf"/board/tasks/{task_id}/move")) as answer:
-        page.locator(f"#task-{task_id} .card-top").drag_to(
-            page.locator("#cards-in_progress"), target_position={"x": 40, "y": 8}
-        )
+        drag(page, f"#task-{task_id} .card-top", "#cards-in_progress")
     assert answer.value.status == 409
     expect(page.locator("#toasts .toast-error")).to_contain_text("telah diubah oleh")
     # The board is fetched again at once: the card where the other user put it.

@@ -57,6 +57,12 @@ def live_region(page: Page) -> Locator:
 def drag(page: Page, card_selector: str, list_selector: str) -> None:
     """Drag a card onto a column's list with the mouse, in small steps (SortableJS)."""
     page.locator(card_selector).scroll_into_view_if_needed()
+    # SortableJS ignores a press on a card still sliding into place (its `animated` timer,
+    # 150 ms): a card just put back by a cancelled drop must settle first, as a hand would.
+    page.wait_for_function(
+        "selector => !document.querySelector(selector).closest('.card').animated",
+        arg=card_selector,
+    )
     page.locator(card_selector).drag_to(
         page.locator(list_selector), target_position={"x": 40, "y": 8}
     )
