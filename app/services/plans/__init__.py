@@ -1,4 +1,7 @@
-"""Plans and their calendar."""
+"""Plans and their calendar: which plan is current, and the calendar its days follow.
+
+The team's plan settings (create, edit, switch the current plan) are in `plans.settings`; this
+module stays light because the write path (app.services.history) depends on it."""
 
 from sqlmodel import Session, col, select
 
