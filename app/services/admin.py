@@ -24,6 +24,7 @@ from app.models import (
     PUBLIC_TEXT_MAX,
     SHORT_MAX,
     DayMode,
+    ExecutivePosition,
     Holiday,
     HolidayKind,
     Plan,
@@ -56,7 +57,7 @@ SORT_ORDER_MAX = 9999
 YEAR_MIN, YEAR_MAX = 2000, 2100
 REQUIRED = "Wajib diisi."
 
-E = TypeVar("E", UnitKind, ProgramKind, DayMode, HolidayKind, Role)
+E = TypeVar("E", UnitKind, ProgramKind, DayMode, HolidayKind, Role, ExecutivePosition)
 M = TypeVar("M", Unit, Program, Plan, Holiday)
 
 
@@ -494,6 +495,8 @@ class UserInput(BaseModel):
     full_name: str = Field(default="", max_length=RAW_MAX)
     role: str = Field(default="", max_length=RAW_MAX)
     unit_id: str = Field(default="", max_length=RAW_MAX)
+    # An executive's office (ExecutivePosition value), "" for none.
+    position: str = Field(default="", max_length=RAW_MAX)
     is_active: bool = False
     password: str = Field(default="", max_length=RAW_MAX)
     password_repeat: str = Field(default="", max_length=RAW_MAX)
@@ -505,6 +508,7 @@ class UserInput(BaseModel):
             full_name=user.full_name,
             role=user.role.value,
             unit_id=str(user.unit_id or ""),
+            position=user.position,
             is_active=user.is_active,
         )
 
@@ -564,20 +568,34 @@ def _get_user(session: Session, *, user_id: int) -> User:
     return accounts.get_user(session, user_id=user_id)
 
 
-def _parse_user(data: UserInput, *, password_required: bool) -> tuple[Role, int | None]:
-    """Role and unit from the form; the two passwords must match."""
+@dataclass(frozen=True)
+class _UserChoices:
+    role: Role
+    unit_id: int | None
+    position: ExecutivePosition | None
+
+
+def _parse_user(data: UserInput, *, password_required: bool) -> _UserChoices:
+    """Role, unit and office from the form; the two passwords must match."""
     check = _Checker()
     role = check.choice(data.role, field="role", enum=Role)
     unit_id: int | None = None
     # A unit chosen earlier and left selected does not matter once the role is not `unit`.
     if role == Role.unit and data.unit_id.strip():
         unit_id = check.number(data.unit_id, field="unit_id", low=1, high=MAX_ID)
+    # An office, unlike a unit, is refused on another role rather than dropped: it puts
+    # directives in that office's name, so a mismatch most likely means the wrong role.
+    position: ExecutivePosition | None = None
+    if data.position.strip():
+        position = check.choice(data.position, field="position", enum=ExecutivePosition)
+        if position is not None and role is not None and role != Role.executive:
+            check.fail("position", accounts.POSITION_NOT_EXECUTIVE)
     if password_required and not data.password:
         check.fail("password", REQUIRED)
     elif data.password != data.password_repeat:
         check.fail("password_repeat", "Kedua kata sandi tidak sama.")
     check.done()
-    return role, unit_id  # type: ignore[return-value]
+    return _UserChoices(role=role, unit_id=unit_id, position=position)  # type: ignore[arg-type]
 
 
 def _ensure_unit_active(session: Session, unit_id: int | None, *, current: int | None) -> None:
@@ -592,17 +610,18 @@ def _ensure_unit_active(session: Session, unit_id: int | None, *, current: int |
 def create_user(session: Session, *, actor: User, data: UserInput) -> User:
     """A new account; the password is typed twice."""
     permissions.ensure_team(actor)
-    role, unit_id = _parse_user(data, password_required=True)
-    _ensure_unit_active(session, unit_id, current=None)
+    choices = _parse_user(data, password_required=True)
+    _ensure_unit_active(session, choices.unit_id, current=None)
     try:
         return accounts.create_user(
             session,
             actor=actor,
             username=data.username,
             full_name=data.full_name,
-            role=role,
+            role=choices.role,
             password=data.password,
-            unit_id=unit_id,
+            unit_id=choices.unit_id,
+            position=choices.position,
         )
     except RuleViolation as exc:
         raise FormErrors.of(exc) from exc
@@ -613,18 +632,19 @@ def update_user(session: Session, *, actor: User, user_id: int, data: UserInput)
     (accounts.update_user); nobody can deactivate or demote themselves."""
     permissions.ensure_team(actor)
     user = _get_user(session, user_id=user_id)
-    role, unit_id = _parse_user(data, password_required=False)
-    _ensure_unit_active(session, unit_id, current=user.unit_id)
+    choices = _parse_user(data, password_required=False)
+    _ensure_unit_active(session, choices.unit_id, current=user.unit_id)
     try:
         return accounts.update_user(
             session,
             actor=actor,
             user_id=user_id,
             full_name=data.full_name,
-            role=role,
-            unit_id=unit_id,
+            role=choices.role,
+            unit_id=choices.unit_id,
             is_active=data.is_active,
             new_password=data.password,
+            position=choices.position,
         )
     except RuleViolation as exc:
         raise FormErrors.of(exc) from exc
