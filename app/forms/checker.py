@@ -7,7 +7,7 @@ from typing import TypeVar
 
 from app import text_input
 from app.forms.errors import FormErrors
-from app.models import DayMode, HolidayKind, ProgramKind, Role, UnitKind
+from app.models import DayMode, ExecutivePosition, HolidayKind, ProgramKind, Role, UnitKind
 from app.timefmt import parse_typed_date
 
 # Form fields are capped well above any real value; the checks give the precise limits.
@@ -18,7 +18,7 @@ NUMBER_RE = re.compile(r"^[0-9]{1,9}$")
 YEAR_MIN, YEAR_MAX = 2000, 2100
 REQUIRED = "Wajib diisi."
 
-E = TypeVar("E", UnitKind, ProgramKind, DayMode, HolidayKind, Role)
+E = TypeVar("E", UnitKind, ProgramKind, DayMode, HolidayKind, Role, ExecutivePosition)
 
 
 class Checker:

@@ -14,7 +14,7 @@ from app import permissions
 from app.errors import NotFound, RuleViolation
 from app.forms.checker import RAW_MAX, REQUIRED, Checker
 from app.forms.errors import FormErrors
-from app.models import ID_MAX, Holiday, Plan, Program, Role, Unit, UnitKind, User
+from app.models import ID_MAX, ExecutivePosition, Holiday, Plan, Program, Role, Unit, UnitKind, User
 from app.services import accounts
 from app.services.rows import bounded_id
 from app.sorting import text_order
@@ -77,6 +77,8 @@ class UserInput(BaseModel):
     full_name: str = Field(default="", max_length=RAW_MAX)
     role: str = Field(default="", max_length=RAW_MAX)
     unit_id: str = Field(default="", max_length=RAW_MAX)
+    # An executive's office (ExecutivePosition value), "" for none.
+    position: str = Field(default="", max_length=RAW_MAX)
     is_active: bool = False
     password: str = Field(default="", max_length=RAW_MAX)
     password_repeat: str = Field(default="", max_length=RAW_MAX)
@@ -88,6 +90,7 @@ class UserInput(BaseModel):
             full_name=user.full_name,
             role=user.role.value,
             unit_id=str(user.unit_id or ""),
+            position=user.position,
             is_active=user.is_active,
         )
 
@@ -147,20 +150,34 @@ def _get_user(session: Session, *, user_id: int) -> User:
     return accounts.get_user(session, user_id=user_id)
 
 
-def _parse_user(data: UserInput, *, password_required: bool) -> tuple[Role, int | None]:
-    """Role and unit from the form; the two passwords must match."""
+@dataclass(frozen=True)
+class _UserChoices:
+    role: Role
+    unit_id: int | None
+    position: ExecutivePosition | None
+
+
+def _parse_user(data: UserInput, *, password_required: bool) -> _UserChoices:
+    """Role, unit and office from the form; the two passwords must match."""
     check = Checker()
     role = check.choice(data.role, field="role", enum=Role)
     unit_id: int | None = None
     # A unit chosen earlier and left selected does not matter once the role is not `unit`.
     if role == Role.unit and data.unit_id.strip():
         unit_id = check.number(data.unit_id, field="unit_id", low=1, high=ID_MAX)
+    # An office, unlike a unit, is refused on another role rather than dropped: it puts
+    # directives in that office's name, so a mismatch most likely means the wrong role.
+    position: ExecutivePosition | None = None
+    if data.position.strip():
+        position = check.choice(data.position, field="position", enum=ExecutivePosition)
+        if position is not None and role is not None and role != Role.executive:
+            check.fail("position", accounts.POSITION_NOT_EXECUTIVE)
     if password_required and not data.password:
         check.fail("password", REQUIRED)
     elif data.password != data.password_repeat:
         check.fail("password_repeat", "Kedua kata sandi tidak sama.")
     check.done()
-    return role, unit_id  # type: ignore[return-value]
+    return _UserChoices(role=role, unit_id=unit_id, position=position)  # type: ignore[arg-type]
 
 
 def _ensure_unit_active(session: Session, unit_id: int | None, *, current: int | None) -> None:
@@ -175,17 +192,18 @@ def _ensure_unit_active(session: Session, unit_id: int | None, *, current: int |
 def create_user(session: Session, *, actor: User, data: UserInput) -> User:
     """A new account; the password is typed twice."""
     permissions.ensure_team(actor)
-    role, unit_id = _parse_user(data, password_required=True)
-    _ensure_unit_active(session, unit_id, current=None)
+    choices = _parse_user(data, password_required=True)
+    _ensure_unit_active(session, choices.unit_id, current=None)
     try:
         return accounts.create_user(
             session,
             actor=actor,
             username=data.username,
             full_name=data.full_name,
-            role=role,
+            role=choices.role,
             password=data.password,
-            unit_id=unit_id,
+            unit_id=choices.unit_id,
+            position=choices.position,
         )
     except RuleViolation as exc:
         raise FormErrors.of(exc) from exc
@@ -196,18 +214,19 @@ def update_user(session: Session, *, actor: User, user_id: int, data: UserInput)
     (accounts.update_user); nobody can deactivate or demote themselves."""
     permissions.ensure_team(actor)
     user = _get_user(session, user_id=user_id)
-    role, unit_id = _parse_user(data, password_required=False)
-    _ensure_unit_active(session, unit_id, current=user.unit_id)
+    choices = _parse_user(data, password_required=False)
+    _ensure_unit_active(session, choices.unit_id, current=user.unit_id)
     try:
         return accounts.update_user(
             session,
             actor=actor,
             user_id=user_id,
             full_name=data.full_name,
-            role=role,
-            unit_id=unit_id,
+            role=choices.role,
+            unit_id=choices.unit_id,
             is_active=data.is_active,
             new_password=data.password,
+            position=choices.position,
         )
     except RuleViolation as exc:
         raise FormErrors.of(exc) from exc
