@@ -116,11 +116,11 @@ def list_users(session: Session, *, actor: User) -> UserListing:
     users = accounts.list_users(session, actor=actor)
     unit_ids = {u.unit_id for u in users if u.unit_id is not None}
     units = (
-        {u.id: u for u in session.exec(select(Unit).where(col(Unit.id).in_(unit_ids))).all()}
+        {u.pk: u for u in session.exec(select(Unit).where(col(Unit.id).in_(unit_ids))).all()}
         if unit_ids
         else {}
     )
-    return UserListing(users=users, units=units)  # type: ignore[arg-type]
+    return UserListing(users=users, units=units)
 
 
 def user_form_view(
