@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import sqlalchemy as sa
 from annotated_types import Ge, Le
@@ -124,6 +124,41 @@ class SessionKind(StrEnum):
     api = "api"
 
 
+# --- table bases ---------------------------------------------------------------------------
+
+
+class UnsavedRowError(RuntimeError):
+    """A row's id was asked for before the row was written (added and flushed)."""
+
+
+class TableModel(SQLModel):
+    """Base of every table: gives `__table__` (the Core table) a type for mypy."""
+
+    if TYPE_CHECKING:
+        # Set by SQLModel on every table class; declared here only because SQLModel does not.
+        __table__: ClassVar[sa.Table]
+
+
+class Row(TableModel):
+    """Base of every table with an integer surrogate key.
+
+    `id` is `int | None` because a new row has none until it is flushed. Code that holds a
+    persisted row reads `pk` instead: typed `int`, and a clear error (not a None passed on
+    into a query or a foreign key) if the row was never written.
+    """
+
+    if TYPE_CHECKING:
+        id: int | None
+
+    @property
+    def pk(self) -> int:
+        if self.id is None:
+            raise UnsavedRowError(
+                f"{type(self).__name__} has no id yet: add it to the session and flush first"
+            )
+        return self.id
+
+
 def _enum(enum: type[StrEnum], column: str) -> sa.Enum:
     # VARCHAR + CHECK rather than a native PostgreSQL enum: adding a value stays a cheap migration.
     return sa.Enum(
@@ -140,7 +175,7 @@ def _enum(enum: type[StrEnum], column: str) -> sa.Enum:
 # --- plan and calendar -----------------------------------------------------------------
 
 
-class Plan(SQLModel, table=True):
+class Plan(Row, table=True):
     __tablename__ = "plan"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -178,7 +213,7 @@ class Plan(SQLModel, table=True):
     logo_type: str = Field(default="", max_length=40)
 
 
-class PlanLogo(SQLModel, table=True):
+class PlanLogo(TableModel, table=True):
     """The letterhead logo of a plan (a small PNG or JPEG, checked by content)."""
 
     __tablename__ = "plan_logo"
@@ -188,7 +223,7 @@ class PlanLogo(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-class Holiday(SQLModel, table=True):
+class Holiday(Row, table=True):
     __tablename__ = "holiday"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -200,7 +235,7 @@ class Holiday(SQLModel, table=True):
     source: str = Field(default="team", max_length=20)
 
 
-class HolidayYear(SQLModel, table=True):
+class HolidayYear(TableModel, table=True):
     """A year whose national holidays were loaded from the `holidays` package once.
 
     Loading never repeats for a recorded year, so a national day the team removed stays removed.
@@ -215,7 +250,7 @@ class HolidayYear(SQLModel, table=True):
 # --- organisation ----------------------------------------------------------------------
 
 
-class Unit(SQLModel, table=True):
+class Unit(Row, table=True):
     __tablename__ = "unit"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -230,7 +265,7 @@ class Unit(SQLModel, table=True):
     is_active: bool = Field(default=True)
 
 
-class Program(SQLModel, table=True):
+class Program(Row, table=True):
     __tablename__ = "program"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -249,21 +284,21 @@ class Program(SQLModel, table=True):
 # --- tasks -----------------------------------------------------------------------------
 
 
-class TaskSupportingUnit(SQLModel, table=True):
+class TaskSupportingUnit(TableModel, table=True):
     __tablename__ = "task_supporting_unit"
 
     task_id: int = Field(foreign_key="task.id", primary_key=True, ondelete="CASCADE")
     unit_id: int = Field(foreign_key="unit.id", primary_key=True, index=True)
 
 
-class TaskProgram(SQLModel, table=True):
+class TaskProgram(TableModel, table=True):
     __tablename__ = "task_program"
 
     task_id: int = Field(foreign_key="task.id", primary_key=True, ondelete="CASCADE")
     program_id: int = Field(foreign_key="program.id", primary_key=True, index=True)
 
 
-class Task(SQLModel, table=True):
+class Task(Row, table=True):
     __tablename__ = "task"
     __table_args__ = (
         sa.UniqueConstraint("plan_id", "code", name="uq_task_plan_id_code"),
@@ -303,7 +338,7 @@ class Task(SQLModel, table=True):
     is_public: bool = Field(default=False)
 
 
-class TaskEvent(SQLModel, table=True):
+class TaskEvent(Row, table=True):
     """Append-only history: one row per change of a task, never updated or deleted."""
 
     __tablename__ = "task_event"
@@ -327,7 +362,7 @@ class TaskEvent(SQLModel, table=True):
     note: str = Field(default="", max_length=NOTE_MAX)
 
 
-class Evidence(SQLModel, table=True):
+class Evidence(Row, table=True):
     """A piece of evidence (bukti dukung) on a task: an uploaded file or a link. Removal is a
     soft delete (`removed_at`, `removed_by`), so the history keeps who showed what, and when.
     Files are stored once per content under the data directory, named by their SHA-256."""
@@ -356,7 +391,7 @@ class Evidence(SQLModel, table=True):
 # --- people ----------------------------------------------------------------------------
 
 
-class User(SQLModel, table=True):
+class User(Row, table=True):
     __tablename__ = "user"
     __table_args__ = (
         sa.CheckConstraint("(role = 'unit') = (unit_id IS NOT NULL)", name="unit_role_has_unit"),
@@ -380,7 +415,7 @@ class User(SQLModel, table=True):
     must_change_password: bool = Field(default=False)
 
 
-class LoginSession(SQLModel, table=True):
+class LoginSession(Row, table=True):
     """A browser session or an API token; only the SHA-256 of the secret is stored."""
 
     __tablename__ = "login_session"
@@ -434,7 +469,7 @@ QUIET_START_DEFAULT = 21 * 60
 QUIET_END_DEFAULT = 6 * 60
 
 
-class NotificationSettings(SQLModel, table=True):
+class NotificationSettings(TableModel, table=True):
     """A user's contact channels and what they want on them (one row per user, created on
     first use; no row means email/WhatsApp unknown and every channel off)."""
 
@@ -462,7 +497,7 @@ class NotificationSettings(SQLModel, table=True):
     pending_version: int | None = Field(default=None)
 
 
-class Notification(SQLModel, table=True):
+class Notification(Row, table=True):
     """An entry of a user's in-app inbox (the bell)."""
 
     __tablename__ = "notification"
@@ -478,7 +513,7 @@ class Notification(SQLModel, table=True):
     read_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
-class Delivery(SQLModel, table=True):
+class Delivery(Row, table=True):
     """The outbox: one message for one user on one channel, written in the transaction of
     what caused it and sent by the worker (at least once; `idempotency_key` goes with it)."""
 
@@ -511,7 +546,7 @@ class Delivery(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
-class RoutineRun(SQLModel, table=True):
+class RoutineRun(Row, table=True):
     """A daily routine done for a date (the Laporan Pagi): the unique key makes it once."""
 
     __tablename__ = "routine_run"
@@ -524,7 +559,7 @@ class RoutineRun(SQLModel, table=True):
     messages: int = Field(default=0)
 
 
-class Escalation(SQLModel, table=True):
+class Escalation(Row, table=True):
     """A rung of the ladder fired for a task in one episode (the event that started it)."""
 
     __tablename__ = "escalation"
@@ -542,7 +577,7 @@ class Escalation(SQLModel, table=True):
     fired_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-class TelegramUpdate(SQLModel, table=True):
+class TelegramUpdate(TableModel, table=True):
     """Telegram updates already handled: a replayed update_id changes nothing."""
 
     __tablename__ = "telegram_update"

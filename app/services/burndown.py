@@ -221,7 +221,7 @@ def event_time_key(session: Session) -> tuple[Any, Any]:
     """(SQL expression reading `task_event.at` raw, Python key for an instant) that compare
     alike. SQLite stores UTCDateTime as 'YYYY-MM-DD HH:MM:SS.ffffff' text, which orders as the
     instants do, so its rows are compared as text without parsing 250,000 timestamps."""
-    at = TaskEvent.__table__.c.at  # type: ignore[attr-defined]
+    at = TaskEvent.__table__.c.at
     if session.get_bind().dialect.name == "sqlite":
 
         def text_key(instant: datetime) -> str:
@@ -252,7 +252,7 @@ def _state(status: Any) -> Any:
     )
 
 
-_EVENTS = TaskEvent.__table__  # type: ignore[attr-defined]
+_EVENTS = TaskEvent.__table__
 # An event's transition as one small integer, from·4 + to, computed by the database: a
 # `created` event enters from "not yet created"; any other status falls back to open.
 # An `imported` event without a `from_status` created the task from a spreadsheet.
@@ -335,7 +335,7 @@ def burndown_series(
     deltas = _Deltas(size=len(frame.dates) + 1, baseline_key=key(baseline_at))
 
     events = _EVENTS
-    tasks = Task.__table__  # type: ignore[attr-defined]
+    tasks = Task.__table__
     task_conditions = scope_filter(filters).conditions(
         lateness=Lateness(calendar=calendar, today=today)
     )

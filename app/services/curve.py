@@ -53,8 +53,8 @@ from app.services.filters import TaskFilter
 from app.services.lateness import Lateness
 from app.services.plans import plan_calendar
 
-_EVENTS = TaskEvent.__table__  # type: ignore[attr-defined]
-_TASKS = Task.__table__  # type: ignore[attr-defined]
+_EVENTS = TaskEvent.__table__
+_TASKS = Task.__table__
 _TRACKED = ('%"due_date"%', '%"progress_pct"%', '%"weight"%')
 _CLOSED = (TaskStatus.done.value, TaskStatus.cancelled.value)
 _EDIT_KINDS = tuple(

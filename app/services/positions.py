@@ -39,7 +39,7 @@ MISSING: Final = _Missing.MISSING
 def renumber(session: Session, *, task: Task, statuses: set[TaskStatus]) -> None:
     """Renumber the given columns GAP, 2·GAP, … in their order, in one statement; `task`
     sorts just after any card that has the same position (the card it was dropped behind)."""
-    table = Task.__table__  # type: ignore[attr-defined]
+    table = Task.__table__
     statuses = {s for s in statuses if s in BOARD_STATUSES}
     if not statuses:
         return

@@ -193,8 +193,8 @@ def public_stamp(session: Session) -> PublicStamp:
 
 
 def _stamp_query() -> sa.Select[Any]:
-    plan = Plan.__table__  # type: ignore[attr-defined]
-    event = TaskEvent.__table__  # type: ignore[attr-defined]
+    plan = Plan.__table__
+    event = TaskEvent.__table__
     last_id = (
         sa.select(sa.func.max(event.c.id)).where(event.c.plan_id == plan.c.id).scalar_subquery()
     )

@@ -168,7 +168,7 @@ class GroupedStats:
 def _status_since() -> Any:
     """When a blocked task entered that status: its latest event that moved it there (one
     index seek per blocked task). A task in review carries the date itself."""
-    events = TaskEvent.__table__  # type: ignore[attr-defined]
+    events = TaskEvent.__table__
     latest = (
         sa.select(sa.type_coerce(sa.func.max(events.c.at), sa.String()))
         .where(events.c.task_id == Task.id, events.c.to_status == Task.status)
@@ -199,7 +199,7 @@ def load_facts(session: Session, *, plan: Plan, lateness: Lateness) -> Facts:
     `lateness`'s rule (the one definition)."""
     calendar, today = lateness.calendar, lateness.today
     in_scope = [col(Task.plan_id) == plan.id, col(Task.status).in_(BOARD_STATUSES)]
-    tasks = Task.__table__  # type: ignore[attr-defined]
+    tasks = Task.__table__
     rows = plain_rows(
         session,
         sa.select(
@@ -214,14 +214,14 @@ def load_facts(session: Session, *, plan: Plan, lateness: Lateness) -> Facts:
             _status_since(),
         ).where(*in_scope),
     )
-    links = TaskProgram.__table__  # type: ignore[attr-defined]
+    links = TaskProgram.__table__
     program_rows = plain_rows(
         session,
         sa.select(links.c.task_id, links.c.program_id)
         .select_from(links.join(tasks, tasks.c.id == links.c.task_id))
         .where(tasks.c.plan_id == plan.id, tasks.c.status.in_([s.value for s in BOARD_STATUSES])),
     )
-    support = TaskSupportingUnit.__table__  # type: ignore[attr-defined]
+    support = TaskSupportingUnit.__table__
     support_rows = plain_rows(
         session,
         sa.select(support.c.task_id, support.c.unit_id)
