@@ -10,7 +10,7 @@ from app.services.calendar import PlanCalendar
 def current_plan(session: Session) -> Plan:
     """The plan marked current (the newest one if several are marked)."""
     plan = session.exec(
-        select(Plan).where(Plan.is_current).order_by(Plan.id.desc()).limit(1)  # type: ignore[union-attr]
+        select(Plan).where(Plan.is_current).order_by(col(Plan.id).desc()).limit(1)
     ).first()
     if plan is None:
         raise NotFound("Belum ada rencana kerja aktif. Tim Transisi perlu membuatnya lebih dulu.")
