@@ -11,7 +11,7 @@ from app.card_html import card_html
 from app.config import BASE_DIR
 from app.htmx import vary_on_htmx
 from app.models import BOARD_STATUSES, ProgramKind, Role, TaskStatus, UnitKind
-from app.services.labels import STATUS_LABELS
+from app.services.labels import POSITION_LABELS, STATUS_LABELS
 from app.timefmt import format_day_date, format_long_date, format_wib_time
 
 
@@ -88,6 +88,7 @@ env.globals.update(
     STATUS_LABELS=STATUS_LABELS,
     TaskStatus=TaskStatus,
     ROLE_LABELS=ROLE_LABELS,
+    POSITION_LABELS=POSITION_LABELS,
     PROGRAM_KIND_LABELS=PROGRAM_KIND_LABELS,
     UNIT_KIND_LABELS=UNIT_KIND_LABELS,
     Role=Role,

@@ -14,8 +14,10 @@ from httpx import Response
 from sqlmodel import Session, SQLModel, col, select
 
 from app.auth import CSRF_MESSAGE
+from app.errors import RuleViolation
 from app.models import (
     DayMode,
+    ExecutivePosition,
     Holiday,
     HolidayKind,
     LoginSession,
@@ -29,7 +31,8 @@ from app.models import (
     User,
 )
 from app.permissions import READ_ONLY_MESSAGE, TEAM_ONLY_MESSAGE
-from app.services import accounts
+from app.services import accounts, directives, tasks
+from app.services.plans import plan_calendar
 from app.timefmt import WIB, format_day_date
 from tests.factories import (
     PASSWORD,
@@ -176,6 +179,7 @@ def user_edit_form(account: User, **overrides: str) -> dict[str, str]:
         "full_name": account.full_name,
         "role": account.role.value,
         "unit_id": str(account.unit_id or ""),
+        "position": account.position,
         "is_active": "on",
         "password": "",
         "password_repeat": "",
@@ -1140,6 +1144,162 @@ def test_moving_a_user_to_an_inactive_unit_is_refused_but_staying_is_not(
     assert stayed.status_code == 303
     account = stored(session, User, world.dinkes_head.id)
     assert (account.full_name, account.unit_id) == ("dr. Rini", world.dinkes.id)
+
+
+POSITION_NOT_EXECUTIVE = "Jabatan hanya untuk peran Pimpinan"
+
+
+def test_user_form_offers_the_executive_offices(client: TestClient, world: World) -> None:
+    login(client, world.team)
+
+    page = client.get("/admin/users/new").text
+
+    assert '<option value="">– Tanpa jabatan –</option>' in page
+    for value, label in [
+        ("bupati", "Bupati"),
+        ("wakil_bupati", "Wakil Bupati"),
+        ("sekretaris_daerah", "Sekretaris Daerah"),
+    ]:
+        assert f'<option value="{value}">{label}</option>' in page
+
+
+def test_an_executive_created_with_an_office_directs_in_its_name(
+    client: TestClient, session: Session, world: World
+) -> None:
+    csrf = login(client, world.team)
+
+    response = post(
+        client,
+        "/admin/users/new",
+        csrf,
+        user_form(
+            world,
+            username="wabup",
+            full_name="Netta Indian",
+            role="executive",
+            unit_id="",
+            position="wakil_bupati",
+        ),
+    )
+
+    assert response.status_code == 303
+    wabup = session.exec(select(User).where(User.username == "wabup")).one()
+    assert (wabup.role, wabup.position) == (Role.executive, "wakil_bupati")
+    row = re.search(rf'<tr id="user-{wabup.id}">.*?</tr>', client.get("/admin/users").text, re.S)
+    assert row is not None
+    assert 'Pimpinan <span class="muted">· Wakil Bupati</span>' in row.group(0)
+    edit = client.get(f"/admin/users/{wabup.id}/edit").text
+    assert '<option value="wakil_bupati" selected>Wakil Bupati</option>' in edit
+
+    task = make_task(session, actor=world.team, plan=world.plan, lead=world.putr)
+    tasks.add_directive(session, actor=wabup, task_id=task.id or 0, note="Percepat lelang")
+    (view,) = directives.task_directives(
+        session,
+        task_id=task.id or 0,
+        calendar=plan_calendar(session, world.plan),
+        today=world.plan.start_date,
+    )
+    assert view.label == "Arahan Wakil Bupati"
+    assert "Arahan Wakil Bupati" in client.get(f"/tasks/{task.id}").text
+
+
+def test_editing_an_executive_sets_changes_and_clears_the_office(
+    client: TestClient, session: Session, world: World
+) -> None:
+    csrf = login(client, world.team)
+    executive = world.executive
+    task = make_task(session, actor=world.team, plan=world.plan, lead=world.putr)
+    tasks.add_directive(session, actor=executive, task_id=task.id or 0, note="Segera")
+
+    def label() -> str:
+        session.expire_all()
+        (view,) = directives.task_directives(
+            session,
+            task_id=task.id or 0,
+            calendar=plan_calendar(session, world.plan),
+            today=world.plan.start_date,
+        )
+        return view.label
+
+    assert label() == "Arahan Pimpinan"  # no office yet
+    for position, expected in [
+        ("sekretaris_daerah", "Arahan Sekretaris Daerah"),
+        ("bupati", "Arahan Bupati"),
+        ("", "Arahan Pimpinan"),
+    ]:
+        response = post(
+            client,
+            f"/admin/users/{executive.id}/edit",
+            csrf,
+            user_edit_form(executive, position=position),
+        )
+
+        assert response.status_code == 303, position
+        assert stored(session, User, executive.id).position == position
+        # Directives already given follow the author's office as it is now.
+        assert label() == expected
+
+
+def test_an_office_is_refused_on_other_roles_and_unknown_offices(
+    client: TestClient, session: Session, world: World
+) -> None:
+    csrf = login(client, world.team)
+    before = snapshot(session)
+    creations: list[tuple[dict[str, str], str]] = [
+        ({"position": "bupati"}, POSITION_NOT_EXECUTIVE),  # a unit user
+        ({"role": "team", "unit_id": "", "position": "sekretaris_daerah"}, POSITION_NOT_EXECUTIVE),
+        ({"role": "executive", "unit_id": "", "position": "gubernur"}, "Pilih salah satu"),
+        ({"role": "executive", "unit_id": "", "position": "Bupati"}, "Pilih salah satu"),
+    ]
+
+    for overrides, message in creations:
+        response = post(client, "/admin/users/new", csrf, user_form(world, **overrides))
+
+        assert response.status_code == 422, overrides
+        assert message in field_error(response.text, "position"), overrides
+        assert "Akun belum tersimpan." in response.text
+        assert snapshot(session) == before, overrides
+
+    # Moving the Bupati to the team with his office left selected is refused, not guessed.
+    world.executive.position = ExecutivePosition.bupati.value
+    session.add(world.executive)
+    session.commit()
+    before = snapshot(session)
+    moved = post(
+        client,
+        f"/admin/users/{world.executive.id}/edit",
+        csrf,
+        user_edit_form(world.executive, role="team"),
+    )
+
+    assert moved.status_code == 422
+    assert POSITION_NOT_EXECUTIVE in field_error(moved.text, "position")
+    assert '<option value="bupati" selected>Bupati</option>' in moved.text
+    assert snapshot(session) == before
+    # With the office emptied, the move goes through and leaves no office behind.
+    cleared = post(
+        client,
+        f"/admin/users/{world.executive.id}/edit",
+        csrf,
+        user_edit_form(world.executive, role="team", position=""),
+    )
+    assert cleared.status_code == 303
+    account = stored(session, User, world.executive.id)
+    assert (account.role, account.position) == (Role.team, "")
+
+
+def test_accounts_refuse_an_office_on_another_role(session: Session, world: World) -> None:
+    with pytest.raises(RuleViolation) as refused:
+        accounts.create_user(
+            session,
+            actor=None,
+            username="operator.baru",
+            full_name="Operator",
+            role=Role.team,
+            password=NEW_PASSWORD,
+            position=ExecutivePosition.bupati,
+        )
+    assert refused.value.field == "position"
 
 
 USER_INVALID: list[tuple[dict[str, str], str, str]] = [

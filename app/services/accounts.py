@@ -18,7 +18,7 @@ from app import permissions, text_input
 from app.config import Settings
 from app.db import retry_write, utcnow
 from app.errors import NotAuthenticated, NotFound, RuleViolation
-from app.models import LoginSession, Role, SessionKind, Unit, User
+from app.models import ExecutivePosition, LoginSession, Role, SessionKind, Unit, User
 from app.sorting import text_order
 
 password_hash = PasswordHash.recommended()  # argon2id
@@ -45,8 +45,19 @@ def validate_password(password: str) -> None:
         raise RuleViolation("Kata sandi terlalu panjang.", field="password")
 
 
+POSITION_NOT_EXECUTIVE = (
+    "Jabatan hanya untuk peran Pimpinan; kosongkan jabatan atau pilih peran Pimpinan."
+)
+
+
 def _check_user_fields(
-    session: Session, *, username: str, full_name: str, role: Role, unit_id: int | None
+    session: Session,
+    *,
+    username: str,
+    full_name: str,
+    role: Role,
+    unit_id: int | None,
+    position: ExecutivePosition | None = None,
 ) -> None:
     if not USERNAME_RE.match(username):
         raise RuleViolation(
@@ -67,6 +78,9 @@ def _check_user_fields(
         raise RuleViolation(
             "Hanya pengguna perangkat daerah yang terhubung ke unit.", field="unit_id"
         )
+    # An office labels directives in that office's name: on another role it is a mistake.
+    if position is not None and role != Role.executive:
+        raise RuleViolation(POSITION_NOT_EXECUTIVE, field="position")
 
 
 def create_user(
@@ -78,12 +92,21 @@ def create_user(
     role: Role,
     password: str,
     unit_id: int | None = None,
+    position: ExecutivePosition | None = None,
 ) -> User:
-    """A new account. `actor` None is the command line (an operator of the server)."""
+    """A new account. `actor` None is the command line (an operator of the server).
+    `position` is an executive's office (it labels their directives)."""
     if actor is not None:
         permissions.ensure_team(actor)
     username = username.strip().lower()
-    _check_user_fields(session, username=username, full_name=full_name, role=role, unit_id=unit_id)
+    _check_user_fields(
+        session,
+        username=username,
+        full_name=full_name,
+        role=role,
+        unit_id=unit_id,
+        position=position,
+    )
     validate_password(password)
     if session.exec(select(User.id).where(User.username == username)).first() is not None:
         raise RuleViolation(f"Nama pengguna '{username}' sudah dipakai.", field="username")
@@ -92,6 +115,7 @@ def create_user(
         full_name=full_name.strip(),
         role=role,
         unit_id=unit_id if role == Role.unit else None,
+        position=position.value if position is not None else "",
         password_hash=password_hash.hash(password),
     )
     session.add(user)
@@ -109,12 +133,19 @@ def update_user(
     unit_id: int | None,
     is_active: bool,
     new_password: str = "",
+    position: ExecutivePosition | None = None,
 ) -> User:
-    """Edit an account (team only). Deactivating or a new password ends its sessions."""
+    """Edit an account (team only). Deactivating or a new password ends its sessions.
+    `position` None leaves an executive without an office ("Arahan Pimpinan")."""
     permissions.ensure_team(actor)
     user = get_user(session, user_id=user_id)
     _check_user_fields(
-        session, username=user.username, full_name=full_name, role=role, unit_id=unit_id
+        session,
+        username=user.username,
+        full_name=full_name,
+        role=role,
+        unit_id=unit_id,
+        position=position,
     )
     if user.id == actor.id and (not is_active or role != Role.team):
         raise RuleViolation(
@@ -132,6 +163,7 @@ def update_user(
     user.full_name = full_name.strip()
     user.role = role
     user.unit_id = unit_id if role == Role.unit else None
+    user.position = position.value if position is not None else ""
     user.is_active = is_active
     session.add(user)
     if revoke:

@@ -16,6 +16,7 @@ from app import permissions
 from app.config import Settings
 from app.db import utcnow
 from app.errors import NotFound
+from app.forms.errors import FormErrors
 from app.models import (
     QUIET_END_DEFAULT,
     QUIET_START_DEFAULT,
@@ -23,7 +24,6 @@ from app.models import (
     NotificationSettings,
     User,
 )
-from app.services.admin import FormErrors
 from app.services.outbox import NOTICE_LABELS
 
 RAW_MAX = 400
