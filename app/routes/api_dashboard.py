@@ -139,7 +139,12 @@ def read_dashboard(user: ApiUser, session: SessionDep, query: BurndownQueryDep) 
     plan = plans.current_plan(session)
     reference = dashboard_service.reference(session)
     d = dashboard_service.build_dashboard(
-        session, plan=plan, filters=query.filters, measure=query.measure, reference_data=reference
+        session,
+        plan=plan,
+        filters=query.filters,
+        measure=query.measure,
+        chart=None,  # the curve is its own operation (/api/v1/curve)
+        reference_data=reference,
     )
     h = d.headline
     return DashboardPublic(
