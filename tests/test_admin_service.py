@@ -1,4 +1,5 @@
-"""app.services.admin called directly: the team-only check on every public function, and the
+"""The administration services (app.services.admin, units, programs, plans.settings, holidays)
+called directly: the team-only check on every public function, and the
 rules the forms rely on. The pages themselves are tested in test_admin.py."""
 
 from collections.abc import Callable
@@ -9,6 +10,11 @@ import pytest
 from sqlmodel import Session, SQLModel, col, select
 
 from app.errors import Forbidden, NotFound, RuleViolation
+from app.forms.errors import FormErrors
+from app.forms.holidays import HolidayInput
+from app.forms.plans import PlanInput
+from app.forms.programs import ProgramInput
+from app.forms.units import UnitInput
 from app.models import (
     DayMode,
     Holiday,
@@ -23,15 +29,9 @@ from app.models import (
     User,
 )
 from app.permissions import READ_ONLY_MESSAGE, TEAM_ONLY_MESSAGE
-from app.services import accounts, admin, tasks
-from app.services.admin import (
-    FormErrors,
-    HolidayInput,
-    PlanInput,
-    ProgramInput,
-    UnitInput,
-    UserInput,
-)
+from app.services import accounts, admin, holidays, programs, rows, tasks, units
+from app.services.admin import UserInput
+from app.services.plans import settings as plan_settings
 from tests.factories import World, make_plan, make_program, make_task, make_unit
 
 ADMIN_TABLES: tuple[type[SQLModel], ...] = (Unit, Program, User, Plan, Holiday)
@@ -105,44 +105,44 @@ def add_holiday(session: Session, day: date, name: str = "Libur") -> Holiday:
 
 
 def _calls(session: Session, world: World) -> dict[str, Callable[[User], object]]:
-    """Every public service of app.services.admin, called with input the team may send."""
+    """Every public service of the administration modules, called with input the team may send."""
     holiday = add_holiday(session, date(2025, 3, 31), "Idul Fitri")
     unit_id, program_id, plan_id = world.putr.id, world.sehat.id, world.plan.id
     user_id, holiday_id = world.dinkes_head.id, holiday.id
     assert None not in (unit_id, program_id, plan_id, user_id, holiday_id)
     return {
         "overview": lambda a: admin.overview(session, actor=a),
-        "list_units": lambda a: admin.list_units(session, actor=a),
-        "get_unit": lambda a: admin.get_unit(session, actor=a, unit_id=unit_id),  # type: ignore[arg-type]
-        "blank_unit": lambda a: admin.blank_unit(actor=a),
-        "create_unit": lambda a: admin.create_unit(session, actor=a, data=unit_input()),
-        "update_unit": lambda a: admin.update_unit(
+        "list_units": lambda a: units.list_units(session, actor=a),
+        "get_unit": lambda a: units.get_unit(session, actor=a, unit_id=unit_id),  # type: ignore[arg-type]
+        "blank_unit": lambda a: units.blank_unit(actor=a),
+        "create_unit": lambda a: units.create_unit(session, actor=a, data=unit_input()),
+        "update_unit": lambda a: units.update_unit(
             session,
             actor=a,
             unit_id=unit_id,  # type: ignore[arg-type]
             data=unit_input(code="PUTR", name="Dinas PUPR"),
         ),
-        "set_unit_active": lambda a: admin.set_unit_active(
+        "set_unit_active": lambda a: units.set_unit_active(
             session,
             actor=a,
             unit_id=unit_id,  # type: ignore[arg-type]
             active=False,
         ),
-        "list_programs": lambda a: admin.list_programs(session, actor=a),
-        "get_program": lambda a: admin.get_program(session, actor=a, program_id=program_id),  # type: ignore[arg-type]
-        "blank_program": lambda a: admin.blank_program(actor=a),
-        "create_program": lambda a: admin.create_program(
+        "list_programs": lambda a: programs.list_programs(session, actor=a),
+        "get_program": lambda a: programs.get_program(session, actor=a, program_id=program_id),  # type: ignore[arg-type]
+        "blank_program": lambda a: programs.blank_program(actor=a),
+        "create_program": lambda a: programs.create_program(
             session,
             actor=a,
             data=ProgramInput(kind="movement", code="GORONG", short_name="Gorong", name="G"),
         ),
-        "update_program": lambda a: admin.update_program(
+        "update_program": lambda a: programs.update_program(
             session,
             actor=a,
             program_id=program_id,  # type: ignore[arg-type]
             data=ProgramInput(kind="priority", code="SEHAT", short_name="Sehat", name="Baru"),
         ),
-        "set_program_active": lambda a: admin.set_program_active(
+        "set_program_active": lambda a: programs.set_program_active(
             session,
             actor=a,
             program_id=program_id,  # type: ignore[arg-type]
@@ -159,31 +159,35 @@ def _calls(session: Session, world: World) -> dict[str, Callable[[User], object]
             user_id=user_id,  # type: ignore[arg-type]
             data=user_input(unit_id=str(world.dinkes.id), password="", password_repeat=""),
         ),
-        "plan_view": lambda a: admin.plan_view(session, actor=a),
-        "blank_plan": lambda a: admin.blank_plan(actor=a),
-        "create_plan": lambda a: admin.create_plan(session, actor=a, data=plan_input()),
-        "update_plan": lambda a: admin.update_plan(
+        "plan_view": lambda a: plan_settings.plan_view(session, actor=a),
+        "blank_plan": lambda a: plan_settings.blank_plan(actor=a),
+        "create_plan": lambda a: plan_settings.create_plan(session, actor=a, data=plan_input()),
+        "update_plan": lambda a: plan_settings.update_plan(
             session,
             actor=a,
             plan_id=plan_id,  # type: ignore[arg-type]
             data=plan_input(name="Diubah"),
         ),
-        "set_current_plan": lambda a: admin.set_current_plan(session, actor=a, plan_id=plan_id),  # type: ignore[arg-type]
-        "blank_holiday": lambda a: admin.blank_holiday(actor=a),
-        "list_holidays": lambda a: admin.list_holidays(session, actor=a),
-        "get_holiday": lambda a: admin.get_holiday(session, actor=a, holiday_id=holiday_id),  # type: ignore[arg-type]
-        "create_holiday": lambda a: admin.create_holiday(
+        "set_current_plan": lambda a: plan_settings.set_current_plan(
+            session,
+            actor=a,
+            plan_id=plan_id,  # type: ignore[arg-type]
+        ),
+        "blank_holiday": lambda a: holidays.blank_holiday(actor=a),
+        "list_holidays": lambda a: holidays.list_holidays(session, actor=a),
+        "get_holiday": lambda a: holidays.get_holiday(session, actor=a, holiday_id=holiday_id),  # type: ignore[arg-type]
+        "create_holiday": lambda a: holidays.create_holiday(
             session,
             actor=a,
             data=HolidayInput(holiday_date="2025-11-03", name="Hari Jadi Kabupaten", kind="libur"),
         ),
-        "update_holiday": lambda a: admin.update_holiday(
+        "update_holiday": lambda a: holidays.update_holiday(
             session,
             actor=a,
             holiday_id=holiday_id,  # type: ignore[arg-type]
             data=HolidayInput(holiday_date="2025-11-04", name="Hari libur daerah", kind="libur"),
         ),
-        "delete_holiday": lambda a: admin.delete_holiday(
+        "delete_holiday": lambda a: holidays.delete_holiday(
             session,
             actor=a,
             holiday_id=holiday_id,  # type: ignore[arg-type]
@@ -191,14 +195,20 @@ def _calls(session: Session, world: World) -> dict[str, Callable[[User], object]
     }
 
 
+# The team's administration services.
+TEAM_MODULES = (admin, units, programs, plan_settings, holidays)
+
+
 def test_every_public_service_is_listed() -> None:
-    """A new public function of app.services.admin must join the permission tests below."""
+    """A new public function of the administration services must join the permission tests
+    below."""
     public = {
         name
-        for name, value in vars(admin).items()
+        for module in TEAM_MODULES
+        for name, value in vars(module).items()
         if callable(value)
         and not name.startswith("_")
-        and getattr(value, "__module__", "") == admin.__name__
+        and getattr(value, "__module__", "") == module.__name__
         and not isinstance(value, type)
     }
     assert public == set(PUBLIC_SERVICES)
@@ -288,7 +298,7 @@ def test_form_errors_of_a_single_violation() -> None:
 
 
 def test_create_unit_normalises_what_was_typed(session: Session, world: World) -> None:
-    unit = admin.create_unit(
+    unit = units.create_unit(
         session,
         actor=world.team,
         data=unit_input(code=" disdik ", name=" Dinas  Pendidikan ", head_name="  "),
@@ -310,7 +320,7 @@ def test_unit_rules_report_every_wrong_field_at_once(session: Session, world: Wo
     before = snapshot(session)
 
     errors = errors_of(
-        lambda: admin.create_unit(
+        lambda: units.create_unit(
             session,
             actor=world.team,
             data=unit_input(kind="district", code="dinkes", name="", short_name="x" * 61),
@@ -339,7 +349,7 @@ def test_a_district_holding_tasks_cannot_become_an_agency(session: Session, worl
     as_agency = unit_input(code="KEC-RANTAU-BAYUR", name="Rantau Bayur", short_name="RB")
 
     errors = errors_of(
-        lambda: admin.update_unit(
+        lambda: units.update_unit(
             session,
             actor=world.team,
             unit_id=world.district.id,  # type: ignore[arg-type]
@@ -352,7 +362,7 @@ def test_a_district_holding_tasks_cannot_become_an_agency(session: Session, worl
 
 
 def test_an_unused_district_may_become_an_agency_and_back(session: Session, world: World) -> None:
-    agency = admin.update_unit(
+    agency = units.update_unit(
         session,
         actor=world.team,
         unit_id=world.district.id,  # type: ignore[arg-type]
@@ -360,7 +370,7 @@ def test_an_unused_district_may_become_an_agency_and_back(session: Session, worl
     )
     assert (agency.kind, agency.region_code) == (UnitKind.agency, None)
 
-    district = admin.update_unit(
+    district = units.update_unit(
         session,
         actor=world.team,
         unit_id=world.district.id,  # type: ignore[arg-type]
@@ -377,7 +387,7 @@ def test_an_unused_district_may_become_an_agency_and_back(session: Session, worl
 
 def test_region_codes_name_one_district(session: Session, world: World) -> None:
     errors = errors_of(
-        lambda: admin.create_unit(
+        lambda: units.create_unit(
             session,
             actor=world.team,
             data=unit_input(
@@ -395,8 +405,8 @@ def test_list_units_orders_and_filters(session: Session, world: World) -> None:
     session.add(second)
     session.commit()
 
-    everything = admin.list_units(session, actor=world.team)
-    districts = admin.list_units(session, actor=world.team, kind=UnitKind.district)
+    everything = units.list_units(session, actor=world.team)
+    districts = units.list_units(session, actor=world.team, kind=UnitKind.district)
 
     # Agencies by name ("Dinas PUTR" before "Dinkes"), then districts by Kemendagri code.
     assert [u.code for u in everything] == ["PUTR", "DINKES", "KEC-A", "KEC-RANTAU-BAYUR"]
@@ -409,7 +419,7 @@ def test_a_lost_race_for_a_code_becomes_a_field_error(session: Session, world: W
     session.add(Unit(code="PUTR", name="Ganda", short_name="Ganda", kind=UnitKind.agency))
 
     with pytest.raises(FormErrors) as caught:
-        admin._commit_unique(session, field="code", message="Kode ini sudah dipakai unit lain.")
+        rows.commit_unique(session, field="code", message="Kode ini sudah dipakai unit lain.")
 
     assert caught.value.errors == {"code": "Kode ini sudah dipakai unit lain."}
     assert snapshot(session) == before  # rolled back, and the session is usable again
@@ -418,11 +428,11 @@ def test_a_lost_race_for_a_code_becomes_a_field_error(session: Session, world: W
 @pytest.mark.parametrize("unit_id", [0, -1, 2_147_483_648, 10**20])
 def test_ids_out_of_range_are_not_found(session: Session, world: World, unit_id: int) -> None:
     with pytest.raises(NotFound, match="tidak ditemukan"):
-        admin.get_unit(session, actor=world.team, unit_id=unit_id)
+        units.get_unit(session, actor=world.team, unit_id=unit_id)
     with pytest.raises(NotFound, match="tidak ditemukan"):
         admin.user_form_view(session, actor=world.team, user_id=unit_id)
     with pytest.raises(NotFound, match=r"Rencana kerja tidak ditemukan\."):
-        admin.plan_view(session, actor=world.team, plan_id=unit_id)
+        plan_settings.plan_view(session, actor=world.team, plan_id=unit_id)
 
 
 # --- programs --------------------------------------------------------------------------------
@@ -433,17 +443,17 @@ def test_new_programs_go_last_among_their_kind(session: Session, world: World) -
     session.add(world.sehat)
     session.commit()
 
-    first_movement = admin.create_program(
+    first_movement = programs.create_program(
         session,
         actor=world.team,
         data=ProgramInput(kind="movement", code="simanis", short_name="SiManis", name="S"),
     )
-    next_priority = admin.create_program(
+    next_priority = programs.create_program(
         session,
         actor=world.team,
         data=ProgramInput(kind="priority", code="CERDAS", short_name="Cerdas", name="C"),
     )
-    placed = admin.create_program(
+    placed = programs.create_program(
         session,
         actor=world.team,
         data=ProgramInput(
@@ -454,7 +464,7 @@ def test_new_programs_go_last_among_their_kind(session: Session, world: World) -
     assert (first_movement.code, first_movement.sort_order) == ("SIMANIS", 1)
     assert next_priority.sort_order == 8
     assert placed.sort_order == 3
-    groups = admin.list_programs(session, actor=world.team)
+    groups = programs.list_programs(session, actor=world.team)
     assert [kind for kind, _ in groups] == list(ProgramKind)
     assert [p.code for p in groups[0][1]] == ["MEMBANGUN", "SEHAT", "CERDAS"]
 
@@ -463,7 +473,7 @@ def test_program_code_taken_by_another(session: Session, world: World) -> None:
     before = snapshot(session)
 
     errors = errors_of(
-        lambda: admin.update_program(
+        lambda: programs.update_program(
             session,
             actor=world.team,
             program_id=world.sehat.id,  # type: ignore[arg-type]
@@ -592,9 +602,11 @@ def test_the_first_plan_becomes_current_on_its_own(session: Session, world: Worl
     session.delete(world.plan)
     session.commit()
 
-    first = admin.create_plan(session, actor=world.team, data=plan_input())
-    second = admin.create_plan(session, actor=world.team, data=plan_input(name="Tahun Kedua"))
-    third = admin.create_plan(
+    first = plan_settings.create_plan(session, actor=world.team, data=plan_input())
+    second = plan_settings.create_plan(
+        session, actor=world.team, data=plan_input(name="Tahun Kedua")
+    )
+    third = plan_settings.create_plan(
         session, actor=world.team, data=plan_input(name="Tahun Ketiga", make_current="on")
     )
 
@@ -605,7 +617,7 @@ def test_the_first_plan_becomes_current_on_its_own(session: Session, world: Worl
 
 
 def test_plan_settings_are_parsed(session: Session, world: World) -> None:
-    plan = admin.update_plan(
+    plan = plan_settings.update_plan(
         session,
         actor=world.team,
         plan_id=world.plan.id,  # type: ignore[arg-type]
@@ -634,7 +646,7 @@ def test_plan_rules_report_every_wrong_field(session: Session, world: World) -> 
     before = snapshot(session)
 
     errors = errors_of(
-        lambda: admin.update_plan(
+        lambda: plan_settings.update_plan(
             session,
             actor=world.team,
             plan_id=world.plan.id,  # type: ignore[arg-type]
@@ -664,7 +676,7 @@ def test_an_empty_plan_form_is_not_filled_with_defaults(session: Session, world:
     """Browsers send cleared fields as empty strings; they must not become 100 days, WIB or
     calendar days behind the user's back."""
     errors = errors_of(
-        lambda: admin.create_plan(session, actor=world.team, data=PlanInput(name="Rencana"))
+        lambda: plan_settings.create_plan(session, actor=world.team, data=PlanInput(name="Rencana"))
     )
 
     assert errors == {
@@ -673,7 +685,7 @@ def test_an_empty_plan_form_is_not_filled_with_defaults(session: Session, world:
         "day_mode": "Pilih salah satu pilihan yang tersedia.",
         "timezone": "Pilih zona waktu: WIB, WITA atau WIT.",
     }
-    blank = admin.blank_plan(actor=world.team)
+    blank = plan_settings.blank_plan(actor=world.team)
     assert (blank.length_days, blank.day_mode, blank.timezone) == (
         "100",
         "calendar",
@@ -683,14 +695,14 @@ def test_an_empty_plan_form_is_not_filled_with_defaults(session: Session, world:
 
 def test_working_day_plan_view_skips_weekends_and_holidays(session: Session, world: World) -> None:
     add_holiday(session, date(2025, 3, 5))  # a Wednesday
-    plan = admin.update_plan(
+    plan = plan_settings.update_plan(
         session,
         actor=world.team,
         plan_id=world.plan.id,  # type: ignore[arg-type]
         data=plan_input(start_date="2025-03-03", length_days="5", day_mode="working"),
     )
 
-    view = admin.plan_view(session, actor=world.team, plan_id=plan.id)
+    view = plan_settings.plan_view(session, actor=world.team, plan_id=plan.id)
 
     assert (view.start_date, view.end_date) == (date(2025, 3, 3), date(2025, 3, 10))
 
@@ -720,14 +732,14 @@ def test_plan_view_lists_open_tasks_due_outside_the_plan(session: Session, world
     )
     make_task(session, actor=world.team, plan=world.plan, lead=world.putr, due_date=start)
     make_task(session, actor=world.team, plan=world.plan, lead=world.putr)
-    admin.update_plan(
+    plan_settings.update_plan(
         session,
         actor=world.team,
         plan_id=world.plan.id,  # type: ignore[arg-type]
         data=plan_input(start_date=start.isoformat(), length_days="30"),
     )
 
-    view = admin.plan_view(session, actor=world.team)
+    view = plan_settings.plan_view(session, actor=world.team)
 
     assert view.plan is not None
     assert view.plan.id == world.plan.id
@@ -740,7 +752,7 @@ def test_plan_view_without_plans(session: Session, world: World) -> None:
     session.delete(world.plan)
     session.commit()
 
-    view = admin.plan_view(session, actor=world.team)
+    view = plan_settings.plan_view(session, actor=world.team)
 
     assert (view.plan, view.plans, view.task_count, view.due_outside) == (None, [], 0, [])
 
@@ -748,8 +760,8 @@ def test_plan_view_without_plans(session: Session, world: World) -> None:
 def test_set_current_plan_leaves_exactly_one(session: Session, world: World) -> None:
     other = make_plan(session, start_date=date(2026, 1, 5), is_current=False)
 
-    admin.set_current_plan(session, actor=world.team, plan_id=other.id)  # type: ignore[arg-type]
-    admin.set_current_plan(session, actor=world.team, plan_id=other.id)  # type: ignore[arg-type]
+    plan_settings.set_current_plan(session, actor=world.team, plan_id=other.id)  # type: ignore[arg-type]
+    plan_settings.set_current_plan(session, actor=world.team, plan_id=other.id)  # type: ignore[arg-type]
 
     session.expire_all()
     assert session.exec(select(Plan.id).where(col(Plan.is_current))).all() == [other.id]
@@ -764,7 +776,7 @@ def test_holiday_dates_are_unique(session: Session, world: World) -> None:
     before = snapshot(session)
 
     errors = errors_of(
-        lambda: admin.update_holiday(
+        lambda: holidays.update_holiday(
             session,
             actor=world.team,
             holiday_id=second.id,  # type: ignore[arg-type]
@@ -774,7 +786,7 @@ def test_holiday_dates_are_unique(session: Session, world: World) -> None:
     assert errors == {"holiday_date": "Tanggal 31 Mar 2025 sudah tercatat."}
     assert snapshot(session) == before
 
-    kept = admin.update_holiday(
+    kept = holidays.update_holiday(
         session,
         actor=world.team,
         holiday_id=first.id,  # type: ignore[arg-type]
@@ -787,18 +799,18 @@ def test_delete_holiday(session: Session, world: World) -> None:
     holiday = add_holiday(session, date(2025, 3, 31))
     holiday_id = holiday.id
 
-    admin.delete_holiday(session, actor=world.team, holiday_id=holiday_id)  # type: ignore[arg-type]
+    holidays.delete_holiday(session, actor=world.team, holiday_id=holiday_id)  # type: ignore[arg-type]
 
     assert session.get(Holiday, holiday_id) is None
     with pytest.raises(NotFound, match=rf"Hari libur #{holiday_id} tidak ditemukan\."):
-        admin.delete_holiday(session, actor=world.team, holiday_id=holiday_id)  # type: ignore[arg-type]
+        holidays.delete_holiday(session, actor=world.team, holiday_id=holiday_id)  # type: ignore[arg-type]
 
 
 def test_list_holidays_in_date_order(session: Session, world: World) -> None:
     add_holiday(session, date(2025, 8, 17), "Kemerdekaan")
     add_holiday(session, date(2025, 3, 31), "Idul Fitri")
 
-    listed = admin.list_holidays(session, actor=world.team)
+    listed = holidays.list_holidays(session, actor=world.team)
 
     assert [h.name for h in listed] == ["Idul Fitri", "Kemerdekaan"]
 

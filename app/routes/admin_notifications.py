@@ -9,9 +9,9 @@ from fastapi.responses import RedirectResponse, Response
 from app.auth import CurrentUser
 from app.config import SettingsDep
 from app.db import SessionDep
+from app.forms.errors import FormErrors
 from app.path_ids import DeliveryId, UserId
 from app.services import delivery, preferences
-from app.services.admin import FormErrors
 from app.services.preferences import ContactInput
 from app.templating import render
 

@@ -10,9 +10,9 @@ from sqlmodel import Session
 from app.auth import CurrentUser, PageAuth
 from app.config import Settings, SettingsDep
 from app.db import SessionDep
+from app.forms.errors import FormErrors
 from app.models import User
 from app.services import passwords, preferences
-from app.services.admin import FormErrors
 from app.services.passwords import PasswordChange, PasswordErrors
 from app.services.preferences import LinkCode, PreferencesInput
 from app.templating import render

@@ -1,4 +1,7 @@
-"""Plans and their calendar."""
+"""Plans and their calendar: which plan is current, and the calendar its days follow.
+
+The team's plan settings (create, edit, switch the current plan) are in `plans.settings`; this
+module stays light because the write path (app.services.history) depends on it."""
 
 from sqlmodel import Session, col, select
 
@@ -10,7 +13,7 @@ from app.services.calendar import PlanCalendar
 def current_plan(session: Session) -> Plan:
     """The plan marked current (the newest one if several are marked)."""
     plan = session.exec(
-        select(Plan).where(Plan.is_current).order_by(Plan.id.desc()).limit(1)  # type: ignore[union-attr]
+        select(Plan).where(col(Plan.is_current)).order_by(col(Plan.id).desc()).limit(1)
     ).first()
     if plan is None:
         raise NotFound("Belum ada rencana kerja aktif. Tim Transisi perlu membuatnya lebih dulu.")

@@ -1,0 +1,19 @@
+"""The one error shape of every form: a message per field."""
+
+from app.errors import RuleViolation
+
+
+class FormErrors(RuleViolation):
+    """Several fields are wrong at once; `errors` maps each field to its message."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        field, message = next(iter(errors.items()))
+        super().__init__(message, field=field)
+        self.errors = errors
+
+    @classmethod
+    def of(cls, exc: RuleViolation) -> "FormErrors":
+        """The same shape for a single-field violation (from another service)."""
+        if isinstance(exc, FormErrors):
+            return exc
+        return cls({exc.field or "form": exc.message})
