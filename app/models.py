@@ -158,6 +158,12 @@ class Row(TableModel):
             )
         return self.id
 
+    @classmethod
+    def id_column(cls) -> sa.ColumnElement[int]:
+        """The id column typed `int` for select(): a stored row always has an id, while
+        `Model.id` is typed like the attribute (`int | None`)."""
+        return cls.__table__.c.id
+
 
 def _enum(enum: type[StrEnum], column: str) -> sa.Enum:
     # VARCHAR + CHECK rather than a native PostgreSQL enum: adding a value stays a cheap migration.

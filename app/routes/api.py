@@ -259,7 +259,7 @@ def login_for_token(
     responses=errors(401, 422),
 )
 def revoke_token(auth: ApiAuth, session: SessionDep) -> None:
-    accounts.revoke_session(session, login_session_id=auth.login_session.id)  # type: ignore[arg-type]
+    accounts.revoke_session(session, login_session_id=auth.login_session.pk)
 
 
 @router.get(
@@ -411,7 +411,7 @@ def create_task(
     data: TaskCreate, user: ApiUser, session: SessionDep, response: Response
 ) -> TaskPublic:
     plan = plans.current_plan(session)
-    task = tasks.create_task(session, actor=user, plan_id=plan.id, data=data)  # type: ignore[arg-type]
+    task = tasks.create_task(session, actor=user, plan_id=plan.pk, data=data)
     response.headers["Location"] = f"{router.prefix}/tasks/{task.id}"
     return task_reads.task_public(session, task)
 
@@ -750,7 +750,7 @@ def import_tasks(
         result = service(
             session,
             actor=user,
-            plan_id=plan.id,  # type: ignore[arg-type]
+            plan_id=plan.pk,
             sheet=sheet,
             filename=filename,
         )

@@ -97,7 +97,7 @@ def login(
 
 @router.post("/logout")
 def logout(auth: PageAuth, session: SessionDep) -> Response:
-    accounts.revoke_session(session, login_session_id=auth.login_session.id)  # type: ignore[arg-type]
+    accounts.revoke_session(session, login_session_id=auth.login_session.pk)
     response = RedirectResponse("/login", status_code=303)
     clear_session_cookie(response)
     return response

@@ -252,7 +252,7 @@ def board_columns(
     page_size = settings.board_page_size
     stats = board_service.column_counts(
         session,
-        plan_id=plan.id,  # type: ignore[arg-type]
+        plan_id=plan.pk,
         filters=query.filters,
         lateness=lateness,
     )

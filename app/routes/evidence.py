@@ -111,7 +111,7 @@ def post_evidence(
     task: LoadedTask,
     form: SubmittedForm,
 ) -> Response:
-    task_id: int = task.id  # type: ignore[assignment]
+    task_id = task.pk
 
     def run() -> None:
         attach(
@@ -144,7 +144,7 @@ def post_remove_evidence(
     task: LoadedTask,
     evidence_id: EvidenceId,
 ) -> Response:
-    task_id: int = task.id  # type: ignore[assignment]
+    task_id = task.pk
 
     def run() -> None:
         evidence_service.remove_evidence(

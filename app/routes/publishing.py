@@ -35,7 +35,7 @@ def post_task_public(
     task: LoadedTask,
     form: SubmittedForm,
 ) -> Response:
-    task_id: int = task.id  # type: ignore[assignment]
+    task_id = task.pk
     public = _wanted(form)
     return act(
         request,
@@ -58,7 +58,7 @@ def post_evidence_public(
     evidence_id: EvidenceId,
     form: SubmittedForm,
 ) -> Response:
-    task_id: int = task.id  # type: ignore[assignment]
+    task_id = task.pk
     public = _wanted(form)
     return act(
         request,

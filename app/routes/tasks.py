@@ -197,13 +197,13 @@ def create_task(
     try:
         data = task_forms.task_create(values)
         plan = current_plan(session)
-        task = tasks.create_task(session, actor=user, plan_id=plan.id, data=data)  # type: ignore[arg-type]
+        task = tasks.create_task(session, actor=user, plan_id=plan.pk, data=data)
     except InvalidForm as exc:
         errors = exc.errors
     except RuleViolation as exc:
         errors = {exc.field or FORM_KEY: exc.message}
     else:
-        return _go_to(request, task_id=task.id, ok="created")  # type: ignore[arg-type]
+        return _go_to(request, task_id=task.pk, ok="created")
     _discard(session)
     return _render_form(request, session, values=values, errors=errors, status_code=422)
 
@@ -230,7 +230,7 @@ def edit_task_form(
 
 
 def _values_of(session: Session, task: Task) -> TaskFormValues:
-    supporting, programs = task_reads.link_ids(session, task_ids=[task.id])[task.id]  # type: ignore[list-item, index]
+    supporting, programs = task_reads.link_ids(session, task_ids=[task.pk])[task.pk]
     return TaskFormValues.from_task(task, supporting_unit_ids=supporting, program_ids=programs)
 
 
@@ -243,7 +243,7 @@ def edit_task(
     form: SubmittedForm,
 ) -> Response:
     permissions.ensure_team(user)
-    task_id: int = task.id  # type: ignore[assignment]
+    task_id = task.pk
     values = TaskFormValues.from_form(form)
     try:
         data = task_forms.task_update(values)
@@ -322,7 +322,7 @@ def post_progress(
     request: Request, session: SessionDep, user: CurrentUser, task: LoadedTask, form: SubmittedForm
 ) -> Response:
     permissions.ensure_can_work_on(user, task)
-    task_id: int = task.id  # type: ignore[assignment]
+    task_id = task.pk
 
     def run() -> None:
         data = task_forms.progress_update(form)
@@ -345,7 +345,7 @@ def post_comment(
     request: Request, session: SessionDep, user: CurrentUser, task: LoadedTask, form: SubmittedForm
 ) -> Response:
     permissions.ensure_can_work_on(user, task)
-    task_id: int = task.id  # type: ignore[assignment]
+    task_id = task.pk
 
     def run() -> None:
         tasks.add_comment(session, actor=user, task_id=task_id, note=task_forms.note_text(form))
@@ -367,7 +367,7 @@ def post_directive(
     request: Request, session: SessionDep, user: CurrentUser, task: LoadedTask, form: SubmittedForm
 ) -> Response:
     permissions.ensure_can_direct(user)
-    task_id: int = task.id  # type: ignore[assignment]
+    task_id = task.pk
 
     def run() -> None:
         tasks.add_directive(session, actor=user, task_id=task_id, note=task_forms.note_text(form))
@@ -394,7 +394,7 @@ def post_follow_up(
     form: SubmittedForm,
 ) -> Response:
     """The lead unit (or the team) answers a directive: a follow-up that closes it."""
-    task_id: int = task.id  # type: ignore[assignment]
+    task_id = task.pk
 
     def run() -> None:
         directives.answer_directive(
@@ -422,7 +422,7 @@ def post_decision(
     request: Request, session: SessionDep, user: CurrentUser, task: LoadedTask, form: SubmittedForm
 ) -> Response:
     """An executive settles "perlu keputusan" with a recorded decision."""
-    task_id: int = task.id  # type: ignore[assignment]
+    task_id = task.pk
 
     def run() -> None:
         given = task_forms.versioned_note(form)
@@ -447,7 +447,7 @@ def post_move(
     request: Request, session: SessionDep, user: CurrentUser, task: LoadedTask, form: SubmittedForm
 ) -> Response:
     permissions.ensure_can_work_on(user, task)
-    task_id: int = task.id  # type: ignore[assignment]
+    task_id = task.pk
 
     def run() -> None:
         move = task_forms.task_move(form)
@@ -488,7 +488,7 @@ def _noted_action(
     ok: str,
 ) -> Response:
     permissions.ensure_team(user)
-    task_id: int = task.id  # type: ignore[assignment]
+    task_id = task.pk
 
     def run() -> None:
         data = task_forms.versioned_note(form)
@@ -559,7 +559,7 @@ def post_restore(
     request: Request, session: SessionDep, user: CurrentUser, task: LoadedTask, form: SubmittedForm
 ) -> Response:
     permissions.ensure_team(user)
-    task_id: int = task.id  # type: ignore[assignment]
+    task_id = task.pk
 
     def run() -> None:
         version = task_forms.version_only(form)

@@ -122,7 +122,7 @@ def _preview(
     return task_import.plan_import(
         session,
         actor=user,
-        plan_id=plan.id,  # type: ignore[arg-type]
+        plan_id=plan.pk,
         sheet=sheet,
         filename=filename,
     )
@@ -181,7 +181,7 @@ def import_apply(
         result = task_import.apply_import(
             session,
             actor=user,
-            plan_id=plan.id,  # type: ignore[arg-type]
+            plan_id=plan.pk,
             sheet=sheet,
             filename=name,
         )

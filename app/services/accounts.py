@@ -312,7 +312,7 @@ def start_session(
         else timedelta(hours=settings.session_max_hours)
     )
     row = LoginSession(
-        user_id=user.id,  # type: ignore[arg-type]
+        user_id=user.pk,
         token_hash=_digest(token),
         kind=kind,
         csrf_token=secrets.token_urlsafe(32),

@@ -142,7 +142,7 @@ def _cards(
     calendar: PlanCalendar,
     today: date,
 ) -> list[Card]:
-    task_ids = [t.id for t, _, _ in rows if t.id is not None]
+    task_ids = [t.pk for t, _, _ in rows]
     programs = _programs_of(session, task_ids)
     evidence = evidence_counts(session, task_ids)
     directives = open_directive_counts(session, task_ids)
@@ -224,7 +224,7 @@ def build_board(
     if stats is None:
         stats = column_counts(
             session,
-            plan_id=plan.id,  # type: ignore[arg-type]
+            plan_id=plan.pk,
             filters=filters,
             lateness=lateness,
         )

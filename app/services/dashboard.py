@@ -518,8 +518,8 @@ def reference(session: Session) -> Reference:
         select(Program).order_by(col(Program.sort_order), col(Program.id))
     ).all()
     return Reference(
-        units={u.id: u for u in units if u.id is not None},
-        programs={p.id: p for p in programs if p.id is not None},
+        units={u.pk: u for u in units},
+        programs={p.pk: p for p in programs},
         options=options_from(units, programs),
     )
 

@@ -79,7 +79,7 @@ def claim_due(session: Session, *, settings: Settings, now: datetime) -> list[in
         row.claimed_until = lease
         row.attempts += 1
         session.add(row)
-    ids = [row.id for row in rows if row.id is not None]
+    ids = [row.pk for row in rows]
     session.commit()
     return ids
 

@@ -143,7 +143,7 @@ def _ensure_users(
             # "Channels").
             session.add(
                 NotificationSettings(
-                    user_id=user.id,  # type: ignore[arg-type]
+                    user_id=user.pk,
                     email=f"{person.username}@{DEMO_EMAIL_DOMAIN}",
                     email_on=True,
                     quiet_hours_on=False,
@@ -778,11 +778,11 @@ def _simulate(
     rng = random.Random(seed)
     # Own stream for clock times, so the story does not depend on the weekday of day 1.
     clock = random.Random(seed + 1)
-    programs = {p.code: _id(p) for p in session.exec(select(Program)).all()}
+    programs = {p.code: p.pk for p in session.exec(select(Program)).all()}
     users = session.exec(select(User)).all()
-    actors = {u.username: _id(u) for u in users}
+    actors = {u.username: u.pk for u in users}
     actors["team"] = actors["tim.transisi"]
-    lead_user = {u.unit_id: _id(u) for u in users if u.role == Role.unit}
+    lead_user = {u.unit_id: u.pk for u in users if u.role == Role.unit}
     sims = []
     for index, spec in enumerate(catalogue):
         created_day = spec.added_day or -5 + index * 6 // len(catalogue)  # H-6 … H-1
@@ -794,10 +794,10 @@ def _simulate(
         data = TaskCreate(
             title=spec.title,
             description=spec.description,
-            lead_unit_id=_id(lead),
-            supporting_unit_ids=[_id(units[c]) for c in spec.supporting if c != spec.lead],
+            lead_unit_id=lead.pk,
+            supporting_unit_ids=[units[c].pk for c in spec.supporting if c != spec.lead],
             program_ids=[programs[c] for c in spec.programs],
-            district_id=_id(units[spec.district]) if spec.district else None,
+            district_id=units[spec.district].pk if spec.district else None,
             village=spec.village,
             due_date=plan.start_date + timedelta(days=spec.due_day - 1),
             weight=spec.weight,
@@ -808,11 +808,6 @@ def _simulate(
         sims.append(sim)
     sims.sort(key=lambda s: s.events[0]["at"])
     return sims
-
-
-def _id(row: Unit | Program | User) -> int:
-    assert row.id is not None, "flushed rows have ids"
-    return row.id
 
 
 def _review_since(sim: _SimTask, plan: Plan) -> date | None:
@@ -837,7 +832,7 @@ def _write(session: Session, *, plan: Plan, sims: list[_SimTask]) -> tuple[int, 
         state = sim.state
         tasks.append(
             Task(
-                plan_id=plan.id,  # type: ignore[arg-type]
+                plan_id=plan.pk,
                 code=f"T-{first_number + offset:03d}",
                 **sim.data.model_dump(
                     exclude={"supporting_unit_ids", "program_ids", "needs_decision"}
@@ -862,13 +857,9 @@ def _write(session: Session, *, plan: Plan, sims: list[_SimTask]) -> tuple[int, 
     rows: list[dict[str, Any]] = []
     for task, sim in zip(tasks, sims, strict=True):
         session.add_all(
-            TaskSupportingUnit(task_id=task.id, unit_id=u)  # type: ignore[arg-type]
-            for u in sim.data.supporting_unit_ids
+            TaskSupportingUnit(task_id=task.pk, unit_id=u) for u in sim.data.supporting_unit_ids
         )
-        session.add_all(
-            TaskProgram(task_id=task.id, program_id=p)  # type: ignore[arg-type]
-            for p in sim.data.program_ids
-        )
+        session.add_all(TaskProgram(task_id=task.pk, program_id=p) for p in sim.data.program_ids)
         rows += [{**event, "plan_id": plan.id, "task_id": task.id} for event in sim.events]
     rows.sort(key=lambda r: (r["at"], r["task_id"]))
     _write_evidence(session, rows)
@@ -896,7 +887,7 @@ def _write_evidence(session: Session, rows: list[dict[str, Any]]) -> None:
     session.flush()
     for evidence, item, row in pending:
         item["id"] = evidence.id
-        row["changes"][change_key(evidence.id)] = [None, item]  # type: ignore[arg-type]
+        row["changes"][change_key(evidence.pk)] = [None, item]
 
 
 def _assign_positions(tasks: list[Task], sims: list[_SimTask]) -> None:

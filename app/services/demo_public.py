@@ -61,12 +61,12 @@ def publish_demo(session: Session, *, plan: Plan, seed: int) -> None:
     published: list[int] = []
     for program in session.exec(select(Program)).all():
         wording = PUBLIC_PROGRAMS.get(program.code)
-        if wording is None or program.id is None:
+        if wording is None:
             continue
         program.is_public = True
         program.public_title, program.public_description = wording
         session.add(program)
-        published.append(program.id)
+        published.append(program.pk)
     rng = random.Random(seed)
     task_ids = session.exec(
         select(TaskProgram.task_id)

@@ -119,7 +119,7 @@ def _unit_sections(
     soon: list[Item] = []
     blocked: list[Item] = []
     rejected: list[Item] = []
-    ids = [t.id for t in tasks if t.id is not None]
+    ids = [t.pk for t in tasks]
     last_rejections = _last_rejections(session, task_ids=ids)
     blocked_since = _entered(session, task_ids=ids, status=TaskStatus.blocked)
     for task in tasks:
@@ -221,15 +221,13 @@ def plan_picture(
         .where(Task.plan_id == plan.id, Task.status == TaskStatus.review)
         .order_by(col(Task.id))
     ).all()
-    since = _entered(
-        session, task_ids=[t.id for t in queue if t.id is not None], status=TaskStatus.review
-    )
+    since = _entered(session, task_ids=[t.pk for t in queue], status=TaskStatus.review)
     review = [
         (task, working_days_since(calendar, since[task.id], today) if task.id in since else 0)
         for task in queue
     ]
     review.sort(key=lambda pair: (-pair[1], pair[0].id or 0))
-    units = {u.id: u for u in session.exec(select(Unit)).all() if u.id is not None}
+    units = {u.pk: u for u in session.exec(select(Unit)).all()}
     return PlanPicture(board=board, review=review, units=units)
 
 
@@ -410,7 +408,7 @@ def run_digest(session: Session, *, plan: Plan, now: datetime) -> int | None:
     if done is not None:
         return None
     users = session.exec(select(User).where(col(User.is_active)).order_by(col(User.id))).all()
-    prefs = outbox.settings_for(session, [u.id for u in users if u.id is not None])
+    prefs = outbox.settings_for(session, [u.pk for u in users])
     picture: PlanPicture | None = None
     written = 0
     for user in users:

@@ -234,9 +234,9 @@ def escalate(session: Session, *, plan: Plan, now: datetime) -> list[Escalation]
             at=now,
         )
         row = Escalation(
-            task_id=rung.task.id,  # type: ignore[arg-type]
+            task_id=rung.task.pk,
             rung=rung.rung,
-            episode_event_id=rung.episode.id,  # type: ignore[arg-type]
+            episode_event_id=rung.episode.pk,
             event_id=event.id,
             fired_at=now,
         )

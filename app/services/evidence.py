@@ -223,7 +223,7 @@ def _attach(session: Session, *, actor: User, task_id: int, evidence: Evidence) 
         task,
         actor=actor,
         kind=EventKind.evidence,
-        changes={change_key(evidence.id): [None, _summary(evidence)]},  # type: ignore[arg-type]
+        changes={change_key(evidence.pk): [None, _summary(evidence)]},
         note=evidence.caption,
     )
     session.commit()
@@ -239,7 +239,7 @@ def add_link(session: Session, *, actor: User, task_id: int, url: str, caption: 
         kind=EvidenceKind.link,
         caption=clean_caption(caption),
         url=clean_url(url),
-        uploaded_by=actor.id,  # type: ignore[arg-type]
+        uploaded_by=actor.pk,
     )
     return _attach(session, actor=actor, task_id=task_id, evidence=evidence)
 
@@ -269,7 +269,7 @@ def add_file(
         content_type=stored.file_type.content_type,
         size_bytes=stored.size_bytes,
         sha256=stored.sha256,
-        uploaded_by=actor.id,  # type: ignore[arg-type]
+        uploaded_by=actor.pk,
     )
     # A refusal after this point leaves the stored file behind: harmless, since files are
     # named by content and an identical later upload reuses it.
@@ -345,7 +345,7 @@ def add_photos(
             content_type=saved.file_type.content_type,
             size_bytes=saved.size_bytes,
             sha256=saved.sha256,
-            uploaded_by=actor.id,  # type: ignore[arg-type]
+            uploaded_by=actor.pk,
         )
         session.add(evidence)
         session.flush()
@@ -354,7 +354,7 @@ def add_photos(
             task,
             actor=actor,
             kind=EventKind.evidence,
-            changes={change_key(evidence.id): [None, _summary(evidence)]},  # type: ignore[arg-type]
+            changes={change_key(evidence.pk): [None, _summary(evidence)]},
             note=evidence.caption,
         )
         added.append(evidence)

@@ -71,7 +71,7 @@ def ensure_version(session: Session, task: Task, version: int) -> None:
     """Refuse (Conflict, with the current task) a change made against an older version."""
     if task.version == version:
         return
-    last = last_event(session, task_id=task.id)  # type: ignore[arg-type]
+    last = last_event(session, task_id=task.pk)
     who = "pengguna lain"
     when = ""
     if last is not None:
@@ -105,7 +105,7 @@ def record_event(
         task.version += 1
     event = TaskEvent(
         plan_id=task.plan_id,
-        task_id=task.id,  # type: ignore[arg-type]
+        task_id=task.pk,
         actor_id=actor.id,
         kind=kind,
         from_status=from_status,
@@ -143,7 +143,7 @@ def record_system_event(
     listeners run as for any event; the caller commits."""
     event = TaskEvent(
         plan_id=task.plan_id,
-        task_id=task.id,  # type: ignore[arg-type]
+        task_id=task.pk,
         actor_id=None,
         at=at,
         kind=kind,

@@ -96,4 +96,6 @@ def mark_all_read(session: Session, *, actor: User) -> int:
         .values(read_at=utcnow())
     )
     session.commit()
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    # An UPDATE answers a CursorResult (SQLModel's Session.execute is typed as a plain Result).
+    assert isinstance(result, sa.CursorResult)
+    return int(result.rowcount or 0)

@@ -168,7 +168,7 @@ def _urgency(
 def _items(
     session: Session, tasks: list[Task], *, user: User, calendar: PlanCalendar, today: date
 ) -> list[MyTask]:
-    ids = [t.id for t in tasks if t.id is not None]
+    ids = [t.pk for t in tasks]
     latest = _latest_events(session, ids)
     rejected, directive = _signals(session, ids)
     evidence = evidence_counts(session, ids)

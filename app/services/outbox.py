@@ -231,7 +231,7 @@ def fan_out(session: Session, *, event: TaskEvent, task: Task) -> list[Notificat
     actor_name = actor.full_name if actor is not None else "Seratus"
     unit = session.get(Unit, task.lead_unit_id)
     unit_name = unit.name if unit is not None else "-"
-    prefs = settings_for(session, [t.user.id for t in told if t.user.id is not None])
+    prefs = settings_for(session, [t.user.pk for t in told])
     now = utcnow()
     made: list[tuple[Told, Notification]] = []
     for entry in told:
@@ -239,7 +239,7 @@ def fan_out(session: Session, *, event: TaskEvent, task: Task) -> list[Notificat
             entry.notice, event=event, task=task, actor_name=actor_name, unit_name=unit_name
         )
         notification = Notification(
-            user_id=entry.user.id,  # type: ignore[arg-type]
+            user_id=entry.user.pk,
             task_id=task.id,
             event_id=event.id,
             kind=entry.notice,

@@ -170,8 +170,8 @@ def append(tasks: list[Task], *, start: int = END_OF_COLUMN) -> None:
 def ranks(session: Session, tasks: Sequence[Task]) -> dict[int, int]:
     """{task id: its place 1..n in its column} for `tasks` (0 off the board: cancelled), as
     readers see positions; one query whatever the number of tasks."""
-    ids = [t.id for t in tasks if t.id is not None and t.status in BOARD_STATUSES]
-    result = {t.id: 0 for t in tasks if t.id is not None}
+    ids = [t.pk for t in tasks if t.status in BOARD_STATUSES]
+    result = {t.pk: 0 for t in tasks}
     if not ids:
         return result
     plan_ids = {t.plan_id for t in tasks}
@@ -198,11 +198,11 @@ def ranks(session: Session, tasks: Sequence[Task]) -> dict[int, int]:
 def column_order(session: Session, *, plan_id: int) -> dict[TaskStatus, list[int]]:
     """Each board column's task ids, top first (the order every reader sees)."""
     rows = session.exec(
-        select(Task.id, Task.status)
+        select(Task.id_column(), Task.status)
         .where(Task.plan_id == plan_id, col(Task.status).in_(BOARD_STATUSES))
         .order_by(col(Task.status), col(Task.position), col(Task.id))
     ).all()
     columns: dict[TaskStatus, list[int]] = {s: [] for s in BOARD_STATUSES}
     for task_id, status in rows:
-        columns[TaskStatus(status)].append(task_id)  # type: ignore[arg-type]
+        columns[TaskStatus(status)].append(task_id)
     return columns

@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 from app import permissions
 from app.config import Settings
 from app.db import utcnow
-from app.errors import Forbidden, NotFound
+from app.errors import NotFound
 from app.forms.errors import FormErrors
 from app.models import (
     QUIET_END_DEFAULT,
@@ -331,9 +331,7 @@ def channels_view(
     form: PreferencesInput | None = None,
     link_code: LinkCode | None = None,
 ) -> ChannelsView:
-    prefs = preferences_of(session, user_id=actor.id or 0)
-    if actor.id is None:
-        raise Forbidden("Akun tidak dikenal.")
+    prefs = preferences_of(session, user_id=actor.pk)
     return ChannelsView(
         prefs=prefs,
         form=form or PreferencesInput.of(prefs),

@@ -529,7 +529,7 @@ def build_site(session: Session, *, plan: Plan, now: datetime | None = None) -> 
         .where(col(Program.is_public))
         .order_by(col(Program.sort_order), text_order(col(Program.code)))
     ).all()
-    program_ids = [p.id for p in programs if p.id is not None]
+    program_ids = [p.pk for p in programs]
     figures = _figures(
         session, plan=plan, calendar=calendar, today=today, now=now, program_ids=program_ids
     )

@@ -158,9 +158,9 @@ def who_is_told(session: Session, *, event: TaskEvent, task: Task) -> list[Told]
     for notice, audiences in notices_for(event):
         for audience in audiences:
             for user in _users(session, audience, task=task, event=event):
-                if user.id is None or user.id == event.actor_id or user.id in told:
+                if user.pk == event.actor_id or user.pk in told:
                     continue
-                told[user.id] = Told(user=user, notice=notice)
+                told[user.pk] = Told(user=user, notice=notice)
     return list(told.values())
 
 

@@ -20,15 +20,15 @@ class FilterOptions:
 
     @property
     def unit_ids(self) -> set[int]:
-        return {u.id for u in (*self.agencies, *self.districts) if u.id is not None}
+        return {u.pk for u in (*self.agencies, *self.districts)}
 
     @property
     def district_ids(self) -> set[int]:
-        return {u.id for u in self.districts if u.id is not None}
+        return {u.pk for u in self.districts}
 
     @property
     def program_ids(self) -> set[int]:
-        return {p.id for _, group in self.programs for p in group if p.id is not None}
+        return {p.pk for _, group in self.programs for p in group}
 
     def drop_unknown(
         self, filters: TaskFilter, *, keep_unit_id: int | None = None

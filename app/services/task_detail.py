@@ -321,14 +321,14 @@ def _names_in(
     programs: dict[int, str] = {}
     if unit_ids:
         for uid, name in session.exec(
-            select(Unit.id, Unit.name).where(col(Unit.id).in_(unit_ids))
+            select(Unit.id_column(), Unit.name).where(col(Unit.id).in_(unit_ids))
         ).all():
-            units[uid] = name  # type: ignore[index]
+            units[uid] = name
     if program_ids:
         for pid, name in session.exec(
-            select(Program.id, Program.short_name).where(col(Program.id).in_(program_ids))
+            select(Program.id_column(), Program.short_name).where(col(Program.id).in_(program_ids))
         ).all():
-            programs[pid] = name  # type: ignore[index]
+            programs[pid] = name
     return units, programs
 
 

@@ -89,7 +89,7 @@ def task_table(
     if board_only:
         order = {s: i for i, s in enumerate(BOARD_STATUSES)}
         tasks.sort(key=lambda t: (order[t.status], t.position, t.id or 0))
-    links = link_ids(session, task_ids=[t.id for t in tasks if t.id is not None])
+    links = link_ids(session, task_ids=[t.pk for t in tasks])
     units = _labels([(u.id or 0, u.code, u.short_name) for u in session.exec(select(Unit))])
     programs = _labels([(p.id or 0, p.code, p.short_name) for p in session.exec(select(Program))])
     rows: list[list[Any]] = []

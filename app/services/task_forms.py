@@ -410,7 +410,7 @@ class FormOptions:
 
     @property
     def unit_names(self) -> dict[int, str]:
-        return {u.id: u.name for u in (*self.agencies, *self.districts) if u.id is not None}
+        return {u.pk: u.name for u in (*self.agencies, *self.districts)}
 
 
 def form_options(

@@ -226,7 +226,7 @@ def _context(session: Session, plan: Plan) -> _Context:
     programs = session.exec(select(Program)).all()
     tasks = session.exec(select(Task).where(Task.plan_id == plan.id)).all()
     calendar = plan_calendar(session, plan)
-    task_ids = [t.id for t in tasks if t.id is not None]
+    task_ids = [t.pk for t in tasks]
     by_title: dict[str, list[Task]] = {}
     for task in tasks:
         by_title.setdefault(name_key(task.title), []).append(task)
@@ -505,7 +505,7 @@ def apply_import(
     """Import `sheet` in one transaction: everything, or (on any problem) nothing."""
     ensure_can_import(actor)
     plan = get_plan(session, plan_id=plan_id)
-    lock_plan_for_writes(session, plan.id)  # type: ignore[arg-type]
+    lock_plan_for_writes(session, plan.pk)
     result = _plan(session, plan=plan, sheet=sheet, filename=filename)
     if result.issues:
         session.rollback()
@@ -571,12 +571,11 @@ def _create_all(
         values = row.values
         # A new task has no links yet, so they are added rather than replaced (set_links).
         session.add_all(
-            TaskSupportingUnit(task_id=task.id, unit_id=u)  # type: ignore[arg-type]
+            TaskSupportingUnit(task_id=task.pk, unit_id=u)
             for u in values.get("supporting_unit_ids", [])
         )
         session.add_all(
-            TaskProgram(task_id=task.id, program_id=p)  # type: ignore[arg-type]
-            for p in values.get("program_ids", [])
+            TaskProgram(task_id=task.pk, program_id=p) for p in values.get("program_ids", [])
         )
         changes = {
             name: [None, jsonable(values[name])]
@@ -601,7 +600,7 @@ def _new_task(plan: Plan, row: RowPlan, code: str) -> tuple[Task, dict[str, list
     values = row.values
     status = row.status or TaskStatus.todo
     task = Task(
-        plan_id=plan.id,  # type: ignore[arg-type]
+        plan_id=plan.pk,
         code=code,
         title=values["title"],
         description=values.get("description", ""),
@@ -629,7 +628,7 @@ def _update(session: Session, *, actor: User, row: RowPlan, note: str) -> Task:
                 setattr(task, name, row.values[name])
         set_links(
             session,
-            task_id=task.id,  # type: ignore[arg-type]
+            task_id=task.pk,
             supporting_unit_ids=row.values["supporting_unit_ids"]
             if "supporting_unit_ids" in row.changes
             else None,

@@ -54,8 +54,8 @@ def link_ids(
 
 def task_public(session: Session, task: Task) -> TaskPublic:
     """The API view of a task, with its supporting units and programs."""
-    supporting, programs = link_ids(session, task_ids=[task.id])[task.id]  # type: ignore[index, list-item]
-    return task_publics(session, [task], links={task.id: (supporting, programs)})[0]  # type: ignore[dict-item]
+    supporting, programs = link_ids(session, task_ids=[task.pk])[task.pk]
+    return task_publics(session, [task], links={task.pk: (supporting, programs)})[0]
 
 
 def task_publics(
@@ -67,15 +67,15 @@ def task_publics(
     """API views of many tasks (`position` is the place 1..n in the column); their links
     and places are read in three queries whatever their number."""
     if links is None:
-        links = link_ids(session, task_ids=[t.id for t in tasks if t.id is not None])
+        links = link_ids(session, task_ids=[t.pk for t in tasks])
     places = ranks(session, tasks)
     return [
         TaskPublic.model_validate(
             task,
             update={
-                "position": places.get(task.id, 0),  # type: ignore[arg-type]
-                "supporting_unit_ids": sorted(links[task.id][0]),  # type: ignore[index]
-                "program_ids": sorted(links[task.id][1]),  # type: ignore[index]
+                "position": places.get(task.pk, 0),
+                "supporting_unit_ids": sorted(links[task.pk][0]),
+                "program_ids": sorted(links[task.pk][1]),
             },
         )
         for task in tasks

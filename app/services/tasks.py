@@ -97,7 +97,7 @@ def create_task(session: Session, *, actor: User, plan_id: int, data: TaskCreate
     """A new task at the top of Belum Dimulai, with the next code of the plan (T-001, …)."""
     permissions.ensure_team(actor)
     plan = get_plan(session, plan_id=plan_id)
-    lock_plan_for_writes(session, plan.id)  # type: ignore[arg-type]
+    lock_plan_for_writes(session, plan.pk)
     _check_refs(
         session,
         plan=plan,
@@ -109,7 +109,7 @@ def create_task(session: Session, *, actor: User, plan_id: int, data: TaskCreate
     )
     code = next_task_code(session, plan=plan)
     task = Task(
-        plan_id=plan.id,  # type: ignore[arg-type]
+        plan_id=plan.pk,
         code=code,
         title=data.title,
         description=data.description,
@@ -128,7 +128,7 @@ def create_task(session: Session, *, actor: User, plan_id: int, data: TaskCreate
     session.flush()
     set_links(
         session,
-        task_id=task.id,  # type: ignore[arg-type]
+        task_id=task.pk,
         supporting_unit_ids=[u for u in data.supporting_unit_ids if u != data.lead_unit_id],
         program_ids=data.program_ids,
     )

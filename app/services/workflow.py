@@ -54,9 +54,7 @@ def check_status_change(
     from_status = TaskStatus(task.status)
     if to_status == TaskStatus.blocked and not reason:
         raise RuleViolation(BLOCKED_REASON_MESSAGE, field="blocked_reason")
-    if (
-        to_status == TaskStatus.review and not note and not has_evidence(session, task_id=task.id)  # type: ignore[arg-type]
-    ):
+    if to_status == TaskStatus.review and not note and not has_evidence(session, task_id=task.pk):
         raise RuleViolation(EVIDENCE_OR_NOTE_MESSAGE, field="note")
     if to_status == TaskStatus.done:
         return EventKind.verified
