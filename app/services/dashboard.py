@@ -330,7 +330,8 @@ class Reference:
 # --- helpers ---------------------------------------------------------------------------
 
 
-def _plan_day(session: Session, plan: Plan, now: datetime | None) -> PlanDay:
+def plan_day(session: Session, plan: Plan, now: datetime | None = None) -> PlanDay:
+    """The plan's calendar, today (as of `now`) and its label ("Hari ke-45 dari 100")."""
     calendar = plan_calendar(session, plan)
     today = calendar.today(now)
     return PlanDay(plan=plan, calendar=calendar, today=today, day_label=calendar.day_label(today))
@@ -562,7 +563,7 @@ def burndown_view(
 ) -> BurndownView:
     """Only the chart region (the htmx answer to the filter form)."""
     now = now or datetime.now(UTC)
-    day = _plan_day(session, plan, now)
+    day = plan_day(session, plan, now)
     return _chart_view(session, plan=plan, filters=filters, measure=measure, now=now, day=day)
 
 
@@ -581,14 +582,14 @@ def plan_headline(session: Session, *, plan: Plan, now: datetime | None = None) 
     """The plan's headline as the dashboard shows it: plan day, done %, planned % today, and
     the colour with its reason. For any page that must show the dashboard's numbers (the
     public page): the same computation, never another."""
-    day = _plan_day(session, plan, now)
+    day = plan_day(session, plan, now)
     return _headline(day, _facts(session, plan, day).stats())
 
 
 def program_rags(session: Session, *, plan: Plan, now: datetime | None = None) -> list[RagRow]:
     """Every program (active, or with tasks) with its colour and reason, as the dashboard's
     program table shows them, in the administration's order (kind, then sort order)."""
-    day = _plan_day(session, plan, now)
+    day = plan_day(session, plan, now)
     grouped = _facts(session, plan, day).grouped()
     return [row for _, rows in _program_rows(grouped, reference(session)) for row in rows]
 
@@ -605,7 +606,7 @@ def build_dashboard(
     """Everything /dashboard shows. `filters` and `measure` apply to the charts only; the
     headline, the tables, the attention list and the activity are plan-wide."""
     now = now or datetime.now(UTC)
-    day = _plan_day(session, plan, now)
+    day = plan_day(session, plan, now)
     today = day.today
     charts = _chart_view(session, plan=plan, filters=filters, measure=measure, now=now, day=day)
     facts = _facts(session, plan, day)
@@ -693,7 +694,7 @@ def task_list(
 ) -> TaskList:
     """The tasks behind a headline figure (late, blocked, needing a decision, …), under the
     scope filters: the same rows and rule as the figure, so the list's length is the figure."""
-    day = _plan_day(session, plan, now)
+    day = plan_day(session, plan, now)
     facts = _facts(session, plan, day)
     kinds = {pid: ProgramKind(p.kind) for pid, p in reference_data.programs.items()}
     chosen = [f for f in facts.tasks if shows(f, show, facts=facts) and _matches(f, filters, kinds)]
@@ -753,7 +754,7 @@ def _group_page(
     unit: Unit | None = None,
 ) -> GroupPage:
     now = now or datetime.now(UTC)
-    day = _plan_day(session, plan, now)
+    day = plan_day(session, plan, now)
     charts = _chart_view(session, plan=plan, filters=filters, measure=measure, now=now, day=day)
     facts = _facts(session, plan, day)
     chosen = [f for f in facts.tasks if _matches(f, filters, {})]
