@@ -43,7 +43,7 @@ def test_history_and_conflict_view_show_a_change_alike() -> None:
     rows = {row.label: (row.mine, row.current) for row in differing_fields(mine, current, OPTIONS)}
 
     # The history records the same change as [current, mine], in stored shapes.
-    recorded = {
+    recorded: dict[str, tuple[object, object]] = {
         "lead_unit_id": (3, None),
         "program_ids": ([5], []),
         "district_id": (None, 7),
