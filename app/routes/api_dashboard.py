@@ -10,7 +10,7 @@ from sqlmodel import Field, SQLModel
 
 from app.auth import ApiUser
 from app.db import SessionDep
-from app.models import PlanPublic
+from app.models import PlanPublic, Rag
 from app.routes.api import NO_PLAN, errors, operation_id
 from app.routes.api_directives import DirectivesSummaryPublic, summary_public
 from app.routes.burndown import BurndownQueryDep
@@ -18,7 +18,7 @@ from app.services import dashboard as dashboard_service
 from app.services import plans, task_queries
 from app.services.curve import CurveSeries, curve_series
 from app.services.dashboard import RagRow
-from app.services.rag import GroupStats, Rag
+from app.services.rag import GroupStats
 
 router = APIRouter(prefix="/api/v1", tags=["dashboard"], generate_unique_id_function=operation_id)
 

@@ -28,6 +28,7 @@ from app.models import (
     Plan,
     Program,
     ProgramKind,
+    Rag,
     Task,
     TaskEvent,
     TaskStatus,
@@ -41,9 +42,10 @@ from app.services.chart import BurndownChart, CurveChart, burndown_chart, curve_
 from app.services.curve import CurveSeries, curve_series
 from app.services.directives import DirectiveSummary, plan_directives
 from app.services.filters import TaskFilter
+from app.services.labels import RAG_LABELS
 from app.services.lateness import Lateness
 from app.services.plans import plan_calendar
-from app.services.rag import RAG_LABELS, RAG_ORDER, GroupStats, Judgement, Rag, judge
+from app.services.rag import RAG_ORDER, GroupStats, Judgement, judge
 from app.services.reference_lists import FilterOptions, options_from
 from app.services.task_detail import HistoryEntry, describe_events
 from app.services.task_facts import Facts, GroupedStats, TaskFact, load_facts
