@@ -1,13 +1,16 @@
 """The reference data and the demo plan: what a customer sees first must be right.
 
-Reference: the kecamatan, agencies, programs and holidays load once, match the design's
-shared data, and district names match in their local spellings. Demo: ~150 tasks with a
+Reference: the kecamatan, agencies, programs and holidays load once, match the design data
+(its fingerprint is kept in tests/fixtures/design_reference.json), and district names match
+in their local spellings. Demo: ~150 tasks with a
 history that replays exactly to each task's state, written by people allowed to write it,
 never after "now", positions 1..n in every column, every column in use, demo logins for
 every role; loading again adds nothing; the same seed gives the same demo.
 """
 
 import csv
+import hashlib
+import json
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -48,14 +51,9 @@ from app.services.plans import plan_calendar
 from app.timefmt import WIB
 from tests.databases import empty_database
 
-# The design folder sits beside the repository (as CI lays it out): ../shared/data.
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-SHARED_FILES = (
-    "kecamatan.csv",
-    "desa_kelurahan.csv",
-    "perangkat_daerah.csv",
-    "programs.csv",
-)
+# The design data's fingerprint, kept in the repository (the design folder is not).
+DESIGN_REFERENCE = Path(__file__).parent / "fixtures" / "design_reference.json"
+DESIGN_FILES = json.loads(DESIGN_REFERENCE.read_text(encoding="utf-8"))["files"]
 # A Saturday. Without a start date, day 1 is placed so that this is day 45: Thursday
 # 20 February 2025, Banyuasin's real day 1.
 TODAY = date(2025, 4, 5)
@@ -65,11 +63,6 @@ DAY_ONE = date(2025, 2, 20)
 def _cheap_hasher() -> PasswordHash:
     # The same cost as the autouse fixture in conftest, for the module-scoped load below.
     return PasswordHash((Argon2Hasher(time_cost=1, memory_cost=8, parallelism=1),))
-
-
-def _id(row: Plan | Task | Unit | User | Evidence) -> int:
-    assert row.id is not None
-    return row.id
 
 
 def end_of(day: date) -> datetime:
@@ -99,11 +92,11 @@ def table_counts(engine: Engine) -> dict[str, int]:
 def snapshot(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
     """The demo's content by natural keys (codes, usernames), independent of row ids."""
     with Session(engine) as session:
-        units = {_id(u): u.code for u in session.exec(select(Unit)).all()}
-        users = {_id(u): u.username for u in session.exec(select(User)).all()}
+        units = {u.pk: u.code for u in session.exec(select(Unit)).all()}
+        users = {u.pk: u.username for u in session.exec(select(User)).all()}
         programs = {p.id: p.code for p in session.exec(select(Program)).all()}
         tasks = session.exec(select(Task).order_by(col(Task.code))).all()
-        codes = {_id(t): t.code for t in tasks}
+        codes = {t.pk: t.code for t in tasks}
         events = session.exec(select(TaskEvent).order_by(col(TaskEvent.id))).all()
         links = session.exec(select(TaskProgram)).all()
         plan = session.exec(select(Plan)).one()
@@ -173,7 +166,7 @@ def tasks_and_histories(session: Session) -> list[tuple[Task, list[TaskEvent]]]:
     history: dict[int, list[TaskEvent]] = defaultdict(list)
     for event in session.exec(select(TaskEvent).order_by(col(TaskEvent.id))).all():
         history[event.task_id].append(event)
-    return [(task, history[_id(task)]) for task in tasks]
+    return [(task, history[task.pk]) for task in tasks]
 
 
 # --- reference data --------------------------------------------------------------------
@@ -251,10 +244,33 @@ def _csv_facts(path: Path) -> list[dict[str, str]]:
         ]
 
 
-@pytest.mark.skipif(not SHARED_DATA.is_dir(), reason=f"{SHARED_DATA} (design data) is absent")
-@pytest.mark.parametrize("name", SHARED_FILES)
+def reference_fingerprint(path: Path, key: str) -> dict[str, Any]:
+    """What tests/fixtures/design_reference.json keeps of a reference file: its keys in order
+    and a digest of every cell."""
+    facts = _csv_facts(path)
+    as_json = json.dumps(facts, sort_keys=True, ensure_ascii=False)
+    return {
+        "key": key,
+        "keys": [row[key] for row in facts],
+        "sha256": hashlib.sha256(as_json.encode("utf-8")).hexdigest(),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(DESIGN_FILES))
 def test_packaged_reference_files_agree_with_the_design_data(name: str) -> None:
-    assert _csv_facts(reference.REFERENCE_DIR / name) == _csv_facts(SHARED_DATA / name)
+    expected = DESIGN_FILES[name]
+    found = reference_fingerprint(reference.REFERENCE_DIR / name, expected["key"])
+    assert found["keys"] == expected["keys"], f"{name}: rows added, removed or reordered"
+    assert found["sha256"] == expected["sha256"], f"{name}: a cell differs from the design data"
+
+
+def test_the_design_fingerprint_covers_every_reference_list() -> None:
+    assert sorted(DESIGN_FILES) == [
+        "desa_kelurahan.csv",
+        "kecamatan.csv",
+        "perangkat_daerah.csv",
+        "programs.csv",
+    ]
 
 
 def test_desa_and_kelurahan_belong_to_their_kecamatan() -> None:
@@ -328,8 +344,8 @@ def test_about_150_tasks_over_many_agencies_districts_and_programs(
     loaded: Loaded, demo_session: Session
 ) -> None:
     plan = loaded.summary.plan
-    tasks = demo_session.exec(select(Task).where(Task.plan_id == _id(plan))).all()
-    units = {_id(u): u for u in demo_session.exec(select(Unit)).all()}
+    tasks = demo_session.exec(select(Task).where(Task.plan_id == plan.pk)).all()
+    units = {u.pk: u for u in demo_session.exec(select(Unit)).all()}
     programs = {p.id: p for p in demo_session.exec(select(Program)).all()}
     linked = demo_session.exec(select(TaskProgram)).all()
 
@@ -452,8 +468,8 @@ def test_the_history_chains_from_created_to_the_current_state(demo_session: Sess
             assert created[name] == getattr(task, name), (task.code, name)
         assert task.due_date is not None
         assert fields["due_date"] == task.due_date.isoformat()
-        assert sorted(fields.get("supporting_unit_ids", [])) == sorted(supporting[_id(task)])
-        assert sorted(fields["program_ids"]) == sorted(programs[_id(task)])
+        assert sorted(fields.get("supporting_unit_ids", [])) == sorted(supporting[task.pk])
+        assert sorted(fields["program_ids"]) == sorted(programs[task.pk])
         assert task.created_at == first.at
         assert task.updated_at == events[-1].at
         done = [e for e in events if e.to_status == TaskStatus.done]
@@ -521,7 +537,7 @@ def test_the_board_is_in_flight(demo_session: Session) -> None:
 
 
 def test_every_event_is_written_by_someone_allowed_to_write_it(demo_session: Session) -> None:
-    users = {_id(u): u for u in demo_session.exec(select(User)).all()}
+    users = {u.pk: u for u in demo_session.exec(select(User)).all()}
     team_only = {
         EventKind.created,
         EventKind.edited,
@@ -686,7 +702,7 @@ def test_submissions_carry_evidence_links_or_a_note(demo_session: Session) -> No
     """As the services require: every move into Menunggu Verifikasi has evidence attached
     before it, or a note saying why there is none; the links are on the reserved .example
     domain, and each evidence row is the one its event names."""
-    rows = {_id(e): e for e in demo_session.exec(select(Evidence)).all()}
+    rows = {e.pk: e for e in demo_session.exec(select(Evidence)).all()}
     with_links = without = 0
     named: set[int] = set()
     for task, events in tasks_and_histories(demo_session):
