@@ -13,14 +13,13 @@ a link and the form lives once per page (templates/board/_move_dialog.html).
 """
 
 import hashlib
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
 
 from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 
+from app.html_cache import HtmlCache
 from app.services.board import Card
 
 CARD_TEMPLATE = "board/_card.html"
@@ -28,43 +27,7 @@ CARD_TEMPLATE = "board/_card.html"
 MAX_ENTRIES = 6000
 
 
-class HtmlCache:
-    """A bounded LRU of rendered fragments, shared by the threads of one process."""
-
-    def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
-        self.max_entries = max_entries
-        self._entries: OrderedDict[Hashable, Markup] = OrderedDict()
-        self._lock = threading.Lock()
-        self.renders = 0
-        self.hits = 0
-
-    def get_or_render(self, key: Hashable, render: Callable[[], str]) -> Markup:
-        with self._lock:
-            found = self._entries.get(key)
-            if found is not None:
-                self._entries.move_to_end(key)
-                self.hits += 1
-                return found
-        # Safe: the output of an autoescaping template. Rendered outside the lock.
-        html = Markup(render())  # noqa: S704
-        with self._lock:
-            self.renders += 1
-            self._entries[key] = html
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
-        return html
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-            self.renders = self.hits = 0
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-
-card_cache = HtmlCache()
+card_cache = HtmlCache(MAX_ENTRIES)
 _markup_versions: dict[tuple[int, str], str] = {}
 
 

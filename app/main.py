@@ -29,6 +29,7 @@ from app.routes import (
     admin_notifications,
     api,
     api_dashboard,
+    api_directives,
     auth,
     board,
     burndown,
@@ -136,6 +137,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         my_tasks,
         profile,
         api,
+        api_directives,
         api_dashboard,
         public,
     ):

@@ -15,6 +15,7 @@ from app.forms.holidays import HolidayInput
 from app.forms.plans import PlanInput
 from app.forms.programs import ProgramInput
 from app.forms.units import UnitInput
+from app.forms.users import UserInput, parse_user
 from app.models import (
     DayMode,
     Holiday,
@@ -30,7 +31,6 @@ from app.models import (
 )
 from app.permissions import READ_ONLY_MESSAGE, TEAM_ONLY_MESSAGE
 from app.services import accounts, admin, holidays, programs, rows, tasks, units
-from app.services.admin import UserInput
 from app.services.plans import settings as plan_settings
 from tests.factories import World, make_plan, make_program, make_task, make_unit
 
@@ -94,6 +94,43 @@ def user_input(**overrides: Any) -> UserInput:
     return UserInput(**data)
 
 
+def create_user(session: Session, *, actor: User, data: UserInput) -> User:
+    """The new-user form as the page submits it: parsed, then app.services.accounts."""
+    try:
+        parsed = parse_user(data, password_required=True)
+        return accounts.create_user(
+            session,
+            actor=actor,
+            username=parsed.username,
+            full_name=parsed.full_name,
+            role=parsed.role,
+            password=parsed.password,
+            unit_id=parsed.unit_id,
+            position=parsed.position,
+        )
+    except RuleViolation as exc:
+        raise FormErrors.of(exc) from exc
+
+
+def update_user(session: Session, *, actor: User, user_id: int, data: UserInput) -> User:
+    """The edit-user form as the page submits it."""
+    try:
+        parsed = parse_user(data, password_required=False)
+        return accounts.update_user(
+            session,
+            actor=actor,
+            user_id=user_id,
+            full_name=parsed.full_name,
+            role=parsed.role,
+            unit_id=parsed.unit_id,
+            is_active=parsed.is_active,
+            new_password=parsed.password,
+            position=parsed.position,
+        )
+    except RuleViolation as exc:
+        raise FormErrors.of(exc) from exc
+
+
 def add_holiday(session: Session, day: date, name: str = "Libur") -> Holiday:
     holiday = Holiday(holiday_date=day, name=name, kind=HolidayKind.libur)
     session.add(holiday)
@@ -148,12 +185,12 @@ def _calls(session: Session, world: World) -> dict[str, Callable[[User], object]
             program_id=program_id,  # type: ignore[arg-type]
             active=False,
         ),
-        "list_users": lambda a: admin.list_users(session, actor=a),
-        "user_form_view": lambda a: admin.user_form_view(session, actor=a, user_id=user_id),
-        "create_user": lambda a: admin.create_user(
+        "user_listing": lambda a: accounts.user_listing(session, actor=a),
+        "user_form_view": lambda a: accounts.user_form_view(session, actor=a, user_id=user_id),
+        "create_user": lambda a: create_user(
             session, actor=a, data=user_input(unit_id=str(world.dinkes.id))
         ),
-        "update_user": lambda a: admin.update_user(
+        "update_user": lambda a: update_user(
             session,
             actor=a,
             user_id=user_id,  # type: ignore[arg-type]
@@ -211,7 +248,12 @@ def test_every_public_service_is_listed() -> None:
         and getattr(value, "__module__", "") == module.__name__
         and not isinstance(value, type)
     }
-    assert public == set(PUBLIC_SERVICES)
+    assert public | set(ACCOUNT_PAGES) == set(PUBLIC_SERVICES)
+
+
+# What app.services.accounts serves the team's user pages (it also serves login and the
+# command line, which are not team-only).
+ACCOUNT_PAGES = ("user_listing", "user_form_view", "create_user", "update_user")
 
 
 PUBLIC_SERVICES = (
@@ -228,7 +270,7 @@ PUBLIC_SERVICES = (
     "create_program",
     "update_program",
     "set_program_active",
-    "list_users",
+    "user_listing",
     "user_form_view",
     "create_user",
     "update_user",
@@ -289,7 +331,7 @@ def test_form_errors_of_a_single_violation() -> None:
 
     assert named.errors == {"password": "Kata sandi minimal 10 karakter."}
     assert (named.field, named.message) == ("password", "Kata sandi minimal 10 karakter.")
-    assert unnamed.errors == {"form": "Tidak dapat disimpan."}
+    assert unnamed.errors == {"_form": "Tidak dapat disimpan."}
     assert FormErrors.of(several) is several
     assert (several.field, several.status_code) == ("name", 422)
 
@@ -430,7 +472,7 @@ def test_ids_out_of_range_are_not_found(session: Session, world: World, unit_id:
     with pytest.raises(NotFound, match="tidak ditemukan"):
         units.get_unit(session, actor=world.team, unit_id=unit_id)
     with pytest.raises(NotFound, match="tidak ditemukan"):
-        admin.user_form_view(session, actor=world.team, user_id=unit_id)
+        accounts.user_form_view(session, actor=world.team, user_id=unit_id)
     with pytest.raises(NotFound, match=r"Rencana kerja tidak ditemukan\."):
         plan_settings.plan_view(session, actor=world.team, plan_id=unit_id)
 
@@ -492,12 +534,12 @@ def test_create_user_checks_the_passwords_first(session: Session, world: World) 
     before = snapshot(session)
 
     mismatch = errors_of(
-        lambda: admin.create_user(
+        lambda: create_user(
             session, actor=world.team, data=user_input(password_repeat="lain-sekali-ya")
         )
     )
     weak = errors_of(
-        lambda: admin.create_user(
+        lambda: create_user(
             session,
             actor=world.team,
             data=user_input(
@@ -505,7 +547,7 @@ def test_create_user_checks_the_passwords_first(session: Session, world: World) 
             ),
         )
     )
-    no_unit = errors_of(lambda: admin.create_user(session, actor=world.team, data=user_input()))
+    no_unit = errors_of(lambda: create_user(session, actor=world.team, data=user_input()))
 
     assert mismatch == {"password_repeat": "Kedua kata sandi tidak sama."}
     assert weak == {"password": "Kata sandi minimal 10 karakter."}
@@ -516,7 +558,7 @@ def test_create_user_checks_the_passwords_first(session: Session, world: World) 
 
 
 def test_create_user_ignores_the_unit_of_other_roles(session: Session, world: World) -> None:
-    created = admin.create_user(
+    created = create_user(
         session,
         actor=world.team,
         data=user_input(username="sekda", role="executive", unit_id=str(world.putr.id)),
@@ -534,7 +576,7 @@ def test_nobody_demotes_or_deactivates_themselves(session: Session, world: World
         fields: dict[str, Any] = {"role": "team", "password": "", "password_repeat": ""}
         data = user_input(**{**fields, **change})
         with pytest.raises(FormErrors) as caught:
-            admin.update_user(
+            update_user(
                 session,
                 actor=world.team,
                 user_id=world.team.id,  # type: ignore[arg-type]
@@ -553,7 +595,7 @@ def test_a_unit_user_may_stay_in_a_unit_that_became_inactive(
     session.add_all([world.putr, idle])
     session.commit()
 
-    kept = admin.update_user(
+    kept = update_user(
         session,
         actor=world.team,
         user_id=world.putr_head.id,  # type: ignore[arg-type]
@@ -564,7 +606,7 @@ def test_a_unit_user_may_stay_in_a_unit_that_became_inactive(
     assert (kept.full_name, kept.unit_id) == ("Kadis PUTR", world.putr.id)
 
     errors = errors_of(
-        lambda: admin.update_user(
+        lambda: update_user(
             session,
             actor=world.team,
             user_id=world.putr_head.id,  # type: ignore[arg-type]
@@ -574,6 +616,31 @@ def test_a_unit_user_may_stay_in_a_unit_that_became_inactive(
     assert errors == {"unit_id": "Dinas DISHUB sudah nonaktif; pilih unit yang aktif."}
 
 
+def test_a_new_user_cannot_join_an_inactive_unit(session: Session, world: World) -> None:
+    """The rule is the service's, so the command line holds to it as the page does."""
+    world.putr.is_active = False
+    session.add(world.putr)
+    session.commit()
+    before = snapshot(session)
+
+    with pytest.raises(RuleViolation) as caught:
+        accounts.create_user(
+            session,
+            actor=None,
+            username="operator.putr",
+            full_name="Operator PUTR",
+            role=Role.unit,
+            password=STRONG,
+            unit_id=world.putr.pk,
+        )
+
+    assert (caught.value.field, caught.value.message) == (
+        "unit_id",
+        "Dinas PUTR sudah nonaktif; pilih unit yang aktif.",
+    )
+    assert snapshot(session) == before
+
+
 def test_user_form_view_offers_active_units_and_the_users_own(
     session: Session, world: World
 ) -> None:
@@ -581,15 +648,15 @@ def test_user_form_view_offers_active_units_and_the_users_own(
     session.add(world.putr)
     session.commit()
 
-    own = admin.user_form_view(session, actor=world.team, user_id=world.putr_head.id)
-    new = admin.user_form_view(session, actor=world.team)
+    own = accounts.user_form_view(session, actor=world.team, user_id=world.putr_head.id)
+    new = accounts.user_form_view(session, actor=world.team)
 
     assert world.putr.id in {u.id for u in own.units}
     assert world.putr.id not in {u.id for u in new.units}
     assert (new.user, new.form.role, new.form.is_active) == (None, "unit", True)
     assert own.form.unit_id == str(world.putr.id)
     # A form sent back never carries the passwords.
-    typed = admin.user_form_view(
+    typed = accounts.user_form_view(
         session, actor=world.team, form=user_input(password="rahasia-sekali")
     )
     assert (typed.form.password, typed.form.password_repeat) == ("", "")

@@ -30,6 +30,7 @@ from app.models import (
 )
 from app.routes.api import router as api_router
 from app.routes.api_dashboard import router as api_dashboard_router
+from app.routes.api_directives import router as api_directives_router
 from app.services import accounts, positions, tasks
 from app.services.calendar import PlanCalendar
 from tests.factories import (
@@ -1554,6 +1555,9 @@ EXPECTED_OPERATIONS: dict[tuple[str, str], tuple[str, str | None]] = {
     ("post", "/tasks/{task_id}/progress"): ("200", TASK),
     ("post", "/tasks/{task_id}/comments"): ("200", TASK),
     ("post", "/tasks/{task_id}/directives"): ("200", TASK),
+    ("get", "/tasks/{task_id}/directives"): ("200", "#/components/schemas/DirectivePublic"),
+    ("post", "/tasks/{task_id}/follow-ups"): ("200", TASK),
+    ("post", "/tasks/{task_id}/decisions"): ("200", TASK),
     ("post", "/tasks/{task_id}/verify"): ("200", TASK),
     ("post", "/tasks/{task_id}/reject"): ("200", TASK),
     ("post", "/tasks/{task_id}/cancel"): ("200", TASK),
@@ -1586,7 +1590,11 @@ def test_openapi_lists_every_api_endpoint(openapi: dict[str, Any]) -> None:
     }
     routed = {
         (method.lower(), route.path.removeprefix(API))
-        for route in (*api_router.routes, *api_dashboard_router.routes)
+        for route in (
+            *api_router.routes,
+            *api_dashboard_router.routes,
+            *api_directives_router.routes,
+        )
         if isinstance(route, APIRoute)
         for method in route.methods or ()
     }
@@ -1627,7 +1635,7 @@ def test_openapi_operation_is_complete(openapi: dict[str, Any], method: str, pat
             "/ErrorDetail"
         )
     takes_version = path.endswith(
-        ("{task_id}", "move", "progress", "verify", "reject", "cancel", "restore")
+        ("{task_id}", "move", "progress", "verify", "reject", "cancel", "restore", "decisions")
     )
     if method != "get" and takes_version:
         assert errors["409"]["content"]["application/json"]["schema"]["$ref"].endswith(

@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from app import card_html
 from app.card_html import card_cache
+from app.html_cache import HtmlCache
 from app.models import ProgressUpdate, Role, Task
 from app.services import tasks
 from app.services.calendar import PlanCalendar
@@ -139,7 +140,7 @@ def test_new_card_markup_renders_every_card(
 
 
 def test_the_cache_is_bounded() -> None:
-    cache = card_html.HtmlCache(max_entries=2)
+    cache = HtmlCache(max_entries=2)
     for key in ("a", "b", "c"):
         cache.get_or_render(key, lambda: "<p>x</p>")
     assert len(cache) == 2

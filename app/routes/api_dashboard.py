@@ -10,14 +10,15 @@ from sqlmodel import Field, SQLModel
 
 from app.auth import ApiUser
 from app.db import SessionDep
-from app.models import PlanPublic
+from app.models import PlanPublic, Rag
 from app.routes.api import NO_PLAN, errors, operation_id
+from app.routes.api_directives import DirectivesSummaryPublic, summary_public
 from app.routes.burndown import BurndownQueryDep
 from app.services import dashboard as dashboard_service
 from app.services import plans, task_queries
 from app.services.curve import CurveSeries, curve_series
 from app.services.dashboard import RagRow
-from app.services.rag import GroupStats, Rag
+from app.services.rag import GroupStats
 
 router = APIRouter(prefix="/api/v1", tags=["dashboard"], generate_unique_id_function=operation_id)
 
@@ -83,6 +84,10 @@ class DashboardPublic(SQLModel):
     )
     attention_total: int
     review_queue: ReviewQueuePublic
+    directives: DirectivesSummaryPublic = Field(
+        description="The plan's directives (tasks not cancelled): open ones with their age, "
+        "answered ones with their follow-up."
+    )
 
 
 class CurvePointPublic(SQLModel):
@@ -130,7 +135,8 @@ def _row(row: RagRow) -> RagRowPublic:
     summary="The executive dashboard as JSON",
     description="The headline (plan day, done %, planned % today, colour and reason), the "
     "colour of every program, unit and district judged against its own plan (see the "
-    "README's 'Dashboard and RAG'), the attention list and the verification queue. The "
+    "README's 'Dashboard and RAG'), the attention list, the verification queue and the "
+    "directives, open and answered. The "
     "filters (`unit`, `program`, `kind`, `district`) and `measure` apply to the curves "
     "(`/api/v1/curve`), as on the page; these figures are plan-wide.",
     responses=errors(401, 404, 422, e404=NO_PLAN),
@@ -139,7 +145,12 @@ def read_dashboard(user: ApiUser, session: SessionDep, query: BurndownQueryDep) 
     plan = plans.current_plan(session)
     reference = dashboard_service.reference(session)
     d = dashboard_service.build_dashboard(
-        session, plan=plan, filters=query.filters, measure=query.measure, reference_data=reference
+        session,
+        plan=plan,
+        filters=query.filters,
+        measure=query.measure,
+        chart=None,  # the curve is its own operation (/api/v1/curve)
+        reference_data=reference,
     )
     h = d.headline
     return DashboardPublic(
@@ -172,6 +183,7 @@ def read_dashboard(user: ApiUser, session: SessionDep, query: BurndownQueryDep) 
         ],
         attention_total=h.stats.exceptions,
         review_queue=ReviewQueuePublic(count=d.review.count, oldest_days=d.review.oldest_days),
+        directives=summary_public(d.directives),
     )
 
 

@@ -5,6 +5,7 @@ The burndown's filters travel in the query string (`unit`, `program`, `kind`, `d
 answers only the burndown region (and `hx-push-url` keeps the URL in step).
 """
 
+from collections.abc import Hashable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
@@ -15,16 +16,23 @@ from fastapi.responses import Response
 
 from app.auth import CurrentUser
 from app.db import SessionDep
+from app.html_cache import HtmlCache
 from app.htmx import is_htmx
-from app.models import ProgramKind
+from app.models import Plan, ProgramKind
 from app.path_ids import ProgramId, UnitId
 from app.services import curve, holiday_source, letterhead, plans, rag, stocktake
 from app.services import dashboard as dashboard_service
 from app.services.burndown import MEASURES, Measure
+from app.services.dashboard import Chart
+from app.services.dashboard_stamp import dashboard_stamp
 from app.services.filters import TaskFilter, parse_filter_id
-from app.templating import render
+from app.templating import env, render
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
+
+# Each filter, measure and chart view of the page and of its chart region is one entry of
+# ~130 KB; a plan state that has moved on leaves its entries to age out.
+BODY_CACHE_ENTRIES = 48
 
 
 @dataclass(frozen=True)
@@ -34,7 +42,7 @@ class DashboardQuery:
     filters: TaskFilter
     measure: Measure = "count"
     ignored: tuple[str, ...] = ()
-    chart: str = "curve"  # "curve" (Kurva S) or "burndown"
+    chart: Chart = "curve"
 
     @property
     def params(self) -> dict[str, str]:
@@ -98,7 +106,7 @@ def dashboard_query(
     )
 
 
-def _parse_chart(raw: str | None) -> str:
+def _parse_chart(raw: str | None) -> Chart:
     return "burndown" if (raw or "").strip() == "burndown" else "curve"
 
 
@@ -112,11 +120,11 @@ def _measure_only(measure: str | None = None) -> Measure:
 MeasureDep = Annotated[Measure, Depends(_measure_only)]
 
 
-def _chart_only(chart: str | None = None) -> str:
+def _chart_only(chart: str | None = None) -> Chart:
     return _parse_chart(chart)
 
 
-ChartDep = Annotated[str, Depends(_chart_only)]
+ChartDep = Annotated[Chart, Depends(_chart_only)]
 
 RAG_RULE = {
     "late_share": "seperempat",
@@ -131,6 +139,17 @@ def _burndown_context(
     return {"bd": view, "dq": query, "rag_rule": RAG_RULE, "printed_at": datetime.now(UTC)}
 
 
+# The plan-wide picture, rendered once per (plan state, date, filters, chart) and kept: the
+# key's stamp is read from the database on every request, so no process serves it stale.
+body_cache = HtmlCache(BODY_CACHE_ENTRIES)
+
+
+def _body_key(
+    session: SessionDep, plan: Plan, day: dashboard_service.PlanDay, query: DashboardQuery
+) -> tuple[Hashable, ...]:
+    return (dashboard_stamp(session, plan), day.today, query)
+
+
 @router.get("")
 def dashboard_page(
     request: Request, session: SessionDep, user: CurrentUser, query: DashboardQueryDep
@@ -140,27 +159,48 @@ def dashboard_page(
     reference = dashboard_service.reference(session)
     filters, ignored = reference.options.drop_unknown(query.filters)
     query = replace(query, filters=filters, ignored=(*query.ignored, *ignored))
+    now = datetime.now(UTC)
+    day = dashboard_service.plan_day(session, plan, now)
+    key = _body_key(session, plan, day, query)
+    shared = {"options": reference.options, "action": "/dashboard"}
     if is_htmx(request):
-        view = dashboard_service.burndown_view(
-            session, plan=plan, filters=query.filters, measure=query.measure
+
+        def render_region() -> str:
+            view = dashboard_service.burndown_view(
+                session,
+                plan=plan,
+                filters=query.filters,
+                measure=query.measure,
+                chart=query.chart,
+                now=now,
+            )
+            return env.get_template("dashboard/_burndown.html").render(
+                _burndown_context(view, query) | shared
+            )
+
+        region = body_cache.get_or_render(("region", *key), render_region)
+        return render(request, "dashboard/_cached.html", {"html": region})
+
+    def render_body() -> str:
+        dashboard = dashboard_service.build_dashboard(
+            session,
+            plan=plan,
+            filters=query.filters,
+            measure=query.measure,
+            chart=query.chart,
+            reference_data=reference,
+            now=now,
         )
-        context = _burndown_context(view, query) | {
-            "options": reference.options,
-            "action": "/dashboard",
-        }
-        return render(request, "dashboard/_burndown.html", context)
-    dashboard = dashboard_service.build_dashboard(
-        session,
-        plan=plan,
-        filters=query.filters,
-        measure=query.measure,
-        reference_data=reference,
-    )
-    context = _burndown_context(dashboard.burndown, query) | {
-        "d": dashboard,
-        "options": reference.options,
-        "action": "/dashboard",
-        "stale_days": dashboard_service.STALE_DAYS,
+        assert dashboard.burndown is not None  # built with its chart
+        context = _burndown_context(dashboard.burndown, query) | shared
+        context |= {"d": dashboard, "stale_days": dashboard_service.STALE_DAYS}
+        return env.get_template("dashboard/_body.html").render(context)
+
+    context = {
+        "day": day,
+        "dq": query,
+        "body": body_cache.get_or_render(("page", *key), render_body),
+        "printed_at": now,
         "missing_holiday_years": holiday_source.years_without_holidays(session, plan),
     }
     return render(request, "dashboard/dashboard.html", context)
@@ -244,18 +284,20 @@ def _group_response(
     session: SessionDep,
     *,
     measure: Measure,
-    chart: str,
+    chart: Chart,
     action: str,
     program_id: int | None = None,
     unit_id: int | None = None,
 ) -> Response:
     plan = plans.current_plan(session)
     if unit_id is not None:
-        page = dashboard_service.unit_page(session, plan=plan, unit_id=unit_id, measure=measure)
+        page = dashboard_service.unit_page(
+            session, plan=plan, unit_id=unit_id, measure=measure, chart=chart
+        )
     else:
         assert program_id is not None
         page = dashboard_service.program_page(
-            session, plan=plan, program_id=program_id, measure=measure
+            session, plan=plan, program_id=program_id, measure=measure, chart=chart
         )
     query = DashboardQuery(filters=page.burndown.filters, measure=measure, chart=chart)
     context = _burndown_context(page.burndown, query) | {

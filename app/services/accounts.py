@@ -10,6 +10,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from pwdlib import PasswordHash
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
@@ -18,7 +19,9 @@ from app import permissions, text_input
 from app.config import Settings
 from app.db import retry_write, utcnow
 from app.errors import NotAuthenticated, NotFound, RuleViolation
+from app.forms.users import POSITION_NOT_EXECUTIVE, UserInput
 from app.models import ExecutivePosition, LoginSession, Role, SessionKind, Unit, User
+from app.services.rows import get_row
 from app.sorting import text_order
 
 password_hash = PasswordHash.recommended()  # argon2id
@@ -45,11 +48,6 @@ def validate_password(password: str) -> None:
         raise RuleViolation("Kata sandi terlalu panjang.", field="password")
 
 
-POSITION_NOT_EXECUTIVE = (
-    "Jabatan hanya untuk peran Pimpinan; kosongkan jabatan atau pilih peran Pimpinan."
-)
-
-
 def _check_user_fields(
     session: Session,
     *,
@@ -58,6 +56,7 @@ def _check_user_fields(
     role: Role,
     unit_id: int | None,
     position: ExecutivePosition | None = None,
+    current_unit_id: int | None = None,
 ) -> None:
     if not USERNAME_RE.match(username):
         raise RuleViolation(
@@ -70,9 +69,15 @@ def _check_user_fields(
     if len(full_name) > 120:
         raise RuleViolation("Nama lengkap terlalu panjang (maks. 120 karakter).", field="full_name")
     if role == Role.unit:
-        if unit_id is None or session.get(Unit, unit_id) is None:
+        unit = session.get(Unit, unit_id) if unit_id is not None else None
+        if unit is None:
             raise RuleViolation(
                 "Pengguna perangkat daerah/kecamatan harus terhubung ke satu unit.", field="unit_id"
+            )
+        # The forms offer active units only (and the user's own); the service holds to that.
+        if not unit.is_active and unit_id != current_unit_id:
+            raise RuleViolation(
+                f"{unit.name} sudah nonaktif; pilih unit yang aktif.", field="unit_id"
             )
     elif unit_id is not None:
         raise RuleViolation(
@@ -146,6 +151,7 @@ def update_user(
         role=role,
         unit_id=unit_id,
         position=position,
+        current_unit_id=user.unit_id,
     )
     if user.id == actor.id and (not is_active or role != Role.team):
         raise RuleViolation(
@@ -173,10 +179,7 @@ def update_user(
 
 
 def get_user(session: Session, *, user_id: int) -> User:
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound(f"Pengguna #{user_id} tidak ditemukan.")
-    return user
+    return get_row(session, User, user_id, f"Pengguna #{user_id} tidak ditemukan.")
 
 
 def get_user_by_username(session: Session, *, username: str) -> User:
@@ -191,6 +194,55 @@ def list_users(session: Session, *, actor: User) -> list[User]:
     return list(
         session.exec(select(User).order_by(col(User.role), text_order(col(User.username)))).all()
     )
+
+
+# --- the team's user pages -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UserListing:
+    users: list[User]
+    units: dict[int, Unit]
+
+
+@dataclass(frozen=True)
+class UserFormView:
+    user: User | None
+    form: UserInput
+    units: list[Unit]
+
+
+def user_listing(session: Session, *, actor: User) -> UserListing:
+    """Every account with the unit each belongs to."""
+    users = list_users(session, actor=actor)
+    unit_ids = {u.unit_id for u in users if u.unit_id is not None}
+    units = (
+        {u.pk: u for u in session.exec(select(Unit).where(col(Unit.id).in_(unit_ids))).all()}
+        if unit_ids
+        else {}
+    )
+    return UserListing(users=users, units=units)
+
+
+def user_form_view(
+    session: Session, *, actor: User, user_id: int | None = None, form: UserInput | None = None
+) -> UserFormView:
+    """What the new/edit user form shows: the account, its values and the units to pick."""
+    permissions.ensure_team(actor)
+    user = get_user(session, user_id=user_id) if user_id is not None else None
+    if form is None:
+        form = (
+            UserInput.of(user)
+            if user is not None
+            else UserInput(role=Role.unit.value, is_active=True)
+        )
+    current_unit = user.unit_id if user is not None else None
+    units = session.exec(
+        select(Unit)
+        .where(sa.or_(col(Unit.is_active), col(Unit.id) == current_unit))
+        .order_by(col(Unit.kind), text_order(col(Unit.name)), col(Unit.id))
+    ).all()
+    return UserFormView(user=user, form=form.without_passwords(), units=list(units))
 
 
 # --- login -----------------------------------------------------------------------------

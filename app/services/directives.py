@@ -37,6 +37,8 @@ from app.models import (
 )
 from app.services import history
 from app.services.calendar import PlanCalendar
+from app.services.plans import get_plan, plan_calendar
+from app.services.task_reads import get_task
 
 DIRECTIVE_LABELS = {
     ExecutivePosition.bupati.value: "Arahan Bupati",
@@ -177,6 +179,16 @@ def task_directives(
     return _views(session, [TaskEvent.task_id == task_id], calendar=calendar, today=today)
 
 
+def directives_of_task(
+    session: Session, *, task_id: int, now: datetime | None = None
+) -> list[DirectiveView]:
+    """One task's directives as of `now` (ages in its plan's calendar); NotFound when the
+    task is unknown."""
+    task = get_task(session, task_id=task_id)
+    calendar = plan_calendar(session, get_plan(session, plan_id=task.plan_id))
+    return task_directives(session, task_id=task_id, calendar=calendar, today=calendar.today(now))
+
+
 def plan_directives(
     session: Session, *, plan: Plan, calendar: PlanCalendar, today: date
 ) -> DirectiveSummary:
@@ -283,7 +295,7 @@ def answer_directive(
     text = _note(note)
     directive = session.get(TaskEvent, directive_id) if 1 <= directive_id <= ID_MAX else None
     if directive is None or directive.task_id != task.id or directive.kind != EventKind.directive:
-        raise NotFound("Arahan tidak ditemukan pada tugas ini.")
+        raise NotFound("Arahan tidak ditemukan pada tugas ini.", field="directive_id")
     answered = session.exec(
         select(col(TaskEvent.changes)).where(
             TaskEvent.task_id == task.id, TaskEvent.kind == EventKind.follow_up

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
+from app.forms.errors import FORM_KEY, FormErrors
 from app.models import (
     ID_MAX,
     NOTE_MAX,
@@ -32,14 +33,13 @@ from app.models import (
     VersionedNote,
 )
 from app.services import reference
+from app.services.labels import FIELD_LABELS, ValueWords
 from app.sorting import text_order
-from app.timefmt import format_day_date, parse_typed_date
+from app.timefmt import parse_typed_date
 
 # A rejected form echoes what was typed; beyond this it is noise, not a draft worth keeping.
 KEEP_MAX = TEXT_MAX * 2
 
-# Where a message about the whole form (not one field) goes.
-FORM_KEY = "_form"
 
 FIELD_LIMITS = {
     "title": TITLE_MAX,
@@ -62,14 +62,6 @@ class FormLike(Protocol):
     """What the parsers need from Starlette's FormData (and what tests can fake with a dict)."""
 
     def getlist(self, key: Any) -> list[Any]: ...
-
-
-class InvalidForm(Exception):
-    """The submitted form has field errors; `errors` maps field name → message."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
 
 
 # --- raw values --------------------------------------------------------------------------
@@ -231,9 +223,9 @@ def _validate(schema: Any, payload: dict[str, Any], errors: dict[str, str]) -> A
     except ValidationError as exc:
         for name, message in validation_messages(exc).items():
             errors.setdefault(name, message)
-        raise InvalidForm(errors) from None
+        raise FormErrors(errors) from None
     if errors:
-        raise InvalidForm(errors)
+        raise FormErrors(errors)
     return result
 
 
@@ -279,7 +271,7 @@ def _task_payload(values: TaskFormValues, errors: dict[str, str]) -> dict[str, A
 
 
 def task_create(values: TaskFormValues) -> TaskCreate:
-    """The new-task form as a TaskCreate, or InvalidForm with a message per field."""
+    """The new-task form as a TaskCreate, or FormErrors with a message per field."""
     errors: dict[str, str] = {}
     payload = _task_payload(values, errors)
     result: TaskCreate = _validate(TaskCreate, payload, errors)
@@ -347,7 +339,7 @@ def note_text(form: FormLike) -> str:
     errors: dict[str, str] = {}
     raw = _text(form, "note").strip()
     if not raw:
-        raise InvalidForm({"note": "Catatan tidak boleh kosong."})
+        raise FormErrors({"note": "Catatan tidak boleh kosong."})
     result: NoteCreate = _validate(NoteCreate, {"note": raw}, errors)
     return result.note
 
@@ -357,7 +349,7 @@ def confirm_incomplete_review(form: FormLike, *, progress_pct: int, status: str)
     if status != TaskStatus.review.value or progress_pct >= 100:
         return
     if _text(form, "confirm_incomplete") != "1":
-        raise InvalidForm(
+        raise FormErrors(
             {
                 "confirm_incomplete": (
                     f"Capaian tugas ini baru {progress_pct} %. Centang konfirmasi bila tugas "
@@ -382,7 +374,7 @@ def versioned_note(form: FormLike) -> VersionedNote:
 def version_only(form: FormLike) -> int:
     version = _version_field(form)
     if version is None:
-        raise InvalidForm({FORM_KEY: VERSION_MESSAGE})
+        raise FormErrors({FORM_KEY: VERSION_MESSAGE})
     return version
 
 
@@ -472,35 +464,14 @@ class ConflictRow:
 def differing_fields(
     mine: TaskFormValues, current: TaskFormValues, options: FormOptions
 ) -> list[ConflictRow]:
-    """The fields where the user's unsent edit and the task as it is now differ, readable."""
-    units = options.unit_names
-    programs = {p.id: p.short_name for g in options.program_groups for p in g.programs}
-
-    def unit(raw: str) -> str:
-        parsed = _parse_id(raw)
-        return units.get(parsed, raw) if parsed is not None else "(kosong)"
-
-    def shown(name: str, values: TaskFormValues) -> str:
-        raw: Any = getattr(values, name)
-        if name in ("lead_unit_id", "district_id"):
-            return unit(raw)
-        if name == "supporting_unit_ids":
-            return ", ".join(unit(v) for v in raw) or "(kosong)"
-        if name == "program_ids":
-            names = [programs.get(_parse_id(v) or 0, v) for v in raw]
-            return ", ".join(names) or "(kosong)"
-        if name == "needs_decision":
-            return "Ya" if raw else "Tidak"
-        if name == "due_date" and raw:
-            try:
-                return format_day_date(parse_typed_date(raw))
-            except ValueError:
-                return str(raw)
-        text = str(raw).strip()
-        return text or "(kosong)"
-
+    """The fields where the user's unsent edit and the task as it is now differ, shown as the
+    task's history shows a change (app.services.labels), texts whole."""
+    words = ValueWords(
+        unit_names=options.unit_names,
+        program_names={p.pk: p.short_name for g in options.program_groups for p in g.programs},
+    )
     rows = []
-    for name, label in CONFLICT_FIELDS.items():
+    for name in CONFLICT_FIELDS:
         mine_value, current_value = getattr(mine, name), getattr(current, name)
         if isinstance(mine_value, list):
             same = sorted(mine_value) == sorted(current_value)
@@ -509,20 +480,43 @@ def differing_fields(
         else:
             same = mine_value == current_value
         if not same:
-            rows.append(ConflictRow(label, shown(name, mine), shown(name, current)))
+            rows.append(
+                ConflictRow(
+                    FIELD_LABELS[name],
+                    words.show(name, _as_recorded(name, mine_value)),
+                    words.show(name, _as_recorded(name, current_value)),
+                )
+            )
     return rows
 
 
-CONFLICT_FIELDS = {
-    "title": "Judul",
-    "description": "Uraian",
-    "lead_unit_id": "Penanggung jawab",
-    "supporting_unit_ids": "Perangkat daerah pendukung",
-    "program_ids": "Program",
-    "district_id": "Kecamatan",
-    "village": "Desa/kelurahan",
-    "due_date": "Tenggat",
-    "weight": "Bobot",
-    "target": "Target",
-    "needs_decision": "Perlu keputusan Bupati",
-}
+def _as_recorded(name: str, raw: Any) -> Any:
+    """A form field's text in the shape the history records it: ids as ints, the due date as
+    ISO; what does not parse stays as typed."""
+    if name in ("lead_unit_id", "district_id"):
+        parsed = _parse_id(raw)
+        return parsed if parsed is not None else raw.strip()
+    if name in ("supporting_unit_ids", "program_ids"):
+        return [parsed if (parsed := _parse_id(v)) is not None else v for v in raw]
+    if name == "due_date" and raw:
+        try:
+            return parse_typed_date(raw).isoformat()
+        except ValueError:
+            return raw
+    return raw.strip() if isinstance(raw, str) else raw
+
+
+# The fields a stale edit compares (those of the task form).
+CONFLICT_FIELDS = (
+    "title",
+    "description",
+    "lead_unit_id",
+    "supporting_unit_ids",
+    "program_ids",
+    "district_id",
+    "village",
+    "due_date",
+    "weight",
+    "target",
+    "needs_decision",
+)

@@ -1,0 +1,181 @@
+"""The dashboard's plan-wide body is rendered once per plan state and kept
+(app.routes.dashboard.body_cache): a repeat view is a hit, and anything the page shows that
+changes (an event, a unit's name, a person, a plan setting, the date, the filters) gives a
+fresh render, never the old HTML."""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from app.models import Plan, TaskMove, TaskStatus
+from app.routes.dashboard import body_cache
+from app.services import dashboard as dashboard_service
+from app.services import tasks
+from tests.factories import World, login, make_task
+
+HX = {"HX-Request": "true"}
+
+
+@pytest.fixture(autouse=True)
+def empty_cache() -> Iterator[None]:
+    body_cache.clear()
+    yield
+    body_cache.clear()
+
+
+def _main(html: str) -> str:
+    return html[html.index("<main") : html.index("</main>")]
+
+
+def _get(
+    client: TestClient, path: str = "/dashboard", headers: dict[str, str] | None = None
+) -> str:
+    response = client.get(path, headers=headers)
+    assert response.status_code == 200, response.text[:300]
+    text: str = response.text
+    return text
+
+
+def test_a_repeat_view_is_served_from_the_cache_with_a_fresh_print_time(
+    client: TestClient, session: Session, world: World
+) -> None:
+    make_task(session, actor=world.team, plan=world.plan, lead=world.putr, title="Jalan poros")
+    login(client, world.executive)
+    first = _get(client)
+    assert (body_cache.renders, body_cache.hits) == (1, 0)
+
+    second = _get(client)
+    assert (body_cache.renders, body_cache.hits) == (1, 1)
+    assert "Jalan poros" in second
+    # The body is the same HTML; only the letterhead's print time is per request.
+    assert _main(first).split("</header>", 1)[1] == _main(second).split("</header>", 1)[1]
+
+
+def test_an_event_renders_the_body_again(
+    client: TestClient, session: Session, world: World
+) -> None:
+    task = make_task(
+        session, actor=world.team, plan=world.plan, lead=world.putr, title="Jembatan gantung"
+    )
+    login(client, world.executive)
+    before = _get(client)
+    assert "Menunggu pembebasan lahan" not in before
+
+    assert task.id is not None
+    tasks.move_task(
+        session,
+        actor=world.putr_head,
+        task_id=task.id,
+        move=TaskMove(
+            version=task.version,
+            status=TaskStatus.blocked,
+            blocked_reason="Menunggu pembebasan lahan",
+        ),
+    )
+    after = _get(client)
+    assert body_cache.renders == 2
+    # The blocked task is now on the attention list, with its reason.
+    assert "Menunggu pembebasan lahan" in after
+
+
+def test_a_renamed_unit_renders_the_body_again(
+    client: TestClient, session: Session, world: World
+) -> None:
+    make_task(session, actor=world.team, plan=world.plan, lead=world.putr, title="Jalan poros")
+    csrf = login(client, world.team)
+    assert "Dinas PUTR" in _get(client)
+    form = {
+        "kind": world.putr.kind.value,
+        "code": world.putr.code,
+        "name": "Dinas Pekerjaan Umum Banyuasin",
+        "short_name": "PU Banyuasin",
+        "head_title": world.putr.head_title,
+        "head_name": world.putr.head_name,
+        "region_code": world.putr.region_code or "",
+        "csrf_token": csrf,
+    }
+    saved = client.post(f"/admin/units/{world.putr.id}/edit", data=form, follow_redirects=False)
+    assert saved.status_code == 303, saved.text[:300]
+
+    assert "PU Banyuasin" in _get(client)
+    assert body_cache.renders == 2
+
+
+def test_a_renamed_person_or_a_plan_setting_renders_the_body_again(
+    client: TestClient, session: Session, world: World
+) -> None:
+    make_task(session, actor=world.team, plan=world.plan, lead=world.putr, title="Jalan poros")
+    login(client, world.executive)
+    _get(client)
+
+    world.team.full_name = "Tim Transisi Kabupaten"
+    session.add(world.team)
+    session.commit()
+    assert "Tim Transisi Kabupaten" in _get(client)  # the activity names the actor
+    assert body_cache.renders == 2
+
+    world.plan.length_days = 120
+    session.add(world.plan)
+    session.commit()
+    assert "Hari ke-120" in _get(client)
+    assert body_cache.renders == 3
+
+
+def test_each_filter_view_and_the_chart_region_have_their_own_entries(
+    client: TestClient, session: Session, world: World
+) -> None:
+    make_task(session, actor=world.team, plan=world.plan, lead=world.putr, title="Jalan poros")
+    login(client, world.executive)
+    page = _get(client)
+    by_weight = _get(client, "/dashboard?measure=weight")
+    region = _get(client, "/dashboard?measure=weight", headers=HX)
+    assert body_cache.renders == 3
+    assert "<html" not in region
+    assert 'id="burndown"' in region
+    assert page != by_weight
+
+    _get(client, "/dashboard?measure=weight", headers=HX)
+    _get(client, "/dashboard?measure=weight")
+    assert (body_cache.renders, body_cache.hits) == (3, 2)
+
+
+def test_the_next_day_renders_the_body_again(
+    client: TestClient, session: Session, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_task(session, actor=world.team, plan=world.plan, lead=world.putr, title="Jalan poros")
+    login(client, world.executive)
+    _get(client)
+    real_plan_day = dashboard_service.plan_day
+
+    def tomorrow(
+        session: Session, plan: Plan, now: datetime | None = None
+    ) -> dashboard_service.PlanDay:
+        return real_plan_day(session, plan, (now or datetime.now(UTC)) + timedelta(days=1))
+
+    monkeypatch.setattr(dashboard_service, "plan_day", tomorrow)
+    _get(client)
+    assert body_cache.renders == 2
+
+
+def test_a_repeat_view_costs_a_few_statements_whatever_the_number_of_tasks(
+    client: TestClient, session: Session, world: World, statements: list[str]
+) -> None:
+    def repeat_view() -> int:
+        _get(client)
+        statements.clear()
+        _get(client)
+        return len(statements)
+
+    login(client, world.executive)
+    for number in range(3):
+        make_task(session, actor=world.team, plan=world.plan, lead=world.putr, title=f"T {number}")
+    few = repeat_view()
+    for number in range(9):
+        make_task(
+            session, actor=world.team, plan=world.plan, lead=world.dinkes, title=f"U {number}"
+        )
+    assert repeat_view() == few
+    assert few <= 10
