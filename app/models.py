@@ -119,6 +119,15 @@ class HolidayKind(StrEnum):
     cuti_bersama = "cuti_bersama"
 
 
+class Rag(StrEnum):
+    """A group's colour under the RAG rule (app.services.rag); computed, never stored."""
+
+    green = "green"
+    amber = "amber"
+    red = "red"
+    grey = "grey"
+
+
 class SessionKind(StrEnum):
     web = "web"
     api = "api"

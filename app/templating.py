@@ -10,8 +10,14 @@ from starlette.responses import HTMLResponse
 from app.card_html import card_html
 from app.config import BASE_DIR
 from app.htmx import vary_on_htmx
-from app.models import BOARD_STATUSES, ProgramKind, Role, TaskStatus, UnitKind
-from app.services.labels import POSITION_LABELS, STATUS_LABELS
+from app.models import BOARD_STATUSES, Role, TaskStatus
+from app.services.labels import (
+    POSITION_LABELS,
+    PROGRAM_KIND_LABELS,
+    ROLE_LABELS,
+    STATUS_LABELS,
+    UNIT_KIND_LABELS,
+)
 from app.timefmt import format_day_date, format_long_date, format_wib_time
 
 
@@ -35,18 +41,6 @@ CDN_ASSETS = {
         "sha384-DgmC6Xe2bSN2WjTDXzWYbUbxyhNP+NNkGDR/g78pCXV7E7rcVTGxVg0uIVCUUcBc",
     ),
 }
-
-ROLE_LABELS = {
-    Role.team: "Tim Transisi",
-    Role.unit: "Perangkat Daerah / Kecamatan",
-    Role.executive: "Pimpinan",
-}
-PROGRAM_KIND_LABELS = {
-    ProgramKind.priority: "Program Unggulan",
-    ProgramKind.movement: "Gerakan Bersama Masyarakat",
-    ProgramKind.pro_people: "Aspek Program Pro Rakyat",
-}
-UNIT_KIND_LABELS = {UnitKind.agency: "Perangkat Daerah", UnitKind.district: "Kecamatan"}
 
 
 def _day_date(value: date | datetime | None) -> str:

@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from app.models import DayMode, EventKind, Holiday, Plan, Program, TaskStatus
+from app.models import DayMode, EventKind, Holiday, Plan, Program, Rag, TaskStatus
 from app.services import demo
 from app.services.calendar import PlanCalendar
 from app.services.curve import CurveSeries, curve_csv, curve_series
@@ -21,7 +21,7 @@ from app.services.dashboard import (
 )
 from app.services.filters import TaskFilter
 from app.services.lateness import Lateness
-from app.services.rag import RED_BLOCKED_DAYS, RED_LAG, RED_LATE_SHARE, GroupStats, Rag, judge
+from app.services.rag import RED_BLOCKED_DAYS, RED_LAG, RED_LATE_SHARE, GroupStats, judge
 from app.timefmt import WIB
 from tests.factories import World, api_token, login
 from tests.test_burndown import (

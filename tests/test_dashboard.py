@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 from app.models import (
     DayMode,
     ProgramKind,
+    Rag,
     Role,
     Task,
     TaskEvent,
@@ -30,7 +31,6 @@ from app.services.dashboard import (
     reference,
 )
 from app.services.filters import TaskFilter
-from app.services.rag import Rag
 from app.timefmt import WIB
 from tests.factories import World, login, make_program, make_task, make_unit, make_user
 

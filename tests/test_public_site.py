@@ -17,11 +17,12 @@ from sqlmodel import Session
 
 from app.config import Settings
 from app.main import create_app
+from app.models import Rag
 from app.public_rate_limit import PublicRateLimit
 from app.services import dashboard, public_site, publishing
 from app.services.filters import TaskFilter
 from app.services.public_site import PublicLabel, public_label
-from app.services.rag import GroupStats, Rag
+from app.services.rag import GroupStats
 from tests import factories
 from tests.factories import World
 from tests.public_world import (

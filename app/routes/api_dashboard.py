@@ -10,7 +10,7 @@ from sqlmodel import Field, SQLModel
 
 from app.auth import ApiUser
 from app.db import SessionDep
-from app.models import PlanPublic
+from app.models import PlanPublic, Rag
 from app.routes.api import NO_PLAN, errors, operation_id
 from app.routes.api_directives import DirectivesSummaryPublic, summary_public
 from app.routes.burndown import BurndownQueryDep
@@ -18,7 +18,7 @@ from app.services import dashboard as dashboard_service
 from app.services import plans, task_queries
 from app.services.curve import CurveSeries, curve_series
 from app.services.dashboard import RagRow
-from app.services.rag import GroupStats, Rag
+from app.services.rag import GroupStats
 
 router = APIRouter(prefix="/api/v1", tags=["dashboard"], generate_unique_id_function=operation_id)
 
@@ -145,7 +145,12 @@ def read_dashboard(user: ApiUser, session: SessionDep, query: BurndownQueryDep) 
     plan = plans.current_plan(session)
     reference = dashboard_service.reference(session)
     d = dashboard_service.build_dashboard(
-        session, plan=plan, filters=query.filters, measure=query.measure, reference_data=reference
+        session,
+        plan=plan,
+        filters=query.filters,
+        measure=query.measure,
+        chart=None,  # the curve is its own operation (/api/v1/curve)
+        reference_data=reference,
     )
     h = d.headline
     return DashboardPublic(

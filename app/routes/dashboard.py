@@ -23,6 +23,7 @@ from app.path_ids import ProgramId, UnitId
 from app.services import curve, holiday_source, letterhead, plans, rag, stocktake
 from app.services import dashboard as dashboard_service
 from app.services.burndown import MEASURES, Measure
+from app.services.dashboard import Chart
 from app.services.dashboard_stamp import dashboard_stamp
 from app.services.filters import TaskFilter, parse_filter_id
 from app.templating import env, render
@@ -41,7 +42,7 @@ class DashboardQuery:
     filters: TaskFilter
     measure: Measure = "count"
     ignored: tuple[str, ...] = ()
-    chart: str = "curve"  # "curve" (Kurva S) or "burndown"
+    chart: Chart = "curve"
 
     @property
     def params(self) -> dict[str, str]:
@@ -105,7 +106,7 @@ def dashboard_query(
     )
 
 
-def _parse_chart(raw: str | None) -> str:
+def _parse_chart(raw: str | None) -> Chart:
     return "burndown" if (raw or "").strip() == "burndown" else "curve"
 
 
@@ -119,11 +120,11 @@ def _measure_only(measure: str | None = None) -> Measure:
 MeasureDep = Annotated[Measure, Depends(_measure_only)]
 
 
-def _chart_only(chart: str | None = None) -> str:
+def _chart_only(chart: str | None = None) -> Chart:
     return _parse_chart(chart)
 
 
-ChartDep = Annotated[str, Depends(_chart_only)]
+ChartDep = Annotated[Chart, Depends(_chart_only)]
 
 RAG_RULE = {
     "late_share": "seperempat",
@@ -166,7 +167,12 @@ def dashboard_page(
 
         def render_region() -> str:
             view = dashboard_service.burndown_view(
-                session, plan=plan, filters=query.filters, measure=query.measure, now=now
+                session,
+                plan=plan,
+                filters=query.filters,
+                measure=query.measure,
+                chart=query.chart,
+                now=now,
             )
             return env.get_template("dashboard/_burndown.html").render(
                 _burndown_context(view, query) | shared
@@ -181,9 +187,11 @@ def dashboard_page(
             plan=plan,
             filters=query.filters,
             measure=query.measure,
+            chart=query.chart,
             reference_data=reference,
             now=now,
         )
+        assert dashboard.burndown is not None  # built with its chart
         context = _burndown_context(dashboard.burndown, query) | shared
         context |= {"d": dashboard, "stale_days": dashboard_service.STALE_DAYS}
         return env.get_template("dashboard/_body.html").render(context)
@@ -276,18 +284,20 @@ def _group_response(
     session: SessionDep,
     *,
     measure: Measure,
-    chart: str,
+    chart: Chart,
     action: str,
     program_id: int | None = None,
     unit_id: int | None = None,
 ) -> Response:
     plan = plans.current_plan(session)
     if unit_id is not None:
-        page = dashboard_service.unit_page(session, plan=plan, unit_id=unit_id, measure=measure)
+        page = dashboard_service.unit_page(
+            session, plan=plan, unit_id=unit_id, measure=measure, chart=chart
+        )
     else:
         assert program_id is not None
         page = dashboard_service.program_page(
-            session, plan=plan, program_id=program_id, measure=measure
+            session, plan=plan, program_id=program_id, measure=measure, chart=chart
         )
     query = DashboardQuery(filters=page.burndown.filters, measure=measure, chart=chart)
     context = _burndown_context(page.burndown, query) | {

@@ -15,7 +15,7 @@ series and the curve. Nothing here knows about HTTP.
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
@@ -28,6 +28,7 @@ from app.models import (
     Plan,
     Program,
     ProgramKind,
+    Rag,
     Task,
     TaskEvent,
     TaskStatus,
@@ -41,9 +42,10 @@ from app.services.chart import BurndownChart, CurveChart, burndown_chart, curve_
 from app.services.curve import CurveSeries, curve_series
 from app.services.directives import DirectiveSummary, plan_directives
 from app.services.filters import TaskFilter
+from app.services.labels import RAG_LABELS
 from app.services.lateness import Lateness
 from app.services.plans import plan_calendar
-from app.services.rag import RAG_LABELS, RAG_ORDER, GroupStats, Judgement, Rag, judge
+from app.services.rag import RAG_ORDER, GroupStats, Judgement, judge
 from app.services.reference_lists import FilterOptions, options_from
 from app.services.task_detail import HistoryEntry, describe_events
 from app.services.task_facts import Facts, GroupedStats, TaskFact, load_facts
@@ -225,16 +227,22 @@ class ActivityEntry:
     entry: HistoryEntry
 
 
+# The chart region shows one chart at a time; only that one is computed.
+Chart = Literal["curve", "burndown"]
+CHARTS: tuple[Chart, ...] = ("curve", "burndown")
+
+
 @dataclass(frozen=True)
 class BurndownView:
-    """The chart region: the burndown and the planned curve under the chosen filters."""
+    """The chart region under the chosen filters: the planned curve (Kurva S) or the
+    burndown, whichever is shown (the other is None)."""
 
-    series: BurndownSeries
-    chart: BurndownChart
     filters: TaskFilter
     measure: Measure
-    curve: CurveSeries
-    curve_chart: CurveChart
+    series: BurndownSeries | None = None
+    chart: BurndownChart | None = None
+    curve: CurveSeries | None = None
+    curve_chart: CurveChart | None = None
 
 
 @dataclass(frozen=True)
@@ -249,7 +257,7 @@ class PlanDay:
 class Dashboard:
     day: PlanDay
     headline: Headline
-    burndown: BurndownView
+    burndown: BurndownView | None  # None when built without a chart (the API, the digest)
     programs: list[tuple[ProgramKind, list[RagRow]]]
     units: list[tuple[UnitKind, list[UnitRow]]]
     districts: list[RagRow]
@@ -459,12 +467,18 @@ def _chart_view(
     measure: Measure,
     now: datetime,
     day: PlanDay,
+    shown: Chart,
 ) -> BurndownView:
-    series = burndown_series(session, plan=plan, filters=filters, measure=measure, now=now)
+    if shown == "burndown":
+        series = burndown_series(session, plan=plan, filters=filters, measure=measure, now=now)
+        return BurndownView(
+            filters=filters,
+            measure=measure,
+            series=series,
+            chart=burndown_chart(series, today=day.today, day_label=day.day_label),
+        )
     curve = curve_series(session, plan=plan, filters=filters, measure=measure, now=now)
     return BurndownView(
-        series=series,
-        chart=burndown_chart(series, today=day.today, day_label=day.day_label),
         filters=filters,
         measure=measure,
         curve=curve,
@@ -559,12 +573,15 @@ def burndown_view(
     plan: Plan,
     filters: TaskFilter,
     measure: Measure = "count",
+    chart: Chart = "curve",
     now: datetime | None = None,
 ) -> BurndownView:
     """Only the chart region (the htmx answer to the filter form)."""
     now = now or datetime.now(UTC)
     day = plan_day(session, plan, now)
-    return _chart_view(session, plan=plan, filters=filters, measure=measure, now=now, day=day)
+    return _chart_view(
+        session, plan=plan, filters=filters, measure=measure, now=now, day=day, shown=chart
+    )
 
 
 def group_stats(
@@ -600,15 +617,21 @@ def build_dashboard(
     plan: Plan,
     filters: TaskFilter,
     measure: Measure = "count",
+    chart: Chart | None = "curve",
     reference_data: Reference,
     now: datetime | None = None,
 ) -> Dashboard:
-    """Everything /dashboard shows. `filters` and `measure` apply to the charts only; the
-    headline, the tables, the attention list and the activity are plan-wide."""
+    """Everything /dashboard shows. `filters` and `measure` apply to the chart only (`chart`:
+    which one, None for none); the headline, the tables, the attention list and the activity
+    are plan-wide."""
     now = now or datetime.now(UTC)
     day = plan_day(session, plan, now)
     today = day.today
-    charts = _chart_view(session, plan=plan, filters=filters, measure=measure, now=now, day=day)
+    charts = None
+    if chart is not None:
+        charts = _chart_view(
+            session, plan=plan, filters=filters, measure=measure, now=now, day=day, shown=chart
+        )
     facts = _facts(session, plan, day)
     grouped = facts.grouped()
 
@@ -714,15 +737,16 @@ def program_page(
     plan: Plan,
     program_id: int,
     measure: Measure = "count",
+    chart: Chart = "curve",
     now: datetime | None = None,
 ) -> GroupPage:
-    """One program: its RAG line, its charts and its tasks. NotFound for an unknown id."""
+    """One program: its RAG line, its chart and its tasks. NotFound for an unknown id."""
     program = session.get(Program, program_id) if _bounded(program_id) else None
     if program is None:
         raise NotFound(f"Program #{program_id} tidak ditemukan.")
     filters = TaskFilter(program_id=program_id)
     return _group_page(
-        session, plan=plan, filters=filters, measure=measure, now=now, program=program
+        session, plan=plan, filters=filters, measure=measure, chart=chart, now=now, program=program
     )
 
 
@@ -732,15 +756,18 @@ def unit_page(
     plan: Plan,
     unit_id: int,
     measure: Measure = "count",
+    chart: Chart = "curve",
     now: datetime | None = None,
 ) -> GroupPage:
-    """One unit (the tasks it leads or supports): RAG line with its last update, charts,
+    """One unit (the tasks it leads or supports): RAG line with its last update, chart,
     tasks. NotFound for an unknown id."""
     unit = session.get(Unit, unit_id) if _bounded(unit_id) else None
     if unit is None:
         raise NotFound(f"Unit #{unit_id} tidak ditemukan.")
     filters = TaskFilter(unit_id=unit_id)
-    return _group_page(session, plan=plan, filters=filters, measure=measure, now=now, unit=unit)
+    return _group_page(
+        session, plan=plan, filters=filters, measure=measure, chart=chart, now=now, unit=unit
+    )
 
 
 def _group_page(
@@ -749,13 +776,16 @@ def _group_page(
     plan: Plan,
     filters: TaskFilter,
     measure: Measure,
+    chart: Chart,
     now: datetime | None,
     program: Program | None = None,
     unit: Unit | None = None,
 ) -> GroupPage:
     now = now or datetime.now(UTC)
     day = plan_day(session, plan, now)
-    charts = _chart_view(session, plan=plan, filters=filters, measure=measure, now=now, day=day)
+    charts = _chart_view(
+        session, plan=plan, filters=filters, measure=measure, now=now, day=day, shown=chart
+    )
     facts = _facts(session, plan, day)
     chosen = [f for f in facts.tasks if _matches(f, filters, {})]
     stats = facts.stats(chosen)

@@ -212,6 +212,7 @@ def plan_picture(
         session,
         plan=plan,
         filters=TaskFilter(),
+        chart=None,  # the digest shows no chart
         reference_data=dashboard.reference(session),
         now=now,
     )

@@ -46,6 +46,7 @@ from app.models import (
     Plan,
     Program,
     ProgramKind,
+    Rag,
     Task,
     TaskEvent,
     TaskProgram,
@@ -57,7 +58,7 @@ from app.services import dashboard
 from app.services.calendar import PlanCalendar
 from app.services.labels import STATUS_LABELS
 from app.services.plans import plan_calendar
-from app.services.rag import GroupStats, Rag
+from app.services.rag import GroupStats
 from app.sorting import text_order
 
 NOT_FOUND = "Halaman yang Anda cari tidak ditemukan."

@@ -20,7 +20,9 @@ reason in words, as the dashboard and the API show it.
 """
 
 from dataclasses import dataclass
-from enum import StrEnum
+
+from app.models import Rag
+from app.services.labels import RAG_LABELS
 
 RED_LATE_SHARE = 0.25
 RED_BLOCKED_DAYS = 7
@@ -29,14 +31,6 @@ RED_LAG = 0.20
 EPSILON = 1e-9
 
 
-class Rag(StrEnum):
-    green = "green"
-    amber = "amber"
-    red = "red"
-    grey = "grey"
-
-
-RAG_LABELS = {Rag.green: "Hijau", Rag.amber: "Kuning", Rag.red: "Merah", Rag.grey: "Tanpa tugas"}
 RAG_ORDER = {Rag.red: 0, Rag.amber: 1, Rag.green: 2, Rag.grey: 3}
 
 

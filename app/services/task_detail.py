@@ -37,36 +37,16 @@ from app.services.directives import (
     task_directives,
 )
 from app.services.evidence import EvidenceView, list_evidence
-from app.services.labels import STATUS_LABELS
+from app.services.labels import FIELD_LABELS, ValueWords, status_label
 from app.services.lateness import Lateness
 from app.services.plans import get_plan, plan_calendar
 from app.services.task_reads import EventView, task_events
 from app.sorting import text_order
-from app.timefmt import format_day_date
 
-FIELD_LABELS: dict[str, str] = {
-    "title": "Judul",
-    "description": "Uraian",
-    "lead_unit_id": "Penanggung jawab",
-    "supporting_unit_ids": "Perangkat daerah pendukung",
-    "program_ids": "Program",
-    "district_id": "Kecamatan",
-    "village": "Desa/kelurahan",
-    "due_date": "Tenggat",
-    "weight": "Bobot",
-    "target": "Target",
-    "realisation": "Realisasi",
-    "progress_pct": "Capaian",
-    "needs_decision": "Perlu keputusan Bupati",
-    "blocked_reason": "Alasan kendala",
-    "status": "Status",
-    "is_public": "Tampil di halaman publik",
-}
 # Field order in an edit's list of changes: as the form shows them.
 FIELD_ORDER = list(FIELD_LABELS)
 # A long text in a diff is cut: the whole current text is on the page.
 DIFF_TEXT_MAX = 90
-EMPTY = "(kosong)"
 
 NOTE_LABELS: dict[EventKind, str] = {
     EventKind.comment: "Catatan",
@@ -299,7 +279,8 @@ def describe_events(session: Session, events: Sequence[EventView]) -> list[Histo
     """Events of any tasks told as sentences, in the order given; the unit and program names
     their changes mention are read in two queries at most, whatever the number of events."""
     unit_names, program_names = _names_in(session, events)
-    describe = _Describer(unit_names=unit_names, program_names=program_names)
+    words = ValueWords(unit_names, program_names, text_max=DIFF_TEXT_MAX)
+    describe = _Describer(words)
     return [describe.entry(view) for view in events]
 
 
@@ -342,17 +323,9 @@ def _ints(values: Iterable[Any]) -> set[int]:
     return found
 
 
-def _status_label(value: Any) -> str:
-    try:
-        return STATUS_LABELS[TaskStatus(value)]
-    except ValueError:
-        return str(value)
-
-
 @dataclass
 class _Describer:
-    unit_names: dict[int, str]
-    program_names: dict[int, str]
+    words: ValueWords
 
     def entry(self, view: EventView) -> HistoryEntry:
         event = view.event
@@ -394,8 +367,8 @@ class _Describer:
     ) -> tuple[str, set[str]]:
         """The sentence, and which changed fields to list under it."""
         others = set(changes) - {"status"}
-        source = _status_label(from_status) if from_status else ""
-        target = _status_label(to_status) if to_status else ""
+        source = status_label(from_status) if from_status else ""
+        target = status_label(to_status) if to_status else ""
         if kind == EventKind.created:
             return "membuat tugas ini", set()
         if kind == EventKind.moved:
@@ -414,7 +387,7 @@ class _Describer:
             lead = changes.get("lead_unit_id")
             others.discard("lead_unit_id")
             if isinstance(lead, list) and len(lead) == 2:
-                old, new = (self._unit(v) for v in lead)
+                old, new = (self.words.unit(v) for v in lead)
                 return f"mengalihkan penanggung jawab dari {old} ke {new}", others
             return "mengalihkan penanggung jawab", others
         if kind == EventKind.edited:
@@ -449,37 +422,9 @@ class _Describer:
     def _change(self, name: str, pair: list[Any]) -> Change:
         return Change(
             label=FIELD_LABELS.get(name, name),
-            old=self._value(name, pair[0]),
-            new=self._value(name, pair[1]),
+            old=self.words.show(name, pair[0]),
+            new=self.words.show(name, pair[1]),
         )
-
-    def _unit(self, value: Any) -> str:
-        if isinstance(value, int):
-            return self.unit_names.get(value, f"unit #{value}")
-        return EMPTY
-
-    def _value(self, name: str, value: Any) -> str:
-        if value is None or value == "" or value == []:
-            return EMPTY
-        if name in ("lead_unit_id", "district_id"):
-            return self._unit(value)
-        if name == "supporting_unit_ids" and isinstance(value, list):
-            return ", ".join(self._unit(v) for v in value)
-        if name == "program_ids" and isinstance(value, list):
-            return ", ".join(self.program_names.get(v, f"program #{v}") for v in value)
-        if name == "due_date" and isinstance(value, str):
-            try:
-                return format_day_date(date.fromisoformat(value))
-            except ValueError:
-                return value
-        if name == "status":
-            return _status_label(value)
-        if name == "progress_pct":
-            return f"{value}%"
-        if isinstance(value, bool):
-            return "Ya" if value else "Tidak"
-        text = str(value)
-        return text if len(text) <= DIFF_TEXT_MAX else text[: DIFF_TEXT_MAX - 1].rstrip() + "…"
 
 
 def _evidence_sentence(pair: Any) -> str:

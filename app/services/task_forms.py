@@ -32,8 +32,9 @@ from app.models import (
     VersionedNote,
 )
 from app.services import reference
+from app.services.labels import FIELD_LABELS, ValueWords
 from app.sorting import text_order
-from app.timefmt import format_day_date, parse_typed_date
+from app.timefmt import parse_typed_date
 
 # A rejected form echoes what was typed; beyond this it is noise, not a draft worth keeping.
 KEEP_MAX = TEXT_MAX * 2
@@ -472,35 +473,14 @@ class ConflictRow:
 def differing_fields(
     mine: TaskFormValues, current: TaskFormValues, options: FormOptions
 ) -> list[ConflictRow]:
-    """The fields where the user's unsent edit and the task as it is now differ, readable."""
-    units = options.unit_names
-    programs = {p.id: p.short_name for g in options.program_groups for p in g.programs}
-
-    def unit(raw: str) -> str:
-        parsed = _parse_id(raw)
-        return units.get(parsed, raw) if parsed is not None else "(kosong)"
-
-    def shown(name: str, values: TaskFormValues) -> str:
-        raw: Any = getattr(values, name)
-        if name in ("lead_unit_id", "district_id"):
-            return unit(raw)
-        if name == "supporting_unit_ids":
-            return ", ".join(unit(v) for v in raw) or "(kosong)"
-        if name == "program_ids":
-            names = [programs.get(_parse_id(v) or 0, v) for v in raw]
-            return ", ".join(names) or "(kosong)"
-        if name == "needs_decision":
-            return "Ya" if raw else "Tidak"
-        if name == "due_date" and raw:
-            try:
-                return format_day_date(parse_typed_date(raw))
-            except ValueError:
-                return str(raw)
-        text = str(raw).strip()
-        return text or "(kosong)"
-
+    """The fields where the user's unsent edit and the task as it is now differ, shown as the
+    task's history shows a change (app.services.labels), texts whole."""
+    words = ValueWords(
+        unit_names=options.unit_names,
+        program_names={p.pk: p.short_name for g in options.program_groups for p in g.programs},
+    )
     rows = []
-    for name, label in CONFLICT_FIELDS.items():
+    for name in CONFLICT_FIELDS:
         mine_value, current_value = getattr(mine, name), getattr(current, name)
         if isinstance(mine_value, list):
             same = sorted(mine_value) == sorted(current_value)
@@ -509,20 +489,43 @@ def differing_fields(
         else:
             same = mine_value == current_value
         if not same:
-            rows.append(ConflictRow(label, shown(name, mine), shown(name, current)))
+            rows.append(
+                ConflictRow(
+                    FIELD_LABELS[name],
+                    words.show(name, _as_recorded(name, mine_value)),
+                    words.show(name, _as_recorded(name, current_value)),
+                )
+            )
     return rows
 
 
-CONFLICT_FIELDS = {
-    "title": "Judul",
-    "description": "Uraian",
-    "lead_unit_id": "Penanggung jawab",
-    "supporting_unit_ids": "Perangkat daerah pendukung",
-    "program_ids": "Program",
-    "district_id": "Kecamatan",
-    "village": "Desa/kelurahan",
-    "due_date": "Tenggat",
-    "weight": "Bobot",
-    "target": "Target",
-    "needs_decision": "Perlu keputusan Bupati",
-}
+def _as_recorded(name: str, raw: Any) -> Any:
+    """A form field's text in the shape the history records it: ids as ints, the due date as
+    ISO; what does not parse stays as typed."""
+    if name in ("lead_unit_id", "district_id"):
+        parsed = _parse_id(raw)
+        return parsed if parsed is not None else raw.strip()
+    if name in ("supporting_unit_ids", "program_ids"):
+        return [parsed if (parsed := _parse_id(v)) is not None else v for v in raw]
+    if name == "due_date" and raw:
+        try:
+            return parse_typed_date(raw).isoformat()
+        except ValueError:
+            return raw
+    return raw.strip() if isinstance(raw, str) else raw
+
+
+# The fields a stale edit compares (those of the task form).
+CONFLICT_FIELDS = (
+    "title",
+    "description",
+    "lead_unit_id",
+    "supporting_unit_ids",
+    "program_ids",
+    "district_id",
+    "village",
+    "due_date",
+    "weight",
+    "target",
+    "needs_decision",
+)
