@@ -46,7 +46,7 @@ from app.models import (
     UnitKind,
     User,
 )
-from app.services import accounts, demo, history, public_site, reference
+from app.services import accounts, demo, directives, history, public_site, reference
 from app.services.plans import plan_calendar
 from app.timefmt import WIB
 from tests.databases import empty_database
@@ -553,13 +553,65 @@ def test_every_event_is_written_by_someone_allowed_to_write_it(demo_session: Ses
             where = (task.code, event.kind, actor.username)
             if event.kind in team_only:
                 assert actor.role == Role.team, where
-            elif event.kind == EventKind.directive:
+            elif event.kind in (EventKind.directive, EventKind.decision):
                 assert actor.role == Role.executive, where
                 assert event.note, where
             else:
                 assert actor.role == Role.team or actor.unit_id == task.lead_unit_id, where
             if event.kind == EventKind.moved:
                 assert event.to_status not in (TaskStatus.done, TaskStatus.cancelled), where
+
+
+def test_about_half_the_directives_are_answered_by_the_lead_unit(
+    loaded: Loaded, demo_session: Session
+) -> None:
+    users = {_id(u): u for u in demo_session.exec(select(User)).all()}
+    answered: dict[int, TaskEvent] = {}
+    for task, events in tasks_and_histories(demo_session):
+        given = {e.id or 0: e for e in events if e.kind == EventKind.directive}
+        for follow_up in (e for e in events if e.kind == EventKind.follow_up):
+            directive_id = follow_up.changes["directive_id"][1]
+            directive = given[directive_id]  # a directive of the same task
+            assert directive_id not in answered, task.code  # answered once
+            answered[directive_id] = follow_up
+            # A few days later, by the lead unit, in words.
+            assert directive.at < follow_up.at <= directive.at + timedelta(days=9), task.code
+            actor = users[follow_up.actor_id or 0]
+            assert actor.role == Role.team or actor.unit_id == task.lead_unit_id, task.code
+            assert len(follow_up.note) > 30, task.code
+            assert follow_up.changes == {"directive_id": [None, directive_id]}
+
+    plan = loaded.summary.plan
+    summary = directives.plan_directives(
+        demo_session, plan=plan, calendar=plan_calendar(demo_session, plan), today=TODAY
+    )
+    total = summary.open_count + summary.answered_count
+    # Day 45, seed 2025: 26 directives, 13 answered (the dashboard's figures).
+    assert (summary.open_count, summary.answered_count) == (13, 13)
+    assert {v.event_id for v in summary.answered} == set(answered)
+    assert total // 3 <= len(answered) <= 2 * total // 3
+    assert all(v.follow_up and v.follow_up.actor_name for v in summary.answered)
+    assert summary.oldest_open_days > 30  # some are left open, long enough to show
+
+
+def test_some_decisions_settle_perlu_keputusan(demo_session: Session) -> None:
+    users = {_id(u): u for u in demo_session.exec(select(User)).all()}
+    decided = []
+    for task, events in tasks_and_histories(demo_session):
+        state = history.initial_state()
+        for event in events:
+            if event.kind == EventKind.decision:
+                # On an open task waiting for it, by an executive, clearing the flag.
+                assert state["needs_decision"] is True, task.code
+                assert state["status"] not in (TaskStatus.done, TaskStatus.cancelled), task.code
+                assert event.changes == {"needs_decision": [True, False]}, task.code
+                assert users[event.actor_id or 0].role == Role.executive, task.code
+                assert event.note.startswith("Diputuskan"), task.code
+                decided.append(task.code)
+            history.apply_event(state, event.model_dump())
+    assert len(decided) == 3  # day 45, seed 2025
+    # Flags still waiting for a decision remain for the dashboard's attention list.
+    assert sum(t.needs_decision for t, _ in tasks_and_histories(demo_session)) >= 2
 
 
 @pytest.mark.parametrize(
