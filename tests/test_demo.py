@@ -565,7 +565,7 @@ def test_every_event_is_written_by_someone_allowed_to_write_it(demo_session: Ses
 def test_about_half_the_directives_are_answered_by_the_lead_unit(
     loaded: Loaded, demo_session: Session
 ) -> None:
-    users = {_id(u): u for u in demo_session.exec(select(User)).all()}
+    users = {u.pk: u for u in demo_session.exec(select(User)).all()}
     answered: dict[int, TaskEvent] = {}
     for task, events in tasks_and_histories(demo_session):
         given = {e.id or 0: e for e in events if e.kind == EventKind.directive}
@@ -595,7 +595,7 @@ def test_about_half_the_directives_are_answered_by_the_lead_unit(
 
 
 def test_some_decisions_settle_perlu_keputusan(demo_session: Session) -> None:
-    users = {_id(u): u for u in demo_session.exec(select(User)).all()}
+    users = {u.pk: u for u in demo_session.exec(select(User)).all()}
     decided = []
     for task, events in tasks_and_histories(demo_session):
         state = history.initial_state()
