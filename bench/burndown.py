@@ -28,7 +28,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, Table, insert
+from sqlalchemy import Engine, insert
 from sqlmodel import SQLModel, col, select
 
 from app.config import Settings
@@ -136,11 +136,6 @@ def _history(
     return rows, status, weight
 
 
-def table(model: type[SQLModel]) -> Table:
-    found: Table = model.__table__  # type: ignore[attr-defined]
-    return found
-
-
 def build_plan(engine: Engine, n_tasks: int, seed: int = 11) -> dict[str, Any]:
     """A current plan on day 45 with `n_tasks` tasks and EVENTS_PER_TASK events each."""
     rng = random.Random(seed)
@@ -230,9 +225,9 @@ def build_plan(engine: Engine, n_tasks: int, seed: int = 11) -> dict[str, Any]:
                 row.update(plan_id=plan.id, task_id=task_id, actor_id=team.id, note="")
             event_rows.extend(history)
         # Core inserts of the tables (one executemany each), not the ORM's bulk path.
-        session.execute(insert(table(Task)), task_rows)
+        session.execute(insert(Task.__table__), task_rows)
         session.execute(
-            insert(table(TaskProgram)),
+            insert(TaskProgram.__table__),
             [
                 {"task_id": t["id"], "program_id": programs[index].id}
                 for t in task_rows
@@ -240,14 +235,14 @@ def build_plan(engine: Engine, n_tasks: int, seed: int = 11) -> dict[str, Any]:
             ],
         )
         session.execute(
-            insert(table(TaskSupportingUnit)),
+            insert(TaskSupportingUnit.__table__),
             [
                 {"task_id": t["id"], "unit_id": units[(t["id"] + 1) % 30].id}
                 for t in task_rows
                 if t["id"] % 3 == 0
             ],
         )
-        session.execute(insert(table(TaskEvent)), event_rows)
+        session.execute(insert(TaskEvent.__table__), event_rows)
         session.commit()
         return {
             "plan": plan,

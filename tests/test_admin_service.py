@@ -331,7 +331,7 @@ def test_form_errors_of_a_single_violation() -> None:
 
     assert named.errors == {"password": "Kata sandi minimal 10 karakter."}
     assert (named.field, named.message) == ("password", "Kata sandi minimal 10 karakter.")
-    assert unnamed.errors == {"form": "Tidak dapat disimpan."}
+    assert unnamed.errors == {"_form": "Tidak dapat disimpan."}
     assert FormErrors.of(several) is several
     assert (several.field, several.status_code) == ("name", 422)
 

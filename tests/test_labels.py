@@ -1,14 +1,14 @@
 """One way to show a changed task field (app.services.labels): the task's history and the
 conflict view of a stale edit read the same change alike."""
 
-from app.models import Program, ProgramKind, Unit, UnitKind
-from app.services.labels import EMPTY, FIELD_LABELS, ValueWords
-from app.services.task_forms import (
+from app.forms.tasks import (
     FormOptions,
     ProgramGroup,
     TaskFormValues,
     differing_fields,
 )
+from app.models import Program, ProgramKind, Unit, UnitKind
+from app.services.labels import EMPTY, FIELD_LABELS, ValueWords
 
 PUTR = Unit(id=3, code="PUTR", name="Dinas PUTR", short_name="PUTR", kind=UnitKind.agency)
 DISTRICT = Unit(id=7, code="KEC", name="Rantau Bayur", short_name="RB", kind=UnitKind.district)

@@ -2,6 +2,9 @@
 
 from app.errors import RuleViolation
 
+# Where a message about the whole form (not one field) goes.
+FORM_KEY = "_form"
+
 
 class FormErrors(RuleViolation):
     """Several fields are wrong at once; `errors` maps each field to its message."""
@@ -16,4 +19,4 @@ class FormErrors(RuleViolation):
         """The same shape for a single-field violation (from another service)."""
         if isinstance(exc, FormErrors):
             return exc
-        return cls({exc.field or "form": exc.message})
+        return cls({exc.field or FORM_KEY: exc.message})

@@ -18,17 +18,18 @@ from app.auth import CurrentUser
 from app.config import SettingsDep, app_settings
 from app.db import SessionDep
 from app.errors import Conflict, RuleViolation
+from app.forms import tasks as task_forms
+from app.forms.errors import FORM_KEY, FormErrors
 from app.htmx import is_htmx
 from app.models import ID_MAX, TaskStatus, User
 from app.path_ids import TaskId
 from app.routes.evidence import evidence_store
 from app.services import evidence as evidence_service
 from app.services import my_tasks as my_tasks_service
-from app.services import task_forms, task_reads, tasks
+from app.services import task_reads, tasks
 from app.services.evidence import PhotoBatch
 from app.services.evidence_files import format_size
 from app.services.plans import current_plan
-from app.services.task_forms import FORM_KEY, InvalidForm
 from app.templating import render
 from app.timefmt import format_day_date
 
@@ -125,10 +126,8 @@ def _act(
     (plain form), or the refusal at its field (422, 409 with the current state)."""
     try:
         ok = run()
-    except InvalidForm as exc:
-        status, errors = 422, exc.errors
     except RuleViolation as exc:
-        status, errors = 422, {exc.field or FORM_KEY: exc.message}
+        status, errors = 422, FormErrors.of(exc).errors
     except Conflict as exc:
         status, errors = 409, {FORM_KEY: exc.message}
     else:

@@ -19,14 +19,16 @@ from app.auth import CurrentUser
 from app.config import app_settings
 from app.db import SessionDep
 from app.errors import Conflict, RuleViolation
+from app.forms import tasks as task_forms
+from app.forms.errors import FormErrors
+from app.forms.tasks import TaskFormValues
 from app.htmx import is_htmx
 from app.models import ID_MAX, Task, TaskStatus, User
 from app.path_ids import TaskId
-from app.services import directives, task_forms, task_reads, tasks
+from app.services import directives, task_reads, tasks
 from app.services.evidence_files import ACCEPT_ATTRIBUTE, format_size
 from app.services.plans import current_plan, get_plan, plan_calendar
 from app.services.task_detail import task_detail
-from app.services.task_forms import FORM_KEY, InvalidForm, TaskFormValues
 from app.templating import render
 
 router = APIRouter(prefix="/tasks", tags=["tasks"], include_in_schema=False)
@@ -198,10 +200,8 @@ def create_task(
         data = task_forms.task_create(values)
         plan = current_plan(session)
         task = tasks.create_task(session, actor=user, plan_id=plan.pk, data=data)
-    except InvalidForm as exc:
-        errors = exc.errors
     except RuleViolation as exc:
-        errors = {exc.field or FORM_KEY: exc.message}
+        errors = FormErrors.of(exc).errors
     else:
         return _go_to(request, task_id=task.pk, ok="created")
     _discard(session)
@@ -248,10 +248,8 @@ def edit_task(
     try:
         data = task_forms.task_update(values)
         saved = tasks.update_task(session, actor=user, task_id=task_id, data=data)
-    except InvalidForm as exc:
-        errors = exc.errors
     except RuleViolation as exc:
-        errors = {exc.field or FORM_KEY: exc.message}
+        errors = FormErrors.of(exc).errors
     except Conflict as exc:
         # Keep the user's edit, show what changed meanwhile, and let them save over it
         # knowingly: the form now carries the current version.
@@ -293,10 +291,8 @@ def act(
     showing why it was refused (422 next to the field, 409 with the current state)."""
     try:
         run()
-    except InvalidForm as exc:
-        status, errors, conflict = 422, exc.errors, ""
     except RuleViolation as exc:
-        status, errors, conflict = 422, {exc.field or FORM_KEY: exc.message}, ""
+        status, errors, conflict = 422, FormErrors.of(exc).errors, ""
     except Conflict as exc:
         status, errors, conflict = 409, {}, exc.message
     else:

@@ -40,9 +40,9 @@ def _apply_holiday(session: Session, data: HolidayInput, holiday: Holiday) -> Ho
         if taken is not None and taken != holiday.id:
             check.fail("holiday_date", f"Tanggal {format_day_date(day)} sudah tercatat.")
     check.done()
-    holiday.holiday_date = day  # type: ignore[assignment]
+    holiday.holiday_date = check.checked(day)
     holiday.name = name
-    holiday.kind = kind  # type: ignore[assignment]
+    holiday.kind = check.checked(kind)
     touch_public(session)  # working-day plans count days by the holidays
     return holiday
 

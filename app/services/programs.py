@@ -68,7 +68,7 @@ def _check_program(session: Session, data: ProgramInput, *, program: Program | N
             + 1
         )
     target = program or Program(code=code, kind=ProgramKind.priority, short_name="", name="")
-    target.kind = kind  # type: ignore[assignment]
+    target.kind = check.checked(kind)
     target.code = code
     target.short_name = short_name
     target.name = name

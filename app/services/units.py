@@ -82,7 +82,7 @@ def _check_unit(session: Session, data: UnitInput, *, unit: Unit | None) -> Unit
             )
     check.done()
     target = unit or Unit(code=code, name=name, short_name=short_name, kind=UnitKind.agency)
-    target.kind = kind  # type: ignore[assignment]
+    target.kind = check.checked(kind)
     target.code = code
     target.name = name
     target.short_name = short_name

@@ -88,9 +88,9 @@ def _apply_plan(data: PlanInput, plan: Plan) -> Plan:
     for field_name, days in ladder.items():
         setattr(plan, field_name, days)
     plan.name = name
-    plan.start_date = start  # type: ignore[assignment]
-    plan.length_days = length  # type: ignore[assignment]
-    plan.day_mode = mode  # type: ignore[assignment]
+    plan.start_date = check.checked(start)
+    plan.length_days = check.checked(length)
+    plan.day_mode = check.checked(mode)
     plan.timezone = timezone
     plan.baseline_at = baseline
     plan.public_enabled = data.public_enabled

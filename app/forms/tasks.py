@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
+from app.forms.errors import FORM_KEY, FormErrors
 from app.models import (
     ID_MAX,
     NOTE_MAX,
@@ -39,8 +40,6 @@ from app.timefmt import parse_typed_date
 # A rejected form echoes what was typed; beyond this it is noise, not a draft worth keeping.
 KEEP_MAX = TEXT_MAX * 2
 
-# Where a message about the whole form (not one field) goes.
-FORM_KEY = "_form"
 
 FIELD_LIMITS = {
     "title": TITLE_MAX,
@@ -63,14 +62,6 @@ class FormLike(Protocol):
     """What the parsers need from Starlette's FormData (and what tests can fake with a dict)."""
 
     def getlist(self, key: Any) -> list[Any]: ...
-
-
-class InvalidForm(Exception):
-    """The submitted form has field errors; `errors` maps field name → message."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
 
 
 # --- raw values --------------------------------------------------------------------------
@@ -232,9 +223,9 @@ def _validate(schema: Any, payload: dict[str, Any], errors: dict[str, str]) -> A
     except ValidationError as exc:
         for name, message in validation_messages(exc).items():
             errors.setdefault(name, message)
-        raise InvalidForm(errors) from None
+        raise FormErrors(errors) from None
     if errors:
-        raise InvalidForm(errors)
+        raise FormErrors(errors)
     return result
 
 
@@ -280,7 +271,7 @@ def _task_payload(values: TaskFormValues, errors: dict[str, str]) -> dict[str, A
 
 
 def task_create(values: TaskFormValues) -> TaskCreate:
-    """The new-task form as a TaskCreate, or InvalidForm with a message per field."""
+    """The new-task form as a TaskCreate, or FormErrors with a message per field."""
     errors: dict[str, str] = {}
     payload = _task_payload(values, errors)
     result: TaskCreate = _validate(TaskCreate, payload, errors)
@@ -348,7 +339,7 @@ def note_text(form: FormLike) -> str:
     errors: dict[str, str] = {}
     raw = _text(form, "note").strip()
     if not raw:
-        raise InvalidForm({"note": "Catatan tidak boleh kosong."})
+        raise FormErrors({"note": "Catatan tidak boleh kosong."})
     result: NoteCreate = _validate(NoteCreate, {"note": raw}, errors)
     return result.note
 
@@ -358,7 +349,7 @@ def confirm_incomplete_review(form: FormLike, *, progress_pct: int, status: str)
     if status != TaskStatus.review.value or progress_pct >= 100:
         return
     if _text(form, "confirm_incomplete") != "1":
-        raise InvalidForm(
+        raise FormErrors(
             {
                 "confirm_incomplete": (
                     f"Capaian tugas ini baru {progress_pct} %. Centang konfirmasi bila tugas "
@@ -383,7 +374,7 @@ def versioned_note(form: FormLike) -> VersionedNote:
 def version_only(form: FormLike) -> int:
     version = _version_field(form)
     if version is None:
-        raise InvalidForm({FORM_KEY: VERSION_MESSAGE})
+        raise FormErrors({FORM_KEY: VERSION_MESSAGE})
     return version
 
 
