@@ -63,7 +63,7 @@ def _fill(url: str, messages: int) -> None:
         session.flush()
         session.add(
             NotificationSettings(
-                user_id=user.id,  # type: ignore[arg-type]
+                user_id=user.pk,
                 email="kadis.bench@banyuasin.example",
                 email_on=True,
             )
@@ -73,7 +73,7 @@ def _fill(url: str, messages: int) -> None:
         for number in range(messages):
             session.add(
                 Delivery(
-                    user_id=user.id,  # type: ignore[arg-type]
+                    user_id=user.pk,
                     channel=Channel.email,
                     kind=NoticeKind.rejected,
                     idempotency_key=f"bench-{number}:email",

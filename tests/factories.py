@@ -96,8 +96,8 @@ def make_task(
     status: TaskStatus = TaskStatus.todo,
     **fields: Any,
 ) -> Task:
-    data = TaskCreate(title=title, lead_unit_id=lead.id, **fields)  # type: ignore[arg-type]
-    task = tasks.create_task(session, actor=actor, plan_id=plan.id, data=data)  # type: ignore[arg-type]
+    data = TaskCreate(title=title, lead_unit_id=lead.pk, **fields)
+    task = tasks.create_task(session, actor=actor, plan_id=plan.pk, data=data)
     path = {
         TaskStatus.todo: [],
         TaskStatus.in_progress: [TaskStatus.in_progress],
@@ -109,7 +109,7 @@ def make_task(
         task = tasks.move_task(
             session,
             actor=actor,
-            task_id=task.id,  # type: ignore[arg-type]
+            task_id=task.pk,
             move=TaskMove(
                 version=task.version,
                 status=step,

@@ -145,11 +145,11 @@ def seed(session: Session, world: World) -> Seeded:
     make_task(session, actor=world.team, plan=world.plan, lead=world.putr, status=TaskStatus.review)
     make_task(session, actor=world.team, plan=world.plan, lead=world.dinkes, status=TaskStatus.done)
     evidence = Evidence(
-        task_id=task.id,  # type: ignore[arg-type]
+        task_id=task.pk,
         kind=EvidenceKind.link,
         caption="Foto lokasi",
         url="https://banyuasin.example/bukti",
-        uploaded_by=world.putr_head.id,  # type: ignore[arg-type]
+        uploaded_by=world.putr_head.pk,
     )
     holiday = Holiday(holiday_date=world.plan.start_date + timedelta(days=3), name="Libur daerah")
     session.add_all([evidence, holiday])

@@ -15,9 +15,6 @@ from app.errors import Forbidden, NotAuthenticated, RuleViolation
 from app.models import LoginSession, Role, SessionKind, User
 from app.services import accounts
 from tests.factories import PASSWORD, World, login
-from tests.test_task_service import (
-    ident,
-)
 
 # Captured at import, before the autouse fixture swaps in a cheap hasher for speed.
 PRODUCTION_HASHER = accounts.password_hash
@@ -94,7 +91,7 @@ def test_password_length(session: Session, world: World, password: str, ok: bool
 def test_a_unit_is_required_for_unit_users_and_forbidden_for_others(
     session: Session, world: World, role: Role, unit: object
 ) -> None:
-    unit_id = ident(world.putr) if unit == "putr" else unit
+    unit_id = world.putr.pk if unit == "putr" else unit
 
     with pytest.raises(RuleViolation) as info:
         _create(session, world, role=role, unit_id=unit_id)
@@ -185,7 +182,7 @@ def _update(session: Session, actor: User, user: User, **overrides: object) -> U
         "is_active": user.is_active,
     }
     values.update(overrides)
-    return accounts.update_user(session, actor=actor, user_id=ident(user), **values)  # type: ignore[arg-type]
+    return accounts.update_user(session, actor=actor, user_id=user.pk, **values)  # type: ignore[arg-type]
 
 
 def _sessions(session: Session, user: User, settings: Settings) -> list[str]:
@@ -211,7 +208,7 @@ def _alive(session: Session, tokens: list[str], settings: Settings) -> list[bool
 def test_the_team_cannot_demote_or_deactivate_itself(
     session: Session, world: World, change: dict[str, object]
 ) -> None:
-    values = {k: ident(world.putr) if v == "putr" else v for k, v in change.items()}
+    values = {k: world.putr.pk if v == "putr" else v for k, v in change.items()}
 
     with pytest.raises(RuleViolation) as info:
         _update(session, world.team, world.team, **values)

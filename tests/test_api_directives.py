@@ -14,7 +14,16 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
-from app.models import NOTE_MAX, EventKind, ExecutivePosition, Role, Task, TaskEvent, User
+from app.models import (
+    NOTE_MAX,
+    EventKind,
+    ExecutivePosition,
+    Role,
+    Task,
+    TaskEvent,
+    TaskStatus,
+    User,
+)
 from app.routes.api_directives import router as directives_router
 from app.services import tasks
 from tests.factories import World, api_token, make_task, make_user
@@ -285,6 +294,15 @@ def test_bad_decisions_answer_4xx_and_write_nothing(
 ) -> None:
     task, _ = directed
     calm = make_task(session, actor=world.team, plan=world.plan, lead=world.putr, title="Tenang")
+    closed = make_task(
+        session,
+        actor=world.team,
+        plan=world.plan,
+        lead=world.putr,
+        title="Sudah selesai",
+        status=TaskStatus.done,
+        needs_decision=True,
+    )
     bupati = api_token(client, world.executive)
     url = f"{API}/tasks/{task.id}/decisions"
     version = task.version
@@ -297,6 +315,12 @@ def test_bad_decisions_answer_4xx_and_write_nothing(
         (
             f"{API}/tasks/{calm.id}/decisions",
             {"version": calm.version, "note": "Setuju"},
+            422,
+            "note",
+        ),
+        (
+            f"{API}/tasks/{closed.id}/decisions",
+            {"version": closed.version, "note": "Setuju"},
             422,
             "note",
         ),
@@ -314,6 +338,14 @@ def test_bad_decisions_answer_4xx_and_write_nothing(
         elif field:
             assert response.json()["field"] == field, body
         assert db_state(session) == before, body
+
+    assert fresh_task(session, closed).needs_decision is True
+    refused = client.post(
+        f"{API}/tasks/{closed.id}/decisions",
+        json={"version": closed.version, "note": "Setuju"},
+        headers=bupati,
+    )
+    assert "sudah selesai atau dibatalkan" in refused.json()["detail"]
 
     # Someone else wrote meanwhile: the version seen is stale.
     tasks.add_comment(session, actor=world.putr_head, task_id=task.id or 0, note="Update")

@@ -18,9 +18,6 @@ from app.main import create_app
 from app.models import LoginSession, Task, TaskEvent, TaskStatus, User
 from app.services.accounts import WRONG_LOGIN
 from tests.factories import PASSWORD, World, login, make_task
-from tests.test_task_service import (
-    ident,
-)
 
 HTMX = {"HX-Request": "true"}
 _LOGIN_CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -465,7 +462,7 @@ def test_a_move_without_the_right_csrf_token_is_refused_and_changes_nothing(
     events = _event_count(engine)
 
     response = client.post(
-        f"/board/tasks/{ident(task)}/move",
+        f"/board/tasks/{task.pk}/move",
         data={"status": "in_progress", "version": "1", **data},
         headers=headers,
         follow_redirects=False,
@@ -486,7 +483,7 @@ def test_the_same_move_with_the_token_goes_through(
     csrf = login(client, world.team)
 
     response = client.post(
-        f"/board/tasks/{ident(task)}/move",
+        f"/board/tasks/{task.pk}/move",
         data={"status": "in_progress", "version": "1", "csrf_token": csrf},
         follow_redirects=False,
     )

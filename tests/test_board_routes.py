@@ -358,7 +358,7 @@ def test_move_by_plain_form_redirects_back_with_filters(
 
     assert response.status_code == 303
     assert response.headers["location"] == f"/board?unit={world.putr.id}&q=jalan#task-{task.id}"
-    assert _state(session, task.id) == (TaskStatus.in_progress, 2, 2)  # type: ignore[arg-type]
+    assert _state(session, task.pk) == (TaskStatus.in_progress, 2, 2)
     board = client.get(response.headers["location"])
     assert "T-001" in _column_of(board.text, "in_progress")
 
@@ -393,7 +393,7 @@ def test_move_by_htmx_answers_card_counts_and_message(
     assert "1 tugas · bobot 1" in html  # Belum Dimulai keeps the other unit's task
     events = json.loads(response.headers["HX-Trigger"])
     assert events["toast"] == {"message": "Status T-001 diubah ke Terkendala.", "kind": "ok"}
-    assert _state(session, task.id) == (TaskStatus.blocked, 2, 2)  # type: ignore[arg-type]
+    assert _state(session, task.pk) == (TaskStatus.blocked, 2, 2)
 
 
 def test_htmx_move_counts_use_the_current_filters(
@@ -441,7 +441,7 @@ def test_drop_after_a_card_reorders_the_column(
     # Readers see the column as 1..n in that order (stored numbers are sparse).
     stored = session.exec(select(Task).order_by(col(Task.position))).all()
     places = ranks(session, stored)
-    assert [places[t.id] for t in stored] == [1, 2, 3]  # type: ignore[index]
+    assert [places[t.pk] for t in stored] == [1, 2, 3]
     assert b.id is not None
 
 
@@ -471,7 +471,7 @@ def test_unit_cannot_move_another_units_card(
     client: TestClient, session: Session, world: World
 ) -> None:
     task = _task(session, world, "Posyandu", lead=world.dinkes)
-    before = _state(session, task.id)  # type: ignore[arg-type]
+    before = _state(session, task.pk)
     csrf = login(client, world.putr_head)
 
     page = client.get("/board", params={"all": "1"})
@@ -495,12 +495,12 @@ def test_unit_cannot_move_another_units_card(
     assert plain.status_code == 403
     assert "menjadi tanggung jawab perangkat daerah lain" in plain.text
     assert client.get(f"/board/tasks/{task.id}/move").status_code == 403
-    assert _state(session, task.id) == before  # type: ignore[arg-type]
+    assert _state(session, task.pk) == before
 
 
 def test_unit_cannot_mark_done(client: TestClient, session: Session, world: World) -> None:
     task = _task(session, world, "Jalan poros", status=TaskStatus.review)
-    before = _state(session, task.id)  # type: ignore[arg-type]
+    before = _state(session, task.pk)
     csrf = login(client, world.putr_head)
 
     page = client.get("/board")
@@ -517,12 +517,12 @@ def test_unit_cannot_mark_done(client: TestClient, session: Session, world: Worl
     )
     assert response.status_code == 403
     assert "Hanya Tim Transisi yang dapat menandai tugas Selesai" in response.text
-    assert _state(session, task.id) == before  # type: ignore[arg-type]
+    assert _state(session, task.pk) == before
 
 
 def test_stale_version_is_a_conflict(client: TestClient, session: Session, world: World) -> None:
     task = _task(session, world, "Jalan poros", status=TaskStatus.in_progress)  # version 2
-    before = _state(session, task.id)  # type: ignore[arg-type]
+    before = _state(session, task.pk)
     csrf = login(client, world.putr_head)
 
     hx = client.post(
@@ -542,12 +542,12 @@ def test_stale_version_is_a_conflict(client: TestClient, session: Session, world
     assert "telah diubah oleh" in plain.text
     # The board shows the task as it is now, with its current version in the form.
     assert 'name="version" value="2"' in plain.text
-    assert _state(session, task.id) == before  # type: ignore[arg-type]
+    assert _state(session, task.pk) == before
 
 
 def test_blocked_needs_a_reason(client: TestClient, session: Session, world: World) -> None:
     task = _task(session, world, "Jalan poros")
-    before = _state(session, task.id)  # type: ignore[arg-type]
+    before = _state(session, task.pk)
     csrf = login(client, world.putr_head)
 
     hx = client.post(
@@ -569,7 +569,7 @@ def test_blocked_needs_a_reason(client: TestClient, session: Session, world: Wor
     assert '<option value="blocked" selected>' in plain.text
     assert 'aria-invalid="true" aria-describedby="move-error"' in plain.text
     assert re.search(r'id="move-error" role="alert">Alasan kendala wajib diisi', plain.text)
-    assert _state(session, task.id) == before  # type: ignore[arg-type]
+    assert _state(session, task.pk) == before
 
 
 def test_team_rejection_needs_a_note(client: TestClient, session: Session, world: World) -> None:
@@ -595,12 +595,12 @@ def test_team_rejection_needs_a_note(client: TestClient, session: Session, world
         headers={**HX, "X-CSRF-Token": csrf},
     )
     assert done.status_code == 200
-    assert _state(session, task.id)[0] == TaskStatus.in_progress  # type: ignore[arg-type]
+    assert _state(session, task.pk)[0] == TaskStatus.in_progress
 
 
 def test_executive_cannot_move(client: TestClient, session: Session, world: World) -> None:
     task = _task(session, world, "Jalan poros")
-    before = _state(session, task.id)  # type: ignore[arg-type]
+    before = _state(session, task.pk)
     csrf = login(client, world.executive)
 
     page = client.get("/board")
@@ -615,14 +615,14 @@ def test_executive_cannot_move(client: TestClient, session: Session, world: Worl
     )
     assert response.status_code == 403
     assert "hanya dapat melihat" in response.text
-    assert _state(session, task.id) == before  # type: ignore[arg-type]
+    assert _state(session, task.pk) == before
 
 
 def test_move_without_csrf_token_is_refused(
     client: TestClient, session: Session, world: World
 ) -> None:
     task = _task(session, world, "Jalan poros")
-    before = _state(session, task.id)  # type: ignore[arg-type]
+    before = _state(session, task.pk)
     login(client, world.team)
 
     for headers in ({}, HX):
@@ -634,7 +634,7 @@ def test_move_without_csrf_token_is_refused(
         )
         assert response.status_code == 403
         assert "token keamanan" in response.text
-    assert _state(session, task.id) == before  # type: ignore[arg-type]
+    assert _state(session, task.pk) == before
 
 
 @pytest.mark.parametrize(
@@ -657,7 +657,7 @@ def test_malformed_moves_are_4xx(
         f"/board/tasks/{task.id}/move", data=data, headers={**HX, "X-CSRF-Token": csrf}
     )
     assert response.status_code == 422, response.text
-    assert _state(session, task.id) == (TaskStatus.todo, 1, 1)  # type: ignore[arg-type]
+    assert _state(session, task.pk) == (TaskStatus.todo, 1, 1)
 
 
 def test_moving_a_missing_task_is_404(client: TestClient, world: World) -> None:
@@ -789,7 +789,7 @@ def test_a_filtered_view_stays_304_when_only_other_cards_change(
     tasks.update_progress(
         session,
         actor=world.team,
-        task_id=other.id,  # type: ignore[arg-type]
+        task_id=other.pk,
         data=ProgressUpdate(version=other.version, progress_pct=50),
     )
     assert client.get("/board/columns", headers={**HX, "If-None-Match": etag}).status_code == 304
@@ -841,7 +841,7 @@ def test_anonymous_move_changes_nothing(client: TestClient, session: Session, wo
     )
     assert htmx.status_code == 401
     assert htmx.headers["HX-Redirect"].startswith("/login")
-    assert _state(session, task.id) == (TaskStatus.todo, 1, 1)  # type: ignore[arg-type]
+    assert _state(session, task.pk) == (TaskStatus.todo, 1, 1)
 
 
 def test_inactive_unit_filter_is_ignored(

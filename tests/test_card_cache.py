@@ -81,7 +81,7 @@ def test_a_new_version_renders_that_card_only(
     tasks.update_progress(
         session,
         actor=world.team,
-        task_id=task.id,  # type: ignore[arg-type]
+        task_id=task.pk,
         data=ProgressUpdate(version=task.version, progress_pct=60),
     )
     after = _board(client)

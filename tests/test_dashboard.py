@@ -127,7 +127,7 @@ def small_world(session: Session, world: World) -> dict[str, Task]:
     made["cancelled"] = tasks.cancel_task(
         session,
         actor=world.team,
-        task_id=task.id,  # type: ignore[arg-type]
+        task_id=task.pk,
         version=task.version,
         note="Tidak perlu",
     )
@@ -424,8 +424,8 @@ def test_stale_units_stand_out(client: TestClient, session: Session, world: Worl
     district_task = _task(session, world, "Balai desa", lead=world.district)
     # PUTR's people worked today; Dinkes's last note is STALE_DAYS days old; the district's
     # people never recorded anything.
-    tasks.add_comment(session, actor=world.putr_head, task_id=putr_task.id, note="Mulai")  # type: ignore[arg-type]
-    tasks.add_comment(session, actor=world.dinkes_head, task_id=dinkes_task.id, note="Lama")  # type: ignore[arg-type]
+    tasks.add_comment(session, actor=world.putr_head, task_id=putr_task.pk, note="Mulai")
+    tasks.add_comment(session, actor=world.dinkes_head, task_id=dinkes_task.pk, note="Lama")
     old = session.exec(select(TaskEvent).where(TaskEvent.actor_id == world.dinkes_head.id)).one()
     old.at = datetime.now(UTC) - timedelta(days=STALE_DAYS)
     session.add(old)
@@ -526,7 +526,7 @@ def test_activity_tells_what_happened_and_escapes_user_text(
     client: TestClient, session: Session, world: World
 ) -> None:
     task = _task(session, world, "Jalan <script>alert(1)</script> desa")
-    tasks.add_comment(session, actor=world.putr_head, task_id=task.id, note="<b>mulai</b> besok")  # type: ignore[arg-type]
+    tasks.add_comment(session, actor=world.putr_head, task_id=task.pk, note="<b>mulai</b> besok")
     login(client, world.executive)
 
     html = client.get("/dashboard").text

@@ -20,6 +20,7 @@ from app.models import (
     Channel,
     Delivery,
     DeliveryStatus,
+    NoticeKind,
     Notification,
     NotificationSettings,
     Task,
@@ -32,11 +33,10 @@ from app.services.preferences import PreferencesInput, save_preferences
 from app.timefmt import WIB
 from tests.channel_servers import FakeHttp, SmtpSink, fake_http, smtp_sink
 from tests.factories import World, make_task
-from tests.test_task_service import ident
 
 
 def _prefs(session: Session, user: User, **fields: object) -> NotificationSettings:
-    row = session.get(NotificationSettings, user.id) or NotificationSettings(user_id=user.id)  # type: ignore[arg-type]
+    row = session.get(NotificationSettings, user.pk) or NotificationSettings(user_id=user.pk)
     for name, value in fields.items():
         setattr(row, name, value)
     row.quiet_hours_on = bool(fields.get("quiet_hours_on", False))
@@ -55,7 +55,7 @@ def _reject(session: Session, world: World, task: Task) -> Task:
     return tasks.reject_task(
         session,
         actor=world.team,
-        task_id=ident(task),
+        task_id=task.pk,
         version=task.version,
         note="Foto belum ada",
     )
@@ -145,7 +145,7 @@ def test_a_change_that_rolls_back_leaves_no_notification(session: Session, world
         history.unlisten(refuse)
     session.rollback()
     assert (len(_deliveries(session)), len(session.exec(select(Notification)).all())) == before
-    assert session.get(Task, task.id).status == TaskStatus.review  # type: ignore[union-attr]
+    assert session.get_one(Task, task.pk).status == TaskStatus.review
 
 
 def test_a_failing_fan_out_leaves_the_change_unrecorded(
@@ -163,7 +163,7 @@ def test_a_failing_fan_out_leaves_the_change_unrecorded(
     session.rollback()
     session.expire_all()
     assert len(session.exec(select(TaskEvent)).all()) == events
-    assert session.get(Task, task.id).status == TaskStatus.review  # type: ignore[union-attr]
+    assert session.get_one(Task, task.pk).status == TaskStatus.review
 
 
 # --- channels ------------------------------------------------------------------------------
@@ -204,7 +204,7 @@ def test_html_escapes_what_users_typed(
     tasks.reject_task(
         session,
         actor=world.team,
-        task_id=ident(task),
+        task_id=task.pk,
         version=task.version,
         note="<script>x</script>",
     )
@@ -294,8 +294,8 @@ def test_keeps_failing_then_failed_listed_and_sent_again(
     with pytest.raises(Forbidden):
         delivery.failed_deliveries(session, actor=world.putr_head)
     with pytest.raises(Forbidden):
-        delivery.retry_delivery(session, actor=world.putr_head, delivery_id=row.id)  # type: ignore[arg-type]
-    delivery.retry_delivery(session, actor=world.team, delivery_id=row.id)  # type: ignore[arg-type]
+        delivery.retry_delivery(session, actor=world.putr_head, delivery_id=row.pk)
+    delivery.retry_delivery(session, actor=world.team, delivery_id=row.pk)
     assert _deliver(engine, channel_settings).sent == 1
     assert len(sink.messages) == 1
     assert delivery.failed_deliveries(session, actor=world.team) == []
@@ -368,7 +368,7 @@ def test_muted_kinds_and_channels_off_write_no_delivery(
     save_preferences(
         session,
         actor=world.putr_head,
-        user_id=world.putr_head.id,  # type: ignore[arg-type]
+        user_id=world.putr_head.pk,
         data=PreferencesInput(
             email="kadis.putr@banyuasin.example",
             email_on=True,
@@ -400,11 +400,11 @@ def test_two_workers_deliver_each_message_once(
         for number in range(60):
             writer.add(
                 Delivery(
-                    user_id=world.putr_head.id,  # type: ignore[arg-type]
+                    user_id=world.putr_head.pk,
                     channel=Channel.email,
-                    kind="comment",  # type: ignore[arg-type]
+                    kind=NoticeKind.comment,
                     idempotency_key=f"bulk-{number}:email",
-                    task_id=ident(task),
+                    task_id=task.pk,
                     subject=f"Pesan {number}",
                     body_text="Isi",
                     next_attempt_at=now,

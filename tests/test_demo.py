@@ -1,13 +1,16 @@
 """The reference data and the demo plan: what a customer sees first must be right.
 
-Reference: the kecamatan, agencies, programs and holidays load once, match the design's
-shared data, and district names match in their local spellings. Demo: ~150 tasks with a
+Reference: the kecamatan, agencies, programs and holidays load once, match the design data
+(its fingerprint is kept in tests/fixtures/design_reference.json), and district names match
+in their local spellings. Demo: ~150 tasks with a
 history that replays exactly to each task's state, written by people allowed to write it,
 never after "now", positions 1..n in every column, every column in use, demo logins for
 every role; loading again adds nothing; the same seed gives the same demo.
 """
 
 import csv
+import hashlib
+import json
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -43,19 +46,14 @@ from app.models import (
     UnitKind,
     User,
 )
-from app.services import accounts, demo, history, public_site, reference
+from app.services import accounts, demo, directives, history, public_site, reference
 from app.services.plans import plan_calendar
 from app.timefmt import WIB
 from tests.databases import empty_database
 
-# The design folder sits beside the repository (as CI lays it out): ../shared/data.
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-SHARED_FILES = (
-    "kecamatan.csv",
-    "desa_kelurahan.csv",
-    "perangkat_daerah.csv",
-    "programs.csv",
-)
+# The design data's fingerprint, kept in the repository (the design folder is not).
+DESIGN_REFERENCE = Path(__file__).parent / "fixtures" / "design_reference.json"
+DESIGN_FILES = json.loads(DESIGN_REFERENCE.read_text(encoding="utf-8"))["files"]
 # A Saturday. Without a start date, day 1 is placed so that this is day 45: Thursday
 # 20 February 2025, Banyuasin's real day 1.
 TODAY = date(2025, 4, 5)
@@ -65,11 +63,6 @@ DAY_ONE = date(2025, 2, 20)
 def _cheap_hasher() -> PasswordHash:
     # The same cost as the autouse fixture in conftest, for the module-scoped load below.
     return PasswordHash((Argon2Hasher(time_cost=1, memory_cost=8, parallelism=1),))
-
-
-def _id(row: Plan | Task | Unit | User | Evidence) -> int:
-    assert row.id is not None
-    return row.id
 
 
 def end_of(day: date) -> datetime:
@@ -99,11 +92,11 @@ def table_counts(engine: Engine) -> dict[str, int]:
 def snapshot(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
     """The demo's content by natural keys (codes, usernames), independent of row ids."""
     with Session(engine) as session:
-        units = {_id(u): u.code for u in session.exec(select(Unit)).all()}
-        users = {_id(u): u.username for u in session.exec(select(User)).all()}
+        units = {u.pk: u.code for u in session.exec(select(Unit)).all()}
+        users = {u.pk: u.username for u in session.exec(select(User)).all()}
         programs = {p.id: p.code for p in session.exec(select(Program)).all()}
         tasks = session.exec(select(Task).order_by(col(Task.code))).all()
-        codes = {_id(t): t.code for t in tasks}
+        codes = {t.pk: t.code for t in tasks}
         events = session.exec(select(TaskEvent).order_by(col(TaskEvent.id))).all()
         links = session.exec(select(TaskProgram)).all()
         plan = session.exec(select(Plan)).one()
@@ -173,7 +166,7 @@ def tasks_and_histories(session: Session) -> list[tuple[Task, list[TaskEvent]]]:
     history: dict[int, list[TaskEvent]] = defaultdict(list)
     for event in session.exec(select(TaskEvent).order_by(col(TaskEvent.id))).all():
         history[event.task_id].append(event)
-    return [(task, history[_id(task)]) for task in tasks]
+    return [(task, history[task.pk]) for task in tasks]
 
 
 # --- reference data --------------------------------------------------------------------
@@ -251,10 +244,33 @@ def _csv_facts(path: Path) -> list[dict[str, str]]:
         ]
 
 
-@pytest.mark.skipif(not SHARED_DATA.is_dir(), reason=f"{SHARED_DATA} (design data) is absent")
-@pytest.mark.parametrize("name", SHARED_FILES)
+def reference_fingerprint(path: Path, key: str) -> dict[str, Any]:
+    """What tests/fixtures/design_reference.json keeps of a reference file: its keys in order
+    and a digest of every cell."""
+    facts = _csv_facts(path)
+    as_json = json.dumps(facts, sort_keys=True, ensure_ascii=False)
+    return {
+        "key": key,
+        "keys": [row[key] for row in facts],
+        "sha256": hashlib.sha256(as_json.encode("utf-8")).hexdigest(),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(DESIGN_FILES))
 def test_packaged_reference_files_agree_with_the_design_data(name: str) -> None:
-    assert _csv_facts(reference.REFERENCE_DIR / name) == _csv_facts(SHARED_DATA / name)
+    expected = DESIGN_FILES[name]
+    found = reference_fingerprint(reference.REFERENCE_DIR / name, expected["key"])
+    assert found["keys"] == expected["keys"], f"{name}: rows added, removed or reordered"
+    assert found["sha256"] == expected["sha256"], f"{name}: a cell differs from the design data"
+
+
+def test_the_design_fingerprint_covers_every_reference_list() -> None:
+    assert sorted(DESIGN_FILES) == [
+        "desa_kelurahan.csv",
+        "kecamatan.csv",
+        "perangkat_daerah.csv",
+        "programs.csv",
+    ]
 
 
 def test_desa_and_kelurahan_belong_to_their_kecamatan() -> None:
@@ -328,8 +344,8 @@ def test_about_150_tasks_over_many_agencies_districts_and_programs(
     loaded: Loaded, demo_session: Session
 ) -> None:
     plan = loaded.summary.plan
-    tasks = demo_session.exec(select(Task).where(Task.plan_id == _id(plan))).all()
-    units = {_id(u): u for u in demo_session.exec(select(Unit)).all()}
+    tasks = demo_session.exec(select(Task).where(Task.plan_id == plan.pk)).all()
+    units = {u.pk: u for u in demo_session.exec(select(Unit)).all()}
     programs = {p.id: p for p in demo_session.exec(select(Program)).all()}
     linked = demo_session.exec(select(TaskProgram)).all()
 
@@ -452,8 +468,8 @@ def test_the_history_chains_from_created_to_the_current_state(demo_session: Sess
             assert created[name] == getattr(task, name), (task.code, name)
         assert task.due_date is not None
         assert fields["due_date"] == task.due_date.isoformat()
-        assert sorted(fields.get("supporting_unit_ids", [])) == sorted(supporting[_id(task)])
-        assert sorted(fields["program_ids"]) == sorted(programs[_id(task)])
+        assert sorted(fields.get("supporting_unit_ids", [])) == sorted(supporting[task.pk])
+        assert sorted(fields["program_ids"]) == sorted(programs[task.pk])
         assert task.created_at == first.at
         assert task.updated_at == events[-1].at
         done = [e for e in events if e.to_status == TaskStatus.done]
@@ -521,7 +537,7 @@ def test_the_board_is_in_flight(demo_session: Session) -> None:
 
 
 def test_every_event_is_written_by_someone_allowed_to_write_it(demo_session: Session) -> None:
-    users = {_id(u): u for u in demo_session.exec(select(User)).all()}
+    users = {u.pk: u for u in demo_session.exec(select(User)).all()}
     team_only = {
         EventKind.created,
         EventKind.edited,
@@ -537,13 +553,65 @@ def test_every_event_is_written_by_someone_allowed_to_write_it(demo_session: Ses
             where = (task.code, event.kind, actor.username)
             if event.kind in team_only:
                 assert actor.role == Role.team, where
-            elif event.kind == EventKind.directive:
+            elif event.kind in (EventKind.directive, EventKind.decision):
                 assert actor.role == Role.executive, where
                 assert event.note, where
             else:
                 assert actor.role == Role.team or actor.unit_id == task.lead_unit_id, where
             if event.kind == EventKind.moved:
                 assert event.to_status not in (TaskStatus.done, TaskStatus.cancelled), where
+
+
+def test_about_half_the_directives_are_answered_by_the_lead_unit(
+    loaded: Loaded, demo_session: Session
+) -> None:
+    users = {u.pk: u for u in demo_session.exec(select(User)).all()}
+    answered: dict[int, TaskEvent] = {}
+    for task, events in tasks_and_histories(demo_session):
+        given = {e.id or 0: e for e in events if e.kind == EventKind.directive}
+        for follow_up in (e for e in events if e.kind == EventKind.follow_up):
+            directive_id = follow_up.changes["directive_id"][1]
+            directive = given[directive_id]  # a directive of the same task
+            assert directive_id not in answered, task.code  # answered once
+            answered[directive_id] = follow_up
+            # A few days later, by the lead unit, in words.
+            assert directive.at < follow_up.at <= directive.at + timedelta(days=9), task.code
+            actor = users[follow_up.actor_id or 0]
+            assert actor.role == Role.team or actor.unit_id == task.lead_unit_id, task.code
+            assert len(follow_up.note) > 30, task.code
+            assert follow_up.changes == {"directive_id": [None, directive_id]}
+
+    plan = loaded.summary.plan
+    summary = directives.plan_directives(
+        demo_session, plan=plan, calendar=plan_calendar(demo_session, plan), today=TODAY
+    )
+    total = summary.open_count + summary.answered_count
+    # Day 45, seed 2025: 26 directives, 13 answered (the dashboard's figures).
+    assert (summary.open_count, summary.answered_count) == (13, 13)
+    assert {v.event_id for v in summary.answered} == set(answered)
+    assert total // 3 <= len(answered) <= 2 * total // 3
+    assert all(v.follow_up and v.follow_up.actor_name for v in summary.answered)
+    assert summary.oldest_open_days > 30  # some are left open, long enough to show
+
+
+def test_some_decisions_settle_perlu_keputusan(demo_session: Session) -> None:
+    users = {u.pk: u for u in demo_session.exec(select(User)).all()}
+    decided = []
+    for task, events in tasks_and_histories(demo_session):
+        state = history.initial_state()
+        for event in events:
+            if event.kind == EventKind.decision:
+                # On an open task waiting for it, by an executive, clearing the flag.
+                assert state["needs_decision"] is True, task.code
+                assert state["status"] not in (TaskStatus.done, TaskStatus.cancelled), task.code
+                assert event.changes == {"needs_decision": [True, False]}, task.code
+                assert users[event.actor_id or 0].role == Role.executive, task.code
+                assert event.note.startswith("Diputuskan"), task.code
+                decided.append(task.code)
+            history.apply_event(state, event.model_dump())
+    assert len(decided) == 3  # day 45, seed 2025
+    # Flags still waiting for a decision remain for the dashboard's attention list.
+    assert sum(t.needs_decision for t, _ in tasks_and_histories(demo_session)) >= 2
 
 
 @pytest.mark.parametrize(
@@ -686,7 +754,7 @@ def test_submissions_carry_evidence_links_or_a_note(demo_session: Session) -> No
     """As the services require: every move into Menunggu Verifikasi has evidence attached
     before it, or a note saying why there is none; the links are on the reserved .example
     domain, and each evidence row is the one its event names."""
-    rows = {_id(e): e for e in demo_session.exec(select(Evidence)).all()}
+    rows = {e.pk: e for e in demo_session.exec(select(Evidence)).all()}
     with_links = without = 0
     named: set[int] = set()
     for task, events in tasks_and_histories(demo_session):

@@ -31,9 +31,6 @@ from app.models import (
 )
 from app.services import history, task_reads, tasks
 from tests.factories import World
-from tests.test_task_service import (
-    ident,
-)
 
 Operation = Callable[[Session, User, Task, random.Random], object]
 
@@ -42,7 +39,7 @@ def _move(session: Session, actor: User, task: Task, rng: random.Random) -> obje
     return tasks.move_task(
         session,
         actor=actor,
-        task_id=ident(task),
+        task_id=task.pk,
         move=TaskMove(
             version=task.version,
             status=rng.choice([*BOARD_STATUSES, TaskStatus.cancelled]),
@@ -59,7 +56,7 @@ def _edit(session: Session, actor: User, task: Task, rng: random.Random) -> obje
     return tasks.update_task(
         session,
         actor=actor,
-        task_id=ident(task),
+        task_id=task.pk,
         data=TaskUpdate(
             version=rng.choice([task.version, task.version, task.version - 1 or 1]),
             title=rng.choice([task.title, f"Judul {rng.randrange(100)}"]),
@@ -72,7 +69,7 @@ def _progress(session: Session, actor: User, task: Task, rng: random.Random) -> 
     return tasks.update_progress(
         session,
         actor=actor,
-        task_id=ident(task),
+        task_id=task.pk,
         data=ProgressUpdate(
             version=task.version,
             progress_pct=rng.randrange(101),
@@ -87,16 +84,16 @@ OPERATIONS: list[Operation] = [
     _move,
     _edit,
     _progress,
-    lambda s, a, t, r: tasks.add_comment(s, actor=a, task_id=ident(t), note=r.choice(["", "x"])),
-    lambda s, a, t, r: tasks.add_directive(s, actor=a, task_id=ident(t), note="Arahan"),
-    lambda s, a, t, r: tasks.verify_task(s, actor=a, task_id=ident(t), version=t.version),
+    lambda s, a, t, r: tasks.add_comment(s, actor=a, task_id=t.pk, note=r.choice(["", "x"])),
+    lambda s, a, t, r: tasks.add_directive(s, actor=a, task_id=t.pk, note="Arahan"),
+    lambda s, a, t, r: tasks.verify_task(s, actor=a, task_id=t.pk, version=t.version),
     lambda s, a, t, r: tasks.reject_task(
-        s, actor=a, task_id=ident(t), version=t.version, note=r.choice(["", "Ulangi"])
+        s, actor=a, task_id=t.pk, version=t.version, note=r.choice(["", "Ulangi"])
     ),
     lambda s, a, t, r: tasks.cancel_task(
-        s, actor=a, task_id=ident(t), version=t.version, note="Dibatalkan"
+        s, actor=a, task_id=t.pk, version=t.version, note="Dibatalkan"
     ),
-    lambda s, a, t, r: tasks.restore_task(s, actor=a, task_id=ident(t), version=t.version),
+    lambda s, a, t, r: tasks.restore_task(s, actor=a, task_id=t.pk, version=t.version),
 ]
 
 
@@ -115,7 +112,7 @@ def assert_history_replays(engine: Engine, plan_id: int) -> None:
     for event in all_events:
         by_task[event.task_id].append(event)
     for task in all_tasks:
-        events = by_task[ident(task)]
+        events = by_task[task.pk]
         assert events, task.code
         first, rest = events[0], events[1:]
         assert (first.kind, first.from_status, first.to_status) == (
@@ -144,7 +141,7 @@ def test_replaying_events_gives_the_current_status_and_version(
     engine: Engine, world: World, seed: int
 ) -> None:
     rng = random.Random(seed)
-    plan_id = ident(world.plan)
+    plan_id = world.plan.pk
     actors = [world.team] * 4 + [world.putr_head, world.dinkes_head, world.executive]
     task_ids: list[int] = []
     refusals = 0
@@ -157,10 +154,10 @@ def test_replaying_events_gives_the_current_status_and_version(
                     plan_id=plan_id,
                     data=TaskCreate(
                         title=f"Tugas {step}",
-                        lead_unit_id=ident(rng.choice([world.putr, world.dinkes])),
+                        lead_unit_id=(rng.choice([world.putr, world.dinkes])).pk,
                     ),
                 )
-                task_ids.append(ident(created))
+                task_ids.append(created.pk)
             else:
                 task = task_reads.get_task(session, task_id=rng.choice(task_ids))
                 actor = rng.choice(actors)

@@ -58,11 +58,6 @@ BARE_ZIP_BYTES = office_zip(
 )
 
 
-def ident(row: Task | Evidence | User) -> int:
-    assert row.id is not None
-    return row.id
-
-
 @pytest.fixture
 def task(session: Session, world: World) -> Task:
     return make_task(
@@ -120,7 +115,7 @@ def events_of(session: Session, task_id: int) -> list[TaskEvent]:
 def stored_task(session: Session, task: Task) -> Task:
     session.rollback()
     session.expire_all()
-    return task_reads.get_task(session, task_id=ident(task))
+    return task_reads.get_task(session, task_id=task.pk)
 
 
 def field_errors(html: str) -> list[str]:
@@ -131,7 +126,7 @@ def add_link(session: Session, actor: User, task: Task, caption: str = "Album fo
     return evidence_service.add_link(
         session,
         actor=actor,
-        task_id=ident(task),
+        task_id=task.pk,
         url="https://arsip.banyuasin.example/album/1",
         caption=caption,
     )
@@ -162,12 +157,12 @@ def test_upload_permission_matrix(
     csrf = login(client, user)
     version = task.version
 
-    response = attach(client, csrf, ident(task))
+    response = attach(client, csrf, task.pk)
 
     if allowed:
         assert response.status_code == 303, response.text
-        assert response.headers["location"] == f"/tasks/{ident(task)}?ok=evidence-added#result"
-        [row] = rows_of(session, ident(task))
+        assert response.headers["location"] == f"/tasks/{task.pk}?ok=evidence-added#result"
+        [row] = rows_of(session, task.pk)
         assert (row.uploaded_by, row.content_type) == (user.id, "image/png")
         assert len(stored_files(settings)) == 1
         assert stored_task(session, task).version == version + 1
@@ -176,7 +171,7 @@ def test_upload_permission_matrix(
         assert (
             "hanya penanggung jawabnya" in response.text or "hanya dapat melihat" in response.text
         )
-        assert rows_of(session, ident(task)) == []
+        assert rows_of(session, task.pk) == []
         assert stored_files(settings) == []
         assert stored_task(session, task).version == version
 
@@ -184,10 +179,10 @@ def test_upload_permission_matrix(
 def test_anonymous_upload_goes_to_login_and_stores_nothing(
     client: TestClient, session: Session, task: Task, settings: Settings
 ) -> None:
-    response = attach(client, "", ident(task))
+    response = attach(client, "", task.pk)
     assert response.status_code == 303
     assert response.headers["location"].startswith("/login")
-    assert rows_of(session, ident(task)) == []
+    assert rows_of(session, task.pk) == []
     assert stored_files(settings) == []
 
 
@@ -201,8 +196,8 @@ def test_the_attach_form_shows_only_to_who_may_attach(
         (world.executive, False),
     ):
         login(client, user)
-        page = client.get(f"/tasks/{ident(task)}").text
-        assert ('action="/tasks/' + str(ident(task)) + '/evidence"' in page) is shown
+        page = client.get(f"/tasks/{task.pk}").text
+        assert ('action="/tasks/' + str(task.pk) + '/evidence"' in page) is shown
         assert 'id="evidence-h"' in page  # everyone sees the list
 
 
@@ -212,7 +207,7 @@ def test_service_refuses_links_from_other_units_and_executives(
     for user in (world.dinkes_head, world.executive):
         with pytest.raises(Forbidden):
             add_link(session, user, task)
-    assert rows_of(session, ident(task)) == []
+    assert rows_of(session, task.pk) == []
 
 
 def test_a_unit_cannot_attach_to_a_done_task_but_the_team_can(
@@ -225,11 +220,11 @@ def test_a_unit_cannot_attach_to_a_done_task_but_the_team_can(
         add_link(session, world.putr_head, done)
     add_link(session, world.team, done)
     cancelled = tasks.cancel_task(
-        session, actor=world.team, task_id=ident(done), version=done.version, note="Ganda"
+        session, actor=world.team, task_id=done.pk, version=done.version, note="Ganda"
     )
     with pytest.raises(Forbidden):
         add_link(session, world.team, cancelled)
-    assert len(rows_of(session, ident(done))) == 1
+    assert len(rows_of(session, done.pk)) == 1
 
 
 # --- what is accepted: by content, never by name -----------------------------------------
@@ -261,9 +256,9 @@ def test_accepted_files_are_typed_by_content(
     filename: str,
 ) -> None:
     csrf = login(client, world.putr_head)
-    response = attach(client, csrf, ident(task), content=content, name=name)
+    response = attach(client, csrf, task.pk, content=content, name=name)
     assert response.status_code == 303, field_errors(response.text)
-    [row] = rows_of(session, ident(task))
+    [row] = rows_of(session, task.pk)
     assert (row.content_type, row.filename, row.size_bytes) == (
         content_type,
         filename,
@@ -296,14 +291,14 @@ def test_spoofed_and_unsupported_files_are_refused(
 ) -> None:
     csrf = login(client, world.putr_head)
     version = task.version
-    response = attach(client, csrf, ident(task), content=content, name=name)
+    response = attach(client, csrf, task.pk, content=content, name=name)
     assert response.status_code == 422
     [error] = field_errors(response.text)
     assert message in error
     assert name in error
     # The form is shown again with the caption kept.
     assert 'value="Foto lokasi setelah pekerjaan"' in response.text
-    assert rows_of(session, ident(task)) == []
+    assert rows_of(session, task.pk) == []
     assert stored_files(settings) == []  # the temporary copy is gone too
     assert stored_task(session, task).version == version
 
@@ -343,14 +338,14 @@ def test_a_file_just_over_the_limit_is_refused_next_to_the_field(
     at_limit = PNG_BYTES + bytes(limit - len(PNG_BYTES))
     over = at_limit + b"\x00"
 
-    refused = attach(client, csrf, ident(task), content=over)
+    refused = attach(client, csrf, task.pk, content=over)
     assert refused.status_code == 422
     assert field_errors(refused.text) == ["Berkas «foto.png» melebihi batas ukuran 1 MB."]
     assert stored_files(settings) == []
 
-    accepted = attach(client, csrf, ident(task), content=at_limit)
+    accepted = attach(client, csrf, task.pk, content=at_limit)
     assert accepted.status_code == 303
-    [row] = rows_of(session, ident(task))
+    [row] = rows_of(session, task.pk)
     assert row.size_bytes == limit
 
 
@@ -361,13 +356,13 @@ def test_a_far_larger_upload_is_cut_off_while_it_is_received(
     csrf = login(client, world.putr_head)
     huge = PNG_BYTES + bytes(3 * 1024 * 1024)
 
-    page = attach(client, csrf, ident(task), content=huge)
+    page = attach(client, csrf, task.pk, content=huge)
     assert page.status_code == 413
     assert "Berkas melebihi batas ukuran 1 MB." in page.text
-    htmx = attach(client, csrf, ident(task), content=huge, htmx=True)
+    htmx = attach(client, csrf, task.pk, content=huge, htmx=True)
     assert htmx.status_code == 413
     assert "Berkas melebihi batas ukuran 1 MB." in htmx.text
-    assert rows_of(session, ident(task)) == []
+    assert rows_of(session, task.pk) == []
     assert stored_files(settings) == []
 
 
@@ -399,9 +394,9 @@ def test_identical_files_are_stored_once_under_their_hash(
         session, actor=world.team, plan=world.plan, lead=world.putr, title="Rehab puskesmas"
     )
     csrf = login(client, world.putr_head)
-    assert attach(client, csrf, ident(task), name="a.png").status_code == 303
-    assert attach(client, csrf, ident(other), name="b.png", caption="Sama").status_code == 303
-    assert attach(client, csrf, ident(task), content=JPEG_BYTES, name="c.jpg").status_code == 303
+    assert attach(client, csrf, task.pk, name="a.png").status_code == 303
+    assert attach(client, csrf, other.pk, name="b.png", caption="Sama").status_code == 303
+    assert attach(client, csrf, task.pk, content=JPEG_BYTES, name="c.jpg").status_code == 303
 
     digest = hashlib.sha256(PNG_BYTES).hexdigest()
     files = stored_files(settings)
@@ -412,8 +407,8 @@ def test_identical_files_are_stored_once_under_their_hash(
     # Outside the web root: under the data directory (the test's own here).
     assert settings.data_dir is not None
     assert settings.evidence_dir == settings.data_dir / "evidence"
-    assert next(r.sha256 for r in rows_of(session, ident(task))) == digest
-    assert rows_of(session, ident(other))[0].sha256 == digest
+    assert next(r.sha256 for r in rows_of(session, task.pk)) == digest
+    assert rows_of(session, other.pk)[0].sha256 == digest
 
 
 def test_the_data_dir_setting_moves_the_store(tmp_path: Path) -> None:
@@ -430,11 +425,11 @@ def test_images_are_served_inline_with_safe_headers(
     client: TestClient, session: Session, world: World, task: Task
 ) -> None:
     csrf = login(client, world.putr_head)
-    attach(client, csrf, ident(task))
-    [row] = rows_of(session, ident(task))
+    attach(client, csrf, task.pk)
+    [row] = rows_of(session, task.pk)
 
     login(client, world.executive)  # every logged-in role may read
-    response = client.get(f"/tasks/{ident(task)}/evidence/{ident(row)}")
+    response = client.get(f"/tasks/{task.pk}/evidence/{row.pk}")
 
     assert response.status_code == 200
     assert response.content == PNG_BYTES
@@ -461,9 +456,9 @@ def test_documents_are_downloads(
     content_type: str,
 ) -> None:
     csrf = login(client, world.putr_head)
-    attach(client, csrf, ident(task), content=content, name=name)
-    [row] = rows_of(session, ident(task))
-    response = client.get(f"/tasks/{ident(task)}/evidence/{ident(row)}")
+    attach(client, csrf, task.pk, content=content, name=name)
+    [row] = rows_of(session, task.pk)
+    response = client.get(f"/tasks/{task.pk}/evidence/{row.pk}")
     assert response.status_code == 200
     assert response.headers["content-type"] == content_type
     assert response.headers["content-disposition"].startswith("attachment;")
@@ -479,11 +474,11 @@ def test_downloads_require_login(
     client: TestClient, session: Session, world: World, task: Task
 ) -> None:
     csrf = login(client, world.putr_head)
-    attach(client, csrf, ident(task))
-    [row] = rows_of(session, ident(task))
+    attach(client, csrf, task.pk)
+    [row] = rows_of(session, task.pk)
     client.cookies.clear()
 
-    response = client.get(f"/tasks/{ident(task)}/evidence/{ident(row)}", follow_redirects=False)
+    response = client.get(f"/tasks/{task.pk}/evidence/{row.pk}", follow_redirects=False)
 
     assert response.status_code == 303
     assert response.headers["location"].startswith("/login?next=")
@@ -496,36 +491,36 @@ def test_evidence_is_only_served_under_its_own_task(
     other = make_task(session, actor=world.team, plan=world.plan, lead=world.dinkes)
     link = add_link(session, world.putr_head, task)
     csrf = login(client, world.putr_head)
-    attach(client, csrf, ident(task))
-    file_row = rows_of(session, ident(task))[-1]
-    assert client.get(f"/tasks/{ident(other)}/evidence/{ident(file_row)}").status_code == 404
-    assert client.get(f"/tasks/{ident(task)}/evidence/{ident(link)}").status_code == 404
-    assert client.get(f"/tasks/{ident(task)}/evidence/999999").status_code == 404
+    attach(client, csrf, task.pk)
+    file_row = rows_of(session, task.pk)[-1]
+    assert client.get(f"/tasks/{other.pk}/evidence/{file_row.pk}").status_code == 404
+    assert client.get(f"/tasks/{task.pk}/evidence/{link.pk}").status_code == 404
+    assert client.get(f"/tasks/{task.pk}/evidence/999999").status_code == 404
 
 
 def test_the_task_page_shows_thumbnails_links_and_documents(
     client: TestClient, session: Session, world: World, task: Task
 ) -> None:
     csrf = login(client, world.putr_head)
-    attach(client, csrf, ident(task), caption="Foto <b>jembatan</b>")
-    attach(client, csrf, ident(task), content=PDF_BYTES, name="ba.pdf", caption="Berita acara")
+    attach(client, csrf, task.pk, caption="Foto <b>jembatan</b>")
+    attach(client, csrf, task.pk, content=PDF_BYTES, name="ba.pdf", caption="Berita acara")
     attach(
         client,
         csrf,
-        ident(task),
+        task.pk,
         content=None,
         url="https://arsip.banyuasin.example/a?b=1&c=2",
         caption="Album",
     )
-    image, pdf, _link = rows_of(session, ident(task))
+    image, pdf, _link = rows_of(session, task.pk)
 
-    page = client.get(f"/tasks/{ident(task)}").text
+    page = client.get(f"/tasks/{task.pk}").text
     section = page[page.index('id="form-evidence"') : page.index('id="history-h"')]
 
-    assert f'<img src="/tasks/{ident(task)}/evidence/{ident(image)}/thumb"' in section
+    assert f'<img src="/tasks/{task.pk}/evidence/{image.pk}/thumb"' in section
     assert 'loading="lazy"' in section
     assert "Foto &lt;b&gt;jembatan&lt;/b&gt;" in section
-    assert f'href="/tasks/{ident(task)}/evidence/{ident(pdf)}" download' in section
+    assert f'href="/tasks/{task.pk}/evidence/{pdf.pk}" download' in section
     assert (
         'href="https://arsip.banyuasin.example/a?b=1&amp;c=2" rel="noopener noreferrer nofollow"'
         in section
@@ -564,24 +559,24 @@ def test_bad_links_and_captions_are_refused(
     message: str,
 ) -> None:
     csrf = login(client, world.putr_head)
-    response = attach(client, csrf, ident(task), content=None, url=url, caption=caption)
+    response = attach(client, csrf, task.pk, content=None, url=url, caption=caption)
     assert response.status_code == 422
     assert f'id="evidence-{field}-error"' in response.text
     assert any(message in e for e in field_errors(response.text))
-    assert rows_of(session, ident(task)) == []
+    assert rows_of(session, task.pk) == []
 
 
 def test_neither_file_nor_link_nor_both(
     client: TestClient, session: Session, world: World, task: Task
 ) -> None:
     csrf = login(client, world.putr_head)
-    nothing = attach(client, csrf, ident(task), content=None)
+    nothing = attach(client, csrf, task.pk, content=None)
     assert nothing.status_code == 422
     assert field_errors(nothing.text) == ["Pilih berkas untuk diunggah, atau isi tautan."]
-    both = attach(client, csrf, ident(task), url="https://a.example/")
+    both = attach(client, csrf, task.pk, url="https://a.example/")
     assert both.status_code == 422
     assert field_errors(both.text) == ["Pilih salah satu: unggah berkas atau isi tautan."]
-    assert rows_of(session, ident(task)) == []
+    assert rows_of(session, task.pk) == []
 
 
 # --- events and removal ------------------------------------------------------------------
@@ -593,12 +588,12 @@ def test_attaching_and_removing_write_task_events(
     version = task.version
     added = add_link(session, world.putr_head, task)
     removed = evidence_service.remove_evidence(
-        session, actor=world.putr_head, task_id=ident(task), evidence_id=ident(added)
+        session, actor=world.putr_head, task_id=task.pk, evidence_id=added.pk
     )
-    *_, attach_event, remove_event = events_of(session, ident(task))
-    key = f"evidence_{ident(added)}"
+    *_, attach_event, remove_event = events_of(session, task.pk)
+    key = f"evidence_{added.pk}"
     item = {
-        "id": ident(added),
+        "id": added.pk,
         "kind": "link",
         "caption": "Album foto",
         "filename": "",
@@ -617,29 +612,29 @@ def test_removal_is_a_soft_delete_that_keeps_the_history(
     client: TestClient, session: Session, world: World, task: Task, settings: Settings
 ) -> None:
     csrf = login(client, world.putr_head)
-    attach(client, csrf, ident(task))
-    [row] = rows_of(session, ident(task))
+    attach(client, csrf, task.pk)
+    [row] = rows_of(session, task.pk)
 
     response = client.post(
-        f"/tasks/{ident(task)}/evidence/{ident(row)}/remove",
+        f"/tasks/{task.pk}/evidence/{row.pk}/remove",
         data={"csrf_token": csrf},
         follow_redirects=False,
     )
 
     assert response.status_code == 303
-    assert response.headers["location"] == f"/tasks/{ident(task)}?ok=evidence-removed#result"
-    [kept] = rows_of(session, ident(task))
+    assert response.headers["location"] == f"/tasks/{task.pk}?ok=evidence-removed#result"
+    [kept] = rows_of(session, task.pk)
     assert kept.removed_at is not None
     assert kept.removed_by == world.putr_head.id
     assert len(stored_files(settings)) == 1  # the file stays for the record
-    page = client.get(f"/tasks/{ident(task)}").text
-    assert f'id="evidence-{ident(row)}"' not in page
+    page = client.get(f"/tasks/{task.pk}").text
+    assert f'id="evidence-{row.pk}"' not in page
     assert "Belum ada bukti dukung." in page
     assert "menghapus bukti dukung (berkas) «foto.png»" in page
     assert "melampirkan bukti dukung (berkas) «foto.png»" in page
-    assert client.get(f"/tasks/{ident(task)}/evidence/{ident(row)}").status_code == 404
+    assert client.get(f"/tasks/{task.pk}/evidence/{row.pk}").status_code == 404
     again = client.post(
-        f"/tasks/{ident(task)}/evidence/{ident(row)}/remove",
+        f"/tasks/{task.pk}/evidence/{row.pk}/remove",
         data={"csrf_token": csrf},
         follow_redirects=False,
     )
@@ -653,20 +648,20 @@ def test_who_may_remove(session: Session, world: World, task: Task) -> None:
     for user in (world.dinkes_head, world.executive):
         with pytest.raises(Forbidden):
             evidence_service.remove_evidence(
-                session, actor=user, task_id=ident(task), evidence_id=ident(by_unit)
+                session, actor=user, task_id=task.pk, evidence_id=by_unit.pk
             )
     # The team's upload belongs to no unit: only the team removes it.
     with pytest.raises(Forbidden, match="diunggah oleh unit lain"):
         evidence_service.remove_evidence(
-            session, actor=world.putr_head, task_id=ident(task), evidence_id=ident(by_team)
+            session, actor=world.putr_head, task_id=task.pk, evidence_id=by_team.pk
         )
     evidence_service.remove_evidence(
-        session, actor=world.team, task_id=ident(task), evidence_id=ident(by_unit)
+        session, actor=world.team, task_id=task.pk, evidence_id=by_unit.pk
     )
     evidence_service.remove_evidence(
-        session, actor=world.team, task_id=ident(task), evidence_id=ident(by_team)
+        session, actor=world.team, task_id=task.pk, evidence_id=by_team.pk
     )
-    assert all(r.removed_by == world.team.id for r in rows_of(session, ident(task)))
+    assert all(r.removed_by == world.team.id for r in rows_of(session, task.pk))
 
 
 def test_verified_evidence_stays_as_the_team_saw_it(
@@ -677,13 +672,13 @@ def test_verified_evidence_stays_as_the_team_saw_it(
     current = tasks.move_task(
         session,
         actor=world.putr_head,
-        task_id=ident(task),
+        task_id=task.pk,
         move=TaskMove(version=current.version, status=TaskStatus.review),
     )
-    tasks.verify_task(session, actor=world.team, task_id=ident(task), version=current.version)
+    tasks.verify_task(session, actor=world.team, task_id=task.pk, version=current.version)
     with pytest.raises(Forbidden):
         evidence_service.remove_evidence(
-            session, actor=world.putr_head, task_id=ident(task), evidence_id=ident(link)
+            session, actor=world.putr_head, task_id=task.pk, evidence_id=link.pk
         )
 
 
@@ -691,7 +686,7 @@ def test_the_remove_button_shows_only_to_who_may_remove(
     client: TestClient, session: Session, world: World, task: Task
 ) -> None:
     link = add_link(session, world.putr_head, task)
-    remove = f'action="/tasks/{ident(task)}/evidence/{ident(link)}/remove"'
+    remove = f'action="/tasks/{task.pk}/evidence/{link.pk}/remove"'
     for user, shown in (
         (world.putr_head, True),
         (world.team, True),
@@ -699,7 +694,7 @@ def test_the_remove_button_shows_only_to_who_may_remove(
         (world.executive, False),
     ):
         login(client, user)
-        assert (remove in client.get(f"/tasks/{ident(task)}").text) is shown
+        assert (remove in client.get(f"/tasks/{task.pk}").text) is shown
 
 
 # --- CSRF --------------------------------------------------------------------------------
@@ -711,9 +706,9 @@ def test_evidence_forms_need_the_csrf_token(
     link = add_link(session, world.putr_head, task)
     csrf = login(client, world.putr_head)
 
-    upload = attach(client, "wrong-token", ident(task))
+    upload = attach(client, "wrong-token", task.pk)
     remove = client.post(
-        f"/tasks/{ident(task)}/evidence/{ident(link)}/remove",
+        f"/tasks/{task.pk}/evidence/{link.pk}/remove",
         data={"csrf_token": "wrong-token"},
         follow_redirects=False,
     )
@@ -721,10 +716,10 @@ def test_evidence_forms_need_the_csrf_token(
     assert upload.status_code == 403
     assert remove.status_code == 403
     assert "token keamanan tidak cocok" in upload.text
-    [row] = rows_of(session, ident(task))
+    [row] = rows_of(session, task.pk)
     assert row.removed_at is None
     assert stored_files(settings) == []
-    assert attach(client, csrf, ident(task)).status_code == 303
+    assert attach(client, csrf, task.pk).status_code == 303
 
 
 # --- Menunggu Verifikasi needs evidence or a note ----------------------------------------
@@ -735,7 +730,7 @@ def to_review(session: Session, user: User, task: Task, note: str = "") -> Task:
     return tasks.move_task(
         session,
         actor=user,
-        task_id=ident(task),
+        task_id=task.pk,
         move=TaskMove(version=current.version, status=TaskStatus.review, note=note),
     )
 
@@ -744,7 +739,7 @@ def test_review_without_evidence_or_note_is_refused_and_changes_nothing(
     session: Session, world: World, task: Task
 ) -> None:
     version = task.version
-    events = len(events_of(session, ident(task)))
+    events = len(events_of(session, task.pk))
     for user in (world.putr_head, world.team):
         with pytest.raises(RuleViolation, match="Lampirkan minimal satu bukti dukung") as refused:
             to_review(session, user, task, note="   ")
@@ -752,7 +747,7 @@ def test_review_without_evidence_or_note_is_refused_and_changes_nothing(
         session.rollback()
     stored = stored_task(session, task)
     assert (stored.status, stored.version) == (TaskStatus.in_progress, version)
-    assert len(events_of(session, ident(task))) == events
+    assert len(events_of(session, task.pk)) == events
 
 
 def test_review_with_a_note_or_with_evidence(session: Session, world: World) -> None:
@@ -779,7 +774,7 @@ def test_review_with_a_note_or_with_evidence(session: Session, world: World) -> 
 def test_removed_evidence_does_not_count(session: Session, world: World, task: Task) -> None:
     link = add_link(session, world.putr_head, task)
     evidence_service.remove_evidence(
-        session, actor=world.putr_head, task_id=ident(task), evidence_id=ident(link)
+        session, actor=world.putr_head, task_id=task.pk, evidence_id=link.pk
     )
     with pytest.raises(RuleViolation):
         to_review(session, world.putr_head, task)
@@ -789,7 +784,7 @@ def test_review_rule_on_the_task_page(
     client: TestClient, session: Session, world: World, task: Task
 ) -> None:
     csrf = login(client, world.putr_head)
-    page = client.get(f"/tasks/{ident(task)}").text
+    page = client.get(f"/tasks/{task.pk}").text
     assert "wajib bila ke Menunggu Verifikasi tanpa bukti dukung" in page
     # The task is under 100 %: the sender confirms that (test_task_page_flow.py).
     form = {
@@ -799,13 +794,13 @@ def test_review_rule_on_the_task_page(
         "confirm_incomplete": "1",
     }
 
-    refused = client.post(f"/tasks/{ident(task)}/move", data=form, follow_redirects=False)
+    refused = client.post(f"/tasks/{task.pk}/move", data=form, follow_redirects=False)
     assert refused.status_code == 422
     assert 'id="move-note-error"' in refused.text
     assert "Lampirkan minimal satu bukti dukung" in refused.text
 
     moved = client.post(
-        f"/tasks/{ident(task)}/move",
+        f"/tasks/{task.pk}/move",
         data={**form, "note": "Dokumen fisik diserahkan ke sekretariat"},
         follow_redirects=False,
     )
@@ -818,30 +813,28 @@ def test_review_rule_on_the_board(
 ) -> None:
     csrf = login(client, world.putr_head)
     board = client.get("/board").text
-    card = board[board.index(f'id="task-{ident(task)}"') :]
+    card = board[board.index(f'id="task-{task.pk}"') :]
     card = card[: card.index("</article>")]
     assert "data-evidence" not in card  # none: the move dialog asks for the note
     assert "data-targets=" in card
     assert 'data-hint="no-evidence"' in board
     # The card's own move page (no JavaScript) says so and offers the evidence link.
-    page = client.get(f"/board/tasks/{ident(task)}/move").text
+    page = client.get(f"/board/tasks/{task.pk}/move").text
     assert "Lampirkan bukti dukung" in page
     form = {"csrf_token": csrf, "version": str(task.version), "status": "review"}
 
     # A drop (htmx): refused with the reason, so board.js opens the note field.
-    dropped = client.post(
-        f"/board/tasks/{ident(task)}/move", data=form, headers={"HX-Request": "true"}
-    )
+    dropped = client.post(f"/board/tasks/{task.pk}/move", data=form, headers={"HX-Request": "true"})
     assert dropped.status_code == 422
     assert "Lampirkan minimal satu bukti dukung" in dropped.text
     # Without JavaScript: the card's move page again, the reason next to the form.
-    plain = client.post(f"/board/tasks/{ident(task)}/move", data=form, follow_redirects=False)
+    plain = client.post(f"/board/tasks/{task.pk}/move", data=form, follow_redirects=False)
     assert plain.status_code == 422
     assert re.search(r'id="move-error" role="alert">Lampirkan minimal', plain.text)
     assert stored_task(session, task).status == TaskStatus.in_progress
 
     noted = client.post(
-        f"/board/tasks/{ident(task)}/move",
+        f"/board/tasks/{task.pk}/move",
         data={**form, "note": "Foto menyusul; sinyal lemah di lokasi"},
         headers={"HX-Request": "true"},
     )
@@ -855,15 +848,15 @@ def test_a_card_with_evidence_moves_to_review_directly(
     add_link(session, world.putr_head, task)
     csrf = login(client, world.putr_head)
     board = client.get("/board").text
-    card = board[board.index(f'id="task-{ident(task)}"') :]
+    card = board[board.index(f'id="task-{task.pk}"') :]
     card = card[: card.index("</article>")]
     assert "1 bukti dukung" in card
     assert 'data-evidence="1"' in card  # the move dialog does not ask for a note
-    page = client.get(f"/board/tasks/{ident(task)}/move").text
+    page = client.get(f"/board/tasks/{task.pk}/move").text
     assert 'data-hint="no-evidence"' not in page
     current = stored_task(session, task)
     moved = client.post(
-        f"/board/tasks/{ident(task)}/move",
+        f"/board/tasks/{task.pk}/move",
         data={"csrf_token": csrf, "version": str(current.version), "status": "review"},
         headers={"HX-Request": "true"},
     )
@@ -876,7 +869,7 @@ def test_the_team_sees_the_evidence_and_the_note_when_verifying(
     add_link(session, world.putr_head, task, caption="Album foto serah terima")
     to_review(session, world.putr_head, task, note="Foto udara menyusul")
     login(client, world.team)
-    page = client.get(f"/tasks/{ident(task)}").text
+    page = client.get(f"/tasks/{task.pk}").text
     review = page[page.index('id="form-verify"') :]
     review = review[: review.index("</section>")]
     assert "Album foto serah terima" in review
@@ -891,7 +884,7 @@ def test_verifying_without_evidence_says_so(
 ) -> None:
     to_review(session, world.putr_head, task, note="Dokumen fisik di sekretariat")
     login(client, world.team)
-    page = client.get(f"/tasks/{ident(task)}").text
+    page = client.get(f"/tasks/{task.pk}").text
     review = page[page.index('id="form-verify"') :]
     assert "Tidak ada bukti dukung terlampir." in review[: review.index("</section>")]
 
@@ -902,7 +895,7 @@ def test_list_helper_returns_removed_only_when_asked(
     kept = add_link(session, world.putr_head, task, caption="Tetap")
     gone = add_link(session, world.putr_head, task, caption="Dihapus")
     evidence_service.remove_evidence(
-        session, actor=world.team, task_id=ident(task), evidence_id=ident(gone)
+        session, actor=world.team, task_id=task.pk, evidence_id=gone.pk
     )
     shown: list[Any] = evidence_service.list_evidence(session, task=task)
     assert [v.evidence.id for v in shown] == [kept.id]
@@ -934,10 +927,10 @@ def test_photos_get_small_upright_thumbnails_made_once(
     exif[0x0112] = 6  # orientation: the camera was turned; shown rotated 90°
     Image.new("RGB", (1600, 1200), (200, 50, 50)).save(photo, "JPEG", exif=exif)
     csrf = login(client, world.putr_head)
-    attach(client, csrf, ident(task), content=photo.getvalue(), name="foto.jpg")
-    [row] = rows_of(session, ident(task))
+    attach(client, csrf, task.pk, content=photo.getvalue(), name="foto.jpg")
+    [row] = rows_of(session, task.pk)
 
-    response = client.get(f"/tasks/{ident(task)}/evidence/{ident(row)}/thumb")
+    response = client.get(f"/tasks/{task.pk}/evidence/{row.pk}/thumb")
 
     assert response.status_code == 200
     assert response.headers["content-type"] == "image/jpeg"
@@ -949,12 +942,10 @@ def test_photos_get_small_upright_thumbnails_made_once(
     assert len(response.content) < len(photo.getvalue())
     [made] = list((settings.evidence_dir / "thumbs").rglob("*.jpg"))
     stamp = made.stat().st_mtime_ns
-    assert (
-        client.get(f"/tasks/{ident(task)}/evidence/{ident(row)}/thumb").content == response.content
-    )
+    assert client.get(f"/tasks/{task.pk}/evidence/{row.pk}/thumb").content == response.content
     assert made.stat().st_mtime_ns == stamp  # kept, not made again
-    page = client.get(f"/tasks/{ident(task)}").text
-    assert f'<img src="/tasks/{ident(task)}/evidence/{ident(row)}/thumb"' in page
+    page = client.get(f"/tasks/{task.pk}").text
+    assert f'<img src="/tasks/{task.pk}/evidence/{row.pk}/thumb"' in page
 
 
 def test_transparent_images_get_a_white_background(
@@ -964,9 +955,9 @@ def test_transparent_images_get_a_white_background(
 
     csrf = login(client, world.putr_head)
     clear = real_image(400, 200, kind="PNG", mode="RGBA")
-    attach(client, csrf, ident(task), content=clear, name="logo.png")
-    [row] = rows_of(session, ident(task))
-    response = client.get(f"/tasks/{ident(task)}/evidence/{ident(row)}/thumb")
+    attach(client, csrf, task.pk, content=clear, name="logo.png")
+    [row] = rows_of(session, task.pk)
+    response = client.get(f"/tasks/{task.pk}/evidence/{row.pk}/thumb")
     thumb = Image.open(io.BytesIO(response.content))
     assert thumb.size == (320, 160)
     red, green, blue = thumb.convert("RGB").getpixel((10, 10))  # type: ignore[misc]
@@ -977,9 +968,9 @@ def test_an_unreadable_image_falls_back_to_the_original(
     client: TestClient, session: Session, world: World, task: Task
 ) -> None:
     csrf = login(client, world.putr_head)
-    attach(client, csrf, ident(task))  # PNG magic bytes, but no picture inside
-    [row] = rows_of(session, ident(task))
-    response = client.get(f"/tasks/{ident(task)}/evidence/{ident(row)}/thumb")
+    attach(client, csrf, task.pk)  # PNG magic bytes, but no picture inside
+    [row] = rows_of(session, task.pk)
+    response = client.get(f"/tasks/{task.pk}/evidence/{row.pk}/thumb")
     assert response.status_code == 200
     assert response.content == PNG_BYTES
     assert response.headers["content-type"] == "image/png"
@@ -990,13 +981,11 @@ def test_thumbnails_need_login_and_an_image(
     client: TestClient, session: Session, world: World, task: Task
 ) -> None:
     csrf = login(client, world.putr_head)
-    attach(client, csrf, ident(task), content=real_image(50, 50), name="a.jpg")
-    attach(client, csrf, ident(task), content=PDF_BYTES, name="b.pdf")
-    image, pdf = rows_of(session, ident(task))
-    assert client.get(f"/tasks/{ident(task)}/evidence/{ident(pdf)}/thumb").status_code == 404
+    attach(client, csrf, task.pk, content=real_image(50, 50), name="a.jpg")
+    attach(client, csrf, task.pk, content=PDF_BYTES, name="b.pdf")
+    image, pdf = rows_of(session, task.pk)
+    assert client.get(f"/tasks/{task.pk}/evidence/{pdf.pk}/thumb").status_code == 404
     client.cookies.clear()
-    anonymous = client.get(
-        f"/tasks/{ident(task)}/evidence/{ident(image)}/thumb", follow_redirects=False
-    )
+    anonymous = client.get(f"/tasks/{task.pk}/evidence/{image.pk}/thumb", follow_redirects=False)
     assert anonymous.status_code == 303
     assert anonymous.headers["location"].startswith("/login")

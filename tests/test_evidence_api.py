@@ -11,7 +11,7 @@ from app.config import Settings
 from app.main import create_app
 from app.models import Task, TaskStatus
 from tests.factories import World, api_token, make_task
-from tests.test_evidence import HTML_BYTES, PDF_BYTES, PNG_BYTES, ident, rows_of, stored_task
+from tests.test_evidence import HTML_BYTES, PDF_BYTES, PNG_BYTES, rows_of, stored_task
 
 API = "/api/v1"
 
@@ -27,7 +27,7 @@ def test_add_list_download_and_remove(
     client: TestClient, session: Session, world: World, task: Task
 ) -> None:
     unit = api_token(client, world.putr_head)
-    url = f"{API}/tasks/{ident(task)}/evidence"
+    url = f"{API}/tasks/{task.pk}/evidence"
 
     photo = client.post(
         url,
@@ -72,9 +72,7 @@ def test_add_list_download_and_remove(
     everything = client.get(url, params={"include_removed": "true"}, headers=unit).json()
     assert [e["removed_at"] is not None for e in everything] == [True, False]
     assert client.get(body["download_url"], headers=unit).status_code == 404
-    kinds = [
-        e["kind"] for e in client.get(f"{API}/tasks/{ident(task)}/events", headers=unit).json()
-    ]
+    kinds = [e["kind"] for e in client.get(f"{API}/tasks/{task.pk}/events", headers=unit).json()]
     assert kinds[-3:] == ["evidence", "evidence", "evidence"]
 
 
@@ -93,7 +91,7 @@ def test_api_permission_matrix(
     }
     headers = api_token(client, users[who]) if who in users else {}
     response = client.post(
-        f"{API}/tasks/{ident(task)}/evidence",
+        f"{API}/tasks/{task.pk}/evidence",
         data={"caption": "Foto"},
         files={"file": ("a.png", PNG_BYTES, "image/png")},
         headers=headers,
@@ -101,14 +99,14 @@ def test_api_permission_matrix(
     assert response.status_code == status, response.text
     if status != 201:
         assert isinstance(response.json()["detail"], str)
-    assert len(rows_of(session, ident(task))) == (1 if status == 201 else 0)
+    assert len(rows_of(session, task.pk)) == (1 if status == 201 else 0)
 
 
 def test_api_refuses_spoofed_files_and_bad_input(
     client: TestClient, session: Session, world: World, task: Task
 ) -> None:
     unit = api_token(client, world.putr_head)
-    url = f"{API}/tasks/{ident(task)}/evidence"
+    url = f"{API}/tasks/{task.pk}/evidence"
     spoofed = client.post(
         url,
         data={"caption": "Foto"},
@@ -129,7 +127,7 @@ def test_api_refuses_spoofed_files_and_bad_input(
         headers=unit,
     )
     assert (no_caption.status_code, no_caption.json()["field"]) == (422, "caption")
-    assert rows_of(session, ident(task)) == []
+    assert rows_of(session, task.pk) == []
 
 
 def test_api_upload_over_the_limit(
@@ -140,7 +138,7 @@ def test_api_upload_over_the_limit(
     )
     with TestClient(create_app(settings, engine)) as client:
         unit = api_token(client, world.putr_head)
-        url = f"{API}/tasks/{ident(task)}/evidence"
+        url = f"{API}/tasks/{task.pk}/evidence"
         just_over = PNG_BYTES + bytes(1024 * 1024)
         response = client.post(
             url,
@@ -159,14 +157,14 @@ def test_api_upload_over_the_limit(
         )
         assert cut.status_code == 413
         assert cut.json()["detail"] == "Berkas melebihi batas ukuran 1 MB."
-    assert rows_of(session, ident(task)) == []
+    assert rows_of(session, task.pk) == []
 
 
 def test_api_review_needs_evidence_or_a_note(
     client: TestClient, session: Session, world: World, task: Task
 ) -> None:
     unit = api_token(client, world.putr_head)
-    move = f"{API}/tasks/{ident(task)}/move"
+    move = f"{API}/tasks/{task.pk}/move"
     refused = client.post(move, json={"version": task.version, "status": "review"}, headers=unit)
     assert refused.status_code == 422
     assert refused.json()["field"] == "note"
@@ -174,7 +172,7 @@ def test_api_review_needs_evidence_or_a_note(
     assert stored_task(session, task).status == TaskStatus.in_progress
 
     added = client.post(
-        f"{API}/tasks/{ident(task)}/evidence",
+        f"{API}/tasks/{task.pk}/evidence",
         data={"caption": "Album", "url": "https://arsip.banyuasin.example/a"},
         headers=unit,
     )

@@ -43,13 +43,13 @@ def test_every_writer_reaches_the_listeners_once_per_event(
     task = tasks.move_task(
         session,
         actor=world.putr_head,
-        task_id=task.id,  # type: ignore[arg-type]
+        task_id=task.pk,
         move=TaskMove(version=task.version, status=TaskStatus.in_progress),
     )
     evidence.add_link(
         session,
         actor=world.putr_head,
-        task_id=task.id,  # type: ignore[arg-type]
+        task_id=task.pk,
         url="https://banyuasin.example/foto",
         caption="Foto lokasi",
     )
@@ -57,7 +57,7 @@ def test_every_writer_reaches_the_listeners_once_per_event(
     tasks.move_task(
         session,
         actor=world.putr_head,
-        task_id=task.id,  # type: ignore[arg-type]
+        task_id=task.pk,
         move=TaskMove(version=task.version, status=TaskStatus.review, note=REVIEW_NOTE),
     )
     ids = session.exec(select(TaskEvent.id).order_by(col(TaskEvent.id))).all()
@@ -85,7 +85,7 @@ def test_a_failing_listener_undoes_the_change(session: Session, world: World) ->
             tasks.move_task(
                 session,
                 actor=world.team,
-                task_id=task.id,  # type: ignore[arg-type]
+                task_id=task.pk,
                 move=TaskMove(version=task.version, status=TaskStatus.in_progress),
             )
     finally:

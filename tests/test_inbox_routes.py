@@ -9,7 +9,6 @@ from sqlmodel import Session, col, select
 from app.models import Notification, TaskStatus
 from app.services import tasks
 from tests.factories import World, login, make_task
-from tests.test_task_service import ident
 
 HX = {"HX-Request": "true"}
 
@@ -21,11 +20,11 @@ def _rejected_task(session: Session, world: World) -> int:
     tasks.reject_task(
         session,
         actor=world.team,
-        task_id=ident(task),
+        task_id=task.pk,
         version=task.version,
         note="Foto buram",
     )
-    return task.id  # type: ignore[return-value]
+    return task.pk
 
 
 def _bell_count(html: str) -> int:

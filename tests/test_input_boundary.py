@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 from sqlalchemy import Engine
 from sqlmodel import Session, col, func, select
 
-from app.models import Evidence, Task, TaskEvent, TaskUpdate, Unit, User
+from app.models import EventKind, Evidence, Task, TaskEvent, TaskUpdate, Unit, User
 from app.text_input import (
     MultiLineText,
     SingleLineText,
@@ -425,9 +425,9 @@ def _store_hostile_rows(session: Session, world: World) -> Task:
     session.add(
         TaskEvent(
             plan_id=task.plan_id,
-            task_id=task.id,  # type: ignore[arg-type]
+            task_id=task.pk,
             actor_id=world.team.id,
-            kind="comment",  # type: ignore[arg-type]
+            kind=EventKind.comment,
             note=_hostile("catatan"),
             changes={"title": [_hostile("lama"), _hostile("baru")]},
         )

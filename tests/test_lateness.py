@@ -106,7 +106,7 @@ def test_a_task_due_on_friday_is_not_late_on_saturday_anywhere(
         assert _dashboard_late(session, plan, today) == len(expected), today
         detail = task_detail.task_detail(
             session,
-            task_id=task.id,  # type: ignore[arg-type]
+            task_id=task.pk,
             user=world.team,
             today=today,
         )

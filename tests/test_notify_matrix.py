@@ -16,7 +16,6 @@ from app.models import (
     Role,
     Task,
     TaskEvent,
-    TaskMove,
     TaskStatus,
     TaskUpdate,
     User,
@@ -24,7 +23,7 @@ from app.models import (
 from app.services import accounts, tasks
 from app.services.recipients import who_is_told
 from tests.factories import REVIEW_NOTE, World, make_task, make_user
-from tests.test_task_service import ident
+from tests.helpers import move
 
 
 @dataclass
@@ -57,7 +56,7 @@ def people(session: Session, world: World) -> People:
     accounts.update_user(
         session,
         actor=world.team,
-        user_id=retired.id,  # type: ignore[arg-type]
+        user_id=retired.pk,
         full_name=retired.full_name,
         role=Role.unit,
         unit_id=world.putr.id,
@@ -95,15 +94,6 @@ def _task(session: Session, people: People, status: TaskStatus = TaskStatus.todo
     return make_task(session, actor=w.team, plan=w.plan, lead=w.putr, status=status)
 
 
-def _move(session: Session, actor: User, task: Task, status: TaskStatus, **extra: str) -> Task:
-    return tasks.move_task(
-        session,
-        actor=actor,
-        task_id=ident(task),
-        move=TaskMove(version=task.version, status=status, **extra),  # type: ignore[arg-type]
-    )
-
-
 Action = Callable[[Session, People, Task], object]
 
 # (name, starting status, action, expected {username: notice})
@@ -111,55 +101,53 @@ CASES: list[tuple[str, TaskStatus, Action, dict[str, NoticeKind]]] = [
     (
         "unit blocks its task → team",
         TaskStatus.in_progress,
-        lambda s, p, t: _move(s, p.world.putr_head, t, TaskStatus.blocked, blocked_reason="Lahan"),
+        lambda s, p, t: move(s, p.world.putr_head, t, TaskStatus.blocked, blocked_reason="Lahan"),
         dict.fromkeys(TEAM, NoticeKind.blocked),
     ),
     (
         "team blocks a task → the other team members",
         TaskStatus.in_progress,
-        lambda s, p, t: _move(s, p.world.team, t, TaskStatus.blocked, blocked_reason="Lahan"),
+        lambda s, p, t: move(s, p.world.team, t, TaskStatus.blocked, blocked_reason="Lahan"),
         {"tim.dua": NoticeKind.blocked},
     ),
     (
         "unit sends to verification → team",
         TaskStatus.in_progress,
-        lambda s, p, t: _move(s, p.world.putr_head, t, TaskStatus.review, note=REVIEW_NOTE),
+        lambda s, p, t: move(s, p.world.putr_head, t, TaskStatus.review, note=REVIEW_NOTE),
         dict.fromkeys(TEAM, NoticeKind.review),
     ),
     (
         "team rejects → lead unit",
         TaskStatus.review,
         lambda s, p, t: tasks.reject_task(
-            s, actor=p.world.team, task_id=ident(t), version=t.version, note="Foto belum ada"
+            s, actor=p.world.team, task_id=t.pk, version=t.version, note="Foto belum ada"
         ),
         dict.fromkeys(PUTR, NoticeKind.rejected),
     ),
     (
         "team verifies → lead unit",
         TaskStatus.review,
-        lambda s, p, t: tasks.verify_task(
-            s, actor=p.world.team, task_id=ident(t), version=t.version
-        ),
+        lambda s, p, t: tasks.verify_task(s, actor=p.world.team, task_id=t.pk, version=t.version),
         dict.fromkeys(PUTR, NoticeKind.verified),
     ),
     (
         "executive directive → lead unit and team",
         TaskStatus.in_progress,
         lambda s, p, t: tasks.add_directive(
-            s, actor=p.world.executive, task_id=ident(t), note="Percepat"
+            s, actor=p.world.executive, task_id=t.pk, note="Percepat"
         ),
         {**dict.fromkeys(PUTR, NoticeKind.directive), **dict.fromkeys(TEAM, NoticeKind.directive)},
     ),
     (
         "unit comment → team",
         TaskStatus.in_progress,
-        lambda s, p, t: tasks.add_comment(s, actor=p.putr_staff, task_id=ident(t), note="Sudah"),
+        lambda s, p, t: tasks.add_comment(s, actor=p.putr_staff, task_id=t.pk, note="Sudah"),
         dict.fromkeys(TEAM, NoticeKind.comment),
     ),
     (
         "team comment → lead unit",
         TaskStatus.in_progress,
-        lambda s, p, t: tasks.add_comment(s, actor=p.team2, task_id=ident(t), note="Mohon foto"),
+        lambda s, p, t: tasks.add_comment(s, actor=p.team2, task_id=t.pk, note="Mohon foto"),
         dict.fromkeys(PUTR, NoticeKind.comment),
     ),
     (
@@ -168,7 +156,7 @@ CASES: list[tuple[str, TaskStatus, Action, dict[str, NoticeKind]]] = [
         lambda s, p, t: tasks.update_task(
             s,
             actor=p.world.team,
-            task_id=ident(t),
+            task_id=t.pk,
             data=TaskUpdate(version=t.version, lead_unit_id=p.world.dinkes.id),
         ),
         {"kadis.dinkes": NoticeKind.assigned},
@@ -179,7 +167,7 @@ CASES: list[tuple[str, TaskStatus, Action, dict[str, NoticeKind]]] = [
         lambda s, p, t: tasks.update_task(
             s,
             actor=p.world.team,
-            task_id=ident(t),
+            task_id=t.pk,
             data=TaskUpdate(version=t.version, needs_decision=True),
         ),
         {"tim.dua": NoticeKind.decision, **dict.fromkeys(EXECUTIVES, NoticeKind.decision)},
@@ -190,7 +178,7 @@ CASES: list[tuple[str, TaskStatus, Action, dict[str, NoticeKind]]] = [
         lambda s, p, t: tasks.update_progress(
             s,
             actor=p.world.putr_head,
-            task_id=ident(t),
+            task_id=t.pk,
             data=ProgressUpdate(version=t.version, progress_pct=40),
         ),
         {},
@@ -199,7 +187,7 @@ CASES: list[tuple[str, TaskStatus, Action, dict[str, NoticeKind]]] = [
         "cancellation tells nobody",
         TaskStatus.in_progress,
         lambda s, p, t: tasks.cancel_task(
-            s, actor=p.world.team, task_id=ident(t), version=t.version, note="Digabung"
+            s, actor=p.world.team, task_id=t.pk, version=t.version, note="Digabung"
         ),
         {},
     ),
@@ -245,7 +233,7 @@ def test_a_new_task_tells_its_unit(session: Session, people: People) -> None:
 def _event(task: Task, actor: User | None, kind: str, **changes: object) -> TaskEvent:
     return TaskEvent(
         plan_id=task.plan_id,
-        task_id=ident(task),
+        task_id=task.pk,
         actor_id=actor.id if actor else None,
         kind=kind,  # type: ignore[arg-type]
         changes={k: list(v) for k, v in changes.items()},  # type: ignore[call-overload]
@@ -263,7 +251,7 @@ def _told(session: Session, people: People, event: TaskEvent, task: Task) -> dic
 def test_a_follow_up_tells_the_directive_author_only(session: Session, people: People) -> None:
     w = people.world
     task = _task(session, people, TaskStatus.in_progress)
-    tasks.add_directive(session, actor=people.wakil, task_id=ident(task), note="Segera")
+    tasks.add_directive(session, actor=people.wakil, task_id=task.pk, note="Segera")
     directive = session.exec(select(TaskEvent).where(TaskEvent.kind == EventKind.directive)).one()
     answer = _event(task, w.putr_head, "follow_up", directive_id=(None, directive.id))
     assert _told(session, people, answer, task) == {"wakil.bupati": "follow_up"}
@@ -295,7 +283,7 @@ def test_each_escalation_rung_tells_its_audience(
     session: Session, people: People, rung: str, expected: set[str]
 ) -> None:
     task = _task(session, people, TaskStatus.in_progress)
-    tasks.add_directive(session, actor=people.wakil, task_id=ident(task), note="Segera")
+    tasks.add_directive(session, actor=people.wakil, task_id=task.pk, note="Segera")
     directive = session.exec(select(TaskEvent).where(TaskEvent.kind == EventKind.directive)).one()
     event = _event(
         task,
@@ -312,13 +300,11 @@ def test_another_units_user_is_never_told_about_putr(session: Session, people: P
     task = _task(session, people, TaskStatus.in_progress)
     mark = last_id(session)
     w = people.world
-    _move(session, w.putr_head, task, TaskStatus.blocked, blocked_reason="Hujan")
-    task = _move(session, w.putr_head, session.get(Task, task.id), TaskStatus.review, note="x")  # type: ignore[arg-type]
-    tasks.reject_task(
-        session, actor=w.team, task_id=ident(task), version=task.version, note="Ulang"
-    )
-    tasks.add_directive(session, actor=w.executive, task_id=ident(task), note="Segera")
-    tasks.add_comment(session, actor=w.team, task_id=ident(task), note="Catatan")
+    move(session, w.putr_head, task, TaskStatus.blocked, blocked_reason="Hujan")
+    task = move(session, w.putr_head, session.get_one(Task, task.pk), TaskStatus.review, note="x")
+    tasks.reject_task(session, actor=w.team, task_id=task.pk, version=task.version, note="Ulang")
+    tasks.add_directive(session, actor=w.executive, task_id=task.pk, note="Segera")
+    tasks.add_comment(session, actor=w.team, task_id=task.pk, note="Catatan")
     rows = session.exec(select(Notification).where(col(Notification.id) > mark)).all()
     assert rows
     assert w.dinkes_head.id not in {n.user_id for n in rows}

@@ -28,13 +28,7 @@ from app.models import (
 from app.services import evidence as evidence_service
 from app.services import task_reads, tasks
 from tests.factories import World
-from tests.test_task_service import (
-    assert_refused,
-    events_of,
-    ident,
-    move,
-    new_task,
-)
+from tests.helpers import assert_refused, events_of, move, new_task
 
 MATRIX = """
 action              team   unit-own  unit-other  executive
@@ -82,15 +76,15 @@ ACTIONS: dict[str, Action] = {
         lambda s, w, a, t: tasks.create_task(
             s,
             actor=a,
-            plan_id=ident(w.plan),
-            data=TaskCreate(title="Pasar murah bulanan", lead_unit_id=ident(w.putr)),
+            plan_id=w.plan.pk,
+            data=TaskCreate(title="Pasar murah bulanan", lead_unit_id=w.putr.pk),
         ),
         EventKind.created,
     ),
     "update": Action(
         TaskStatus.todo,
         lambda s, w, a, t: tasks.update_task(
-            s, actor=a, task_id=ident(t), data=TaskUpdate(version=t.version, target="12 desa")
+            s, actor=a, task_id=t.pk, data=TaskUpdate(version=t.version, target="12 desa")
         ),
         EventKind.edited,
     ),
@@ -122,42 +116,42 @@ ACTIONS: dict[str, Action] = {
     "progress": Action(
         TaskStatus.in_progress,
         lambda s, w, a, t: tasks.update_progress(
-            s, actor=a, task_id=ident(t), data=ProgressUpdate(version=t.version, progress_pct=40)
+            s, actor=a, task_id=t.pk, data=ProgressUpdate(version=t.version, progress_pct=40)
         ),
         EventKind.progress,
     ),
     "comment": Action(
         TaskStatus.in_progress,
-        lambda s, w, a, t: tasks.add_comment(s, actor=a, task_id=ident(t), note="Tindak lanjut"),
+        lambda s, w, a, t: tasks.add_comment(s, actor=a, task_id=t.pk, note="Tindak lanjut"),
         EventKind.comment,
     ),
     "directive": Action(
         TaskStatus.in_progress,
-        lambda s, w, a, t: tasks.add_directive(s, actor=a, task_id=ident(t), note="Percepat"),
+        lambda s, w, a, t: tasks.add_directive(s, actor=a, task_id=t.pk, note="Percepat"),
         EventKind.directive,
     ),
     "verify": Action(
         TaskStatus.review,
-        lambda s, w, a, t: tasks.verify_task(s, actor=a, task_id=ident(t), version=t.version),
+        lambda s, w, a, t: tasks.verify_task(s, actor=a, task_id=t.pk, version=t.version),
         EventKind.verified,
     ),
     "reject": Action(
         TaskStatus.review,
         lambda s, w, a, t: tasks.reject_task(
-            s, actor=a, task_id=ident(t), version=t.version, note="Bukti kurang"
+            s, actor=a, task_id=t.pk, version=t.version, note="Bukti kurang"
         ),
         EventKind.rejected,
     ),
     "cancel": Action(
         TaskStatus.in_progress,
         lambda s, w, a, t: tasks.cancel_task(
-            s, actor=a, task_id=ident(t), version=t.version, note="Digabung"
+            s, actor=a, task_id=t.pk, version=t.version, note="Digabung"
         ),
         EventKind.cancelled,
     ),
     "restore": Action(
         TaskStatus.cancelled,
-        lambda s, w, a, t: tasks.restore_task(s, actor=a, task_id=ident(t), version=t.version),
+        lambda s, w, a, t: tasks.restore_task(s, actor=a, task_id=t.pk, version=t.version),
         EventKind.moved,
     ),
     "evidence:attach": Action(
@@ -177,17 +171,17 @@ ACTIONS: dict[str, Action] = {
 
 def _attached(session: Session, actor: User, task: Task) -> Task:
     evidence_service.add_link(
-        session, actor=actor, task_id=ident(task), url="https://a.example/f", caption="Foto"
+        session, actor=actor, task_id=task.pk, url="https://a.example/f", caption="Foto"
     )
-    return task_reads.get_task(session, task_id=ident(task))
+    return task_reads.get_task(session, task_id=task.pk)
 
 
 def _removed(session: Session, actor: User, task: Task) -> Task:
     [view] = evidence_service.list_evidence(session, task=task)
     evidence_service.remove_evidence(
-        session, actor=actor, task_id=ident(task), evidence_id=view.evidence.id or 0
+        session, actor=actor, task_id=task.pk, evidence_id=view.evidence.id or 0
     )
-    return task_reads.get_task(session, task_id=ident(task))
+    return task_reads.get_task(session, task_id=task.pk)
 
 
 def _cases() -> list[object]:
@@ -211,7 +205,7 @@ def test_matrix(
     task = new_task(session, world, status=start)
     if spec.start == TaskStatus.cancelled:
         tasks.cancel_task(
-            session, actor=world.team, task_id=ident(task), version=task.version, note="x"
+            session, actor=world.team, task_id=task.pk, version=task.version, note="x"
         )
     if spec.prepare is not None:
         spec.prepare(session, world, task)
@@ -224,7 +218,7 @@ def test_matrix(
         return
     result = spec.run(session, world, actor, task)
     assert isinstance(result, Task)
-    last = events_of(session, ident(result))[-1]
+    last = events_of(session, result.pk)[-1]
     assert (last.kind, last.actor_id) == (spec.event, actor.id)
 
 
@@ -233,10 +227,10 @@ def test_matrix(
 
 def _task(world: World, status: TaskStatus) -> Task:
     return Task(
-        plan_id=ident(world.plan),
+        plan_id=world.plan.pk,
         code="T-900",
         title="x",
-        lead_unit_id=ident(world.putr),
+        lead_unit_id=world.putr.pk,
         status=status,
     )
 

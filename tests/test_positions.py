@@ -20,10 +20,7 @@ from app.db import open_session
 from app.models import BOARD_STATUSES, Task, TaskCreate, TaskMove, TaskStatus
 from app.services import task_reads, tasks
 from tests.factories import World, make_plan
-from tests.test_task_service import (
-    ident,
-    new_task,
-)
+from tests.helpers import new_task
 
 MISSING_TASK_ID = 999_999
 
@@ -95,7 +92,7 @@ def board_in_db(engine: Engine, plan_id: int) -> tuple[dict[TaskStatus, list[int
 def run_random_sequence(engine: Engine, world: World, seed: int, steps: int) -> None:
     rng = random.Random(seed)
     board = Board()
-    plan_id = ident(world.plan)
+    plan_id = world.plan.pk
     for step in range(steps):
         live = [i for ids in board.columns.values() for i in ids]
         choice = rng.random()
@@ -106,9 +103,9 @@ def run_random_sequence(engine: Engine, world: World, seed: int, steps: int) -> 
                     session,
                     actor=world.team,
                     plan_id=plan_id,
-                    data=TaskCreate(title=f"Tugas langkah {step}", lead_unit_id=ident(world.putr)),
+                    data=TaskCreate(title=f"Tugas langkah {step}", lead_unit_id=world.putr.pk),
                 )
-                board.place(ident(task), TaskStatus.todo, None)
+                board.place(task.pk, TaskStatus.todo, None)
             elif choice < 0.8:
                 task_id = rng.choice(live)
                 status = rng.choice(BOARD_STATUSES)
@@ -166,13 +163,13 @@ def _move_after(session: Session, world: World, task: Task, after_id: int) -> No
     tasks.move_task(
         session,
         actor=world.team,
-        task_id=ident(task),
+        task_id=task.pk,
         move=TaskMove(version=task.version, status=TaskStatus.in_progress, after_id=after_id),
     )
 
 
 def _in_progress(engine: Engine, world: World) -> list[int]:
-    return board_in_db(engine, ident(world.plan))[0][TaskStatus.in_progress]
+    return board_in_db(engine, world.plan.pk)[0][TaskStatus.in_progress]
 
 
 def test_after_a_card_of_another_column_appends_at_the_end(
@@ -182,9 +179,9 @@ def test_after_a_card_of_another_column_appends_at_the_end(
     elsewhere = new_task(session, world, status=TaskStatus.review)
     task = new_task(session, world)
 
-    _move_after(session, world, task, ident(elsewhere))
+    _move_after(session, world, task, elsewhere.pk)
 
-    assert _in_progress(engine, world) == [ident(y), ident(x), ident(task)]
+    assert _in_progress(engine, world) == [y.pk, x.pk, task.pk]
 
 
 def test_after_a_cancelled_card_appends_at_the_end(
@@ -192,12 +189,12 @@ def test_after_a_cancelled_card_appends_at_the_end(
 ) -> None:
     x = new_task(session, world, status=TaskStatus.in_progress)
     gone = new_task(session, world)
-    tasks.cancel_task(session, actor=world.team, task_id=ident(gone), version=1, note="x")
+    tasks.cancel_task(session, actor=world.team, task_id=gone.pk, version=1, note="x")
     task = new_task(session, world)
 
-    _move_after(session, world, task, ident(gone))
+    _move_after(session, world, task, gone.pk)
 
-    assert _in_progress(engine, world) == [ident(x), ident(task)]
+    assert _in_progress(engine, world) == [x.pk, task.pk]
 
 
 def test_after_a_card_of_another_plan_appends_at_the_end(
@@ -207,23 +204,23 @@ def test_after_a_card_of_another_plan_appends_at_the_end(
     foreign = tasks.create_task(
         session,
         actor=world.team,
-        plan_id=ident(other_plan),
-        data=TaskCreate(title="Tugas rencana lain", lead_unit_id=ident(world.putr)),
+        plan_id=other_plan.pk,
+        data=TaskCreate(title="Tugas rencana lain", lead_unit_id=world.putr.pk),
     )
     tasks.move_task(
         session,
         actor=world.team,
-        task_id=ident(foreign),
+        task_id=foreign.pk,
         move=TaskMove(version=1, status=TaskStatus.in_progress),
     )
     x = new_task(session, world, status=TaskStatus.in_progress)
     task = new_task(session, world)
 
-    _move_after(session, world, task, ident(foreign))
+    _move_after(session, world, task, foreign.pk)
 
-    assert _in_progress(engine, world) == [ident(x), ident(task)]
+    assert _in_progress(engine, world) == [x.pk, task.pk]
     # The other plan's column is numbered on its own.
-    assert board_in_db(engine, ident(other_plan))[0][TaskStatus.in_progress] == [ident(foreign)]
+    assert board_in_db(engine, other_plan.pk)[0][TaskStatus.in_progress] == [foreign.pk]
 
 
 def test_after_a_missing_task_appends_at_the_end(
@@ -234,7 +231,7 @@ def test_after_a_missing_task_appends_at_the_end(
 
     _move_after(session, world, task, MISSING_TASK_ID)
 
-    assert _in_progress(engine, world) == [ident(x), ident(task)]
+    assert _in_progress(engine, world) == [x.pk, task.pk]
 
 
 # --- constant writes --------------------------------------------------------------------
@@ -266,16 +263,16 @@ def test_a_move_writes_one_task_row_whatever_the_column_length(
     session: Session, engine: Engine, world: World
 ) -> None:
     column = [new_task(session, world, title=f"Tugas {i}") for i in range(120)]
-    order = board_in_db(engine, ident(world.plan))[0][TaskStatus.todo]
+    order = board_in_db(engine, world.plan.pk)[0][TaskStatus.todo]
     mover = new_task(session, world, status=TaskStatus.in_progress, title="Yang dipindah")
     middle = order[60]
     for after_id in (None, middle, order[-1], MISSING_TASK_ID):
-        current = task_reads.get_task(session, task_id=ident(mover))
+        current = task_reads.get_task(session, task_id=mover.pk)
         with RowsWritten(engine) as written:
             tasks.move_task(
                 session,
                 actor=world.team,
-                task_id=ident(mover),
+                task_id=mover.pk,
                 move=TaskMove(
                     version=current.version,
                     status=TaskStatus.todo
@@ -297,14 +294,14 @@ def test_a_full_gap_renumbers_the_column_and_keeps_the_order(
     """Dropping card after card right behind the same card halves its gap each time; when it
     is used up the column is spaced out again, in the same order."""
     anchor, below = (new_task(session, world, title=t) for t in ("Bawah", "Jangkar"))
-    expected = [ident(below), ident(anchor)]
+    expected = [below.pk, anchor.pk]
     for i in range(14):  # more than log2(GAP) drops into the same gap
         task = new_task(session, world, status=TaskStatus.in_progress, title=f"Sisip {i}")
         tasks.move_task(
             session,
             actor=world.team,
-            task_id=ident(task),
-            move=TaskMove(version=task.version, status=TaskStatus.todo, after_id=ident(below)),
+            task_id=task.pk,
+            move=TaskMove(version=task.version, status=TaskStatus.todo, after_id=below.pk),
         )
-        expected.insert(1, ident(task))
-        assert board_in_db(engine, ident(world.plan))[0][TaskStatus.todo] == expected
+        expected.insert(1, task.pk)
+        assert board_in_db(engine, world.plan.pk)[0][TaskStatus.todo] == expected

@@ -5,7 +5,7 @@ import io
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.config import Settings
 from app.errors import Forbidden, NotFound
@@ -168,7 +168,7 @@ def test_the_task_page_publishes_a_task_and_a_photo(
     assert task.is_public
     assert photo.is_public
     event = session.exec(
-        select(TaskEvent).where(TaskEvent.task_id == task.id).order_by(TaskEvent.id.desc())  # type: ignore[union-attr]
+        select(TaskEvent).where(TaskEvent.task_id == task.pk).order_by(col(TaskEvent.id).desc())
     ).first()
     assert event is not None
     assert event.changes == {"is_public": [False, True]}

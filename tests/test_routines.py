@@ -25,14 +25,13 @@ from app.models import (
     RoutineRun,
     Task,
     TaskEvent,
-    TaskMove,
     TaskStatus,
     User,
 )
 from app.services import digest, escalation, routines, tasks
 from app.timefmt import WIB
 from tests.factories import REVIEW_NOTE, World, make_task, make_user
-from tests.test_task_service import ident
+from tests.helpers import move
 
 
 def wib(day: date, hour: int = 9, minute: int = 0) -> datetime:
@@ -50,17 +49,6 @@ def last_event(session: Session, task: Task) -> TaskEvent:
     ).first()
     assert event is not None
     return event
-
-
-def move(session: Session, actor: User, task: Task, status: TaskStatus, **extra: str) -> Task:
-    fresh = session.get(Task, task.id)
-    assert fresh is not None
-    return tasks.move_task(
-        session,
-        actor=actor,
-        task_id=ident(task),
-        move=TaskMove(version=fresh.version, status=status, **extra),  # type: ignore[arg-type]
-    )
 
 
 def _version(session: Session, task: Task) -> int:
@@ -113,12 +101,12 @@ def plan_world(session: Session, world: World) -> dict[str, Any]:
     tasks.reject_task(
         session,
         actor=t,
-        task_id=ident(rejected),
+        task_id=rejected.pk,
         version=_version(session, rejected),
         note="Foto sebelum dan sesudah belum ada",
     )
     tasks.add_directive(
-        session, actor=w.executive, task_id=ident(soon), note="Percepat sebelum musim hujan"
+        session, actor=w.executive, task_id=soon.pk, note="Percepat sebelum musim hujan"
     )
     directive_at = last_event(session, soon).id
     waiting = task("Posyandu Desa Rimba Jaya", lead=w.dinkes)
@@ -128,7 +116,7 @@ def plan_world(session: Session, world: World) -> dict[str, Any]:
     done = task("Pengobatan gratis keliling", lead=w.dinkes, due_date=date(2026, 11, 25))
     move(session, w.dinkes_head, done, TaskStatus.in_progress)
     move(session, w.dinkes_head, done, TaskStatus.review, note=REVIEW_NOTE)
-    tasks.verify_task(session, actor=t, task_id=ident(done), version=_version(session, done))
+    tasks.verify_task(session, actor=t, task_id=done.pk, version=_version(session, done))
     decide = task("Relokasi pedagang Pasar Betung", needs_decision=True)
     # A unit whose people never recorded anything (it has no account yet).
     task("Sumur bor Desa Sungai Rengit", lead=w.district, due_date=date(2026, 12, 20))
@@ -259,7 +247,7 @@ def test_the_html_twin_links_every_item(session: Session, world: World, plan_wor
 
 def _email_everyone(session: Session) -> None:
     for user in session.exec(select(User)).all():
-        row = session.get(NotificationSettings, user.id) or NotificationSettings(user_id=user.id)  # type: ignore[arg-type]
+        row = session.get(NotificationSettings, user.pk) or NotificationSettings(user_id=user.pk)
         row.email = f"{user.username}@banyuasin.example"
         row.email_on = True
         session.add(row)
@@ -289,7 +277,7 @@ def test_once_per_day_across_two_workers_and_a_restart(
     assert sorted(r is None for r in results) == [False, True]
     sent = _digests(session)
     # Team, kadis.putr and the executive have something to act on; kadis.dinkes has not.
-    owners = sorted(session.get(User, d.user_id).username for d in sent)  # type: ignore[union-attr]
+    owners = sorted(session.get_one(User, d.user_id).username for d in sent)
     assert owners == ["bupati", "kadis.putr", "tim.transisi"]
     assert {d.idempotency_key for d in sent} == {
         f"digest:2026-12-03:u{world.team.id}:email",
@@ -347,7 +335,7 @@ def _rungs(session: Session) -> list[tuple[str, str]]:
     session.rollback()
     session.expire_all()
     rows = session.exec(select(Escalation).order_by(col(Escalation.id))).all()
-    return [(session.get(Task, r.task_id).code, r.rung) for r in rows]  # type: ignore[union-attr]
+    return [(session.get_one(Task, r.task_id).code, r.rung) for r in rows]
 
 
 def _escalate(engine: Engine, settings: Settings, day: date, hour: int = 9) -> str | None:
@@ -436,7 +424,7 @@ def test_an_unanswered_directive_reminds_the_unit_then_its_author(
     _plan_start(session, world, date(2026, 11, 2))
     wakil = make_user(session, username="wakil.bupati", role=Role.executive)
     task = make_task(session, actor=world.team, plan=world.plan, lead=world.putr)
-    tasks.add_directive(session, actor=wakil, task_id=ident(task), note="Segera tuntaskan")
+    tasks.add_directive(session, actor=wakil, task_id=task.pk, note="Segera tuntaskan")
     set_at(session, last_event(session, task).id, wib(MONDAY, 10))
     assert _escalate(engine, settings, date(2026, 12, 1)) is None  # 1 working day
     assert _escalate(engine, settings, date(2026, 12, 2)) is not None  # 2
@@ -469,7 +457,7 @@ def test_escalation_listed_for_due_rungs_only_on_open_tasks(session: Session, wo
     tasks.cancel_task(
         session,
         actor=world.team,
-        task_id=ident(task),
+        task_id=task.pk,
         version=_version(session, task),
         note="Batal",
     )
@@ -507,7 +495,7 @@ def test_a_follow_up_closes_the_directive_for_the_ladder_and_tells_its_author(
 
     _plan_start(session, world, date(2026, 11, 2))
     task = make_task(session, actor=world.team, plan=world.plan, lead=world.putr)
-    tasks.add_directive(session, actor=world.executive, task_id=ident(task), note="Segera")
+    tasks.add_directive(session, actor=world.executive, task_id=task.pk, note="Segera")
     directive = last_event(session, task)
     set_at(session, directive.id, wib(MONDAY, 10))
     fresh = session.get(Task, task.id)
@@ -522,7 +510,7 @@ def test_a_follow_up_closes_the_directive_for_the_ladder_and_tells_its_author(
         note="Sudah ditindaklanjuti",
     )
     session.commit()
-    assert escalation.open_directives(session, plan_id=ident(world.plan)) == []
+    assert escalation.open_directives(session, plan_id=world.plan.pk) == []
     assert _escalate(engine, settings, date(2026, 12, 7)) is None
     told = session.exec(
         select(Notification.user_id).where(Notification.kind == NoticeKind.follow_up)

@@ -2,6 +2,7 @@
 the events, and open vs answered directives labelled by their author's office."""
 
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlmodel import Session
@@ -17,8 +18,8 @@ from tests.test_burndown import Scripted, created, done, small_plan, to, wib
 START = date(2025, 2, 20)
 
 
-def _event(session: Session, plan: Plan, task_id: int, at: datetime, **fields: object) -> TaskEvent:
-    event = TaskEvent(plan_id=plan.id or 0, task_id=task_id, at=at, **fields)  # type: ignore[arg-type]
+def _event(session: Session, plan: Plan, task_id: int, at: datetime, **fields: Any) -> TaskEvent:
+    event = TaskEvent(plan_id=plan.pk, task_id=task_id, at=at, **fields)
     session.add(event)
     session.commit()
     return event

@@ -46,7 +46,7 @@ def _preview(session: Session, world: factories.World, data: bytes, name: str) -
     return task_import.plan_import(
         session,
         actor=world.team,
-        plan_id=_id(world.plan.id),
+        plan_id=world.plan.pk,
         sheet=_sheet(data, name),
         filename=name,
     )
@@ -56,15 +56,10 @@ def _apply(session: Session, world: factories.World, data: bytes, name: str) -> 
     return task_import.apply_import(
         session,
         actor=world.team,
-        plan_id=_id(world.plan.id),
+        plan_id=world.plan.pk,
         sheet=_sheet(data, name),
         filename=name,
     )
-
-
-def _id(value: int | None) -> int:
-    assert value is not None
-    return value
 
 
 def _count(session: Session, model: Any) -> int:
@@ -230,14 +225,12 @@ def test_units_programs_and_districts_match_by_code_or_name_with_aliases(
     assert by_title["Tiga"].district_id == salek.id
     assert by_title["Empat"].district_id == world.district.id
     assert by_title["Satu"].lead_unit_id == world.putr.id
-    links = task_reads.link_ids(session, task_ids=[by_title["Satu"].id, by_title["Dua"].id])  # type: ignore[list-item]
-    assert sorted(links[by_title["Satu"].id][1]) == sorted([world.membangun.id, world.sehat.id])  # type: ignore[index, type-var]
-    assert links[_id(by_title["Dua"].id)][0] == [world.dinkes.id]
-    five = task_reads.link_ids(session, task_ids=[_id(by_title["Lima"].id)])[
-        _id(by_title["Lima"].id)
-    ]
-    assert sorted(five[0]) == sorted([_id(world.dinkes.id), _id(salek.id)])
-    assert sorted(five[1]) == sorted([_id(world.membangun.id), _id(world.sehat.id)])
+    links = task_reads.link_ids(session, task_ids=[by_title["Satu"].pk, by_title["Dua"].pk])
+    assert sorted(links[by_title["Satu"].pk][1]) == sorted([world.membangun.pk, world.sehat.pk])
+    assert links[by_title["Dua"].pk][0] == [world.dinkes.id]
+    five = task_reads.link_ids(session, task_ids=[by_title["Lima"].pk])[by_title["Lima"].pk]
+    assert sorted(five[0]) == sorted([world.dinkes.pk, salek.pk])
+    assert sorted(five[1]) == sorted([world.membangun.pk, world.sehat.pk])
 
 
 def test_dates_in_iso_day_first_and_excel_date_cells(
@@ -272,7 +265,7 @@ def test_every_validation_message_names_the_row_and_column(
     tasks.cancel_task(
         session,
         actor=world.team,
-        task_id=_id(cancelled.id),
+        task_id=cancelled.pk,
         version=cancelled.version,
         note="Tidak jadi",
     )
@@ -474,7 +467,7 @@ def test_a_failure_while_writing_rolls_everything_back(
         _apply(session, world, xlsx_bytes(rows), "r.xlsx")
     session.expire_all()
     assert _count(session, Task) == 1
-    assert session.get(Task, existing.id).title == "Lama"  # type: ignore[union-attr]
+    assert session.get_one(Task, existing.pk).title == "Lama"
     assert _count(session, TaskEvent) == 1
 
 
@@ -553,7 +546,7 @@ def test_missing_columns_leave_fields_alone_and_empty_cells_clear(
     result = _apply(session, world, only, "r.xlsx")
     assert result.updated[0].changes == {"target": ["3 km", ""]}
     session.expire_all()
-    assert session.get(Task, task.id).village == "Lebung"  # type: ignore[union-attr]
+    assert session.get_one(Task, task.pk).village == "Lebung"
 
 
 def test_only_the_team_may_import(session: Session, world: factories.World) -> None:
@@ -563,7 +556,7 @@ def test_only_the_team_may_import(session: Session, world: factories.World) -> N
             task_import.plan_import(
                 session,
                 actor=user,
-                plan_id=_id(world.plan.id),
+                plan_id=world.plan.pk,
                 sheet=_sheet(data),
                 filename="r.xlsx",
             )
@@ -571,7 +564,7 @@ def test_only_the_team_may_import(session: Session, world: factories.World) -> N
             task_import.apply_import(
                 session,
                 actor=user,
-                plan_id=_id(world.plan.id),
+                plan_id=world.plan.pk,
                 sheet=_sheet(data),
                 filename="r.xlsx",
             )
@@ -583,7 +576,7 @@ def test_history_describes_an_import(session: Session, world: factories.World) -
 
     _apply(session, world, xlsx_bytes([row(title="Jalan desa", lead_unit="PUTR")]), "rencana.xlsx")
     task = session.exec(select(Task)).one()
-    detail = task_detail.task_detail(session, task_id=_id(task.id), user=world.team)
+    detail = task_detail.task_detail(session, task_id=task.pk, user=world.team)
     entry = detail.history[-1]
     assert entry.sentence == "membuat tugas ini dari impor lembar kerja"
     assert entry.note == "Diimpor dari berkas rencana.xlsx"
@@ -621,7 +614,7 @@ def test_the_demo_plan_exported_and_imported_again_changes_nothing(session: Sess
         ("demo.csv", task_export.table_csv(table)),
     ):
         result = task_import.apply_import(
-            session, actor=team, plan_id=_id(plan.id), sheet=_sheet(data, name), filename=name
+            session, actor=team, plan_id=plan.pk, sheet=_sheet(data, name), filename=name
         )
         assert result.issues == []
         assert len(result.unchanged) == len(table.rows)
@@ -688,7 +681,7 @@ def test_a_task_with_evidence_may_be_sent_for_verification_by_import(
     evidence.add_link(
         session,
         actor=world.team,
-        task_id=_id(task.id),
+        task_id=task.pk,
         url="https://banyuasin.example/foto-jalan",
         caption="Foto jalan selesai",
     )

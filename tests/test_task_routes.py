@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from app.models import (
     EventKind,
@@ -54,7 +54,7 @@ def events_of(session: Session, task: Task) -> list[TaskEvent]:
     session.expire_all()
     return list(
         session.exec(
-            select(TaskEvent).where(TaskEvent.task_id == task.id).order_by(TaskEvent.id)  # type: ignore[arg-type]
+            select(TaskEvent).where(TaskEvent.task_id == task.pk).order_by(col(TaskEvent.id))
         ).all()
     )
 
@@ -405,7 +405,7 @@ def test_ok_codes_map_to_fixed_messages(client: TestClient, world: World, task: 
 def test_history_tells_every_event_kind(client: TestClient, session: Session, world: World) -> None:
     """A task that went through everything; each event reads as a sentence with its actor."""
     t = make_task(session, actor=world.team, plan=world.plan, lead=world.putr, weight=2)
-    tid: int = t.id  # type: ignore[assignment]
+    tid: int = t.pk
 
     def move(actor: User, status: TaskStatus, **extra: Any) -> None:
         nonlocal t
@@ -880,7 +880,7 @@ def test_edit_with_stale_version_shows_current_state(
     tasks.update_task(
         session,
         actor=world.team,
-        task_id=task.id,  # type: ignore[arg-type]
+        task_id=task.pk,
         data=TaskUpdate(version=stale, title="Judul dari tab lain"),
     )
     csrf = login(client, world.putr_head)  # a second browser…
@@ -918,7 +918,7 @@ def test_progress_with_stale_version_shows_current_state(
     client: TestClient, session: Session, world: World, task: Task
 ) -> None:
     stale = task.version
-    tasks.add_comment(session, actor=world.team, task_id=task.id, note="Dari tab lain")  # type: ignore[arg-type]
+    tasks.add_comment(session, actor=world.team, task_id=task.pk, note="Dari tab lain")
     csrf = login(client, world.putr_head)
     before = counts(session)
     response = post(
@@ -1031,7 +1031,7 @@ def test_action_permissions(
         status=TaskStatus.todo if status == TaskStatus.cancelled else status,
     )
     if status == TaskStatus.cancelled:
-        t = tasks.cancel_task(session, actor=world.team, task_id=t.id, version=t.version, note="x")  # type: ignore[arg-type]
+        t = tasks.cancel_task(session, actor=world.team, task_id=t.pk, version=t.version, note="x")
     data = dict(form, version=str(t.version))
     if action == "edit":
         data = edit_form(t, world, **form)
@@ -1070,7 +1070,7 @@ def test_actions_need_the_csrf_token(
         status=TaskStatus.todo if status == TaskStatus.cancelled else status,
     )
     if status == TaskStatus.cancelled:
-        t = tasks.cancel_task(session, actor=world.team, task_id=t.id, version=t.version, note="x")  # type: ignore[arg-type]
+        t = tasks.cancel_task(session, actor=world.team, task_id=t.pk, version=t.version, note="x")
     data = dict(form, version=str(t.version))
     if action == "edit":
         data = edit_form(t, world, **form)

@@ -5,22 +5,18 @@ refused change must write nothing and change nothing, which `assert_refused` che
 comparing every task-related row, read through a separate connection, before and after.
 """
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from sqlalchemy import Engine
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
 from app.errors import Conflict, DomainError, Forbidden, NotFound, RuleViolation
 from app.models import (
     EventKind,
-    Plan,
-    Program,
     ProgressUpdate,
     Task,
     TaskCreate,
@@ -29,79 +25,15 @@ from app.models import (
     TaskPublic,
     TaskStatus,
     TaskUpdate,
-    Unit,
     User,
 )
 from app.services import task_reads, tasks
 from app.services.plans import plan_calendar
 from app.services.positions import ranks as position_ranks
-from tests.factories import World, make_task, make_unit
-
-# Tables a task change may touch; a refused change must leave all of them as they were.
-TASK_TABLES = ("plan", "task", "task_event", "task_supporting_unit", "task_program")
-
+from tests.factories import World, make_unit
+from tests.helpers import assert_refused, counting_commits, events_of, move, new_task, snapshot
 
 # --- helpers ---------------------------------------------------------------------------
-
-
-def snapshot(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of the task tables, through a connection of its own (committed state)."""
-    result: dict[str, list[tuple[Any, ...]]] = {}
-    with engine.connect() as conn:
-        for name in TASK_TABLES:
-            table = SQLModel.metadata.tables[name]
-            rows = conn.execute(sa.select(table).order_by(*table.primary_key.columns)).all()
-            result[name] = [tuple(row) for row in rows]
-    return result
-
-
-@dataclass
-class Commits:
-    count: int = 0
-
-
-@contextmanager
-def counting_commits(session: Session) -> Iterator[Commits]:
-    commits = Commits()
-
-    def on_commit(_session: Any) -> None:
-        commits.count += 1
-
-    sa.event.listen(session, "after_commit", on_commit)
-    try:
-        yield commits
-    finally:
-        sa.event.remove(session, "after_commit", on_commit)
-
-
-def assert_refused(
-    session: Session,
-    engine: Engine,
-    call: Callable[[], object],
-    error: type[DomainError],
-    *,
-    field: str | None = None,
-) -> DomainError:
-    """`call` raises `error` (naming `field`), commits nothing and changes no row."""
-    before = snapshot(engine)
-    with counting_commits(session) as commits, pytest.raises(error) as info:
-        call()
-    assert commits.count == 0
-    if field is not None:
-        assert info.value.field == field
-    # A request's session is discarded after an error; do the same before comparing.
-    session.rollback()
-    session.expire_all()
-    assert snapshot(engine) == before
-    return info.value
-
-
-def events_of(session: Session, task_id: int) -> list[TaskEvent]:
-    return list(
-        session.exec(
-            select(TaskEvent).where(TaskEvent.task_id == task_id).order_by(col(TaskEvent.id))
-        ).all()
-    )
 
 
 def event_total(session: Session) -> int:
@@ -133,39 +65,6 @@ def positions(session: Session, world: World, status: TaskStatus) -> list[int]:
     return [places[t.id] for t in stored if t.id is not None]
 
 
-def new_task(
-    session: Session, world: World, status: TaskStatus = TaskStatus.todo, **fields: Any
-) -> Task:
-    fields.setdefault("title", "Pembangunan jembatan Rantau Bayur")
-    return make_task(
-        session, actor=world.team, plan=world.plan, lead=world.putr, status=status, **fields
-    )
-
-
-def move(
-    session: Session,
-    actor: User,
-    task: Task,
-    status: TaskStatus,
-    *,
-    version: int | None = None,
-    **fields: Any,
-) -> Task:
-    return tasks.move_task(
-        session,
-        actor=actor,
-        task_id=ident(task),
-        move=TaskMove(
-            version=task.version if version is None else version, status=status, **fields
-        ),
-    )
-
-
-def ident(row: Plan | Program | Task | Unit | User) -> int:
-    assert row.id is not None
-    return row.id
-
-
 def in_plan(world: World, day: int) -> date:
     return world.plan.start_date + timedelta(days=day - 1)
 
@@ -179,7 +78,7 @@ def test_create_hands_out_sequential_codes_and_puts_each_new_task_on_top(
     created = [new_task(session, world, title=f"Tugas nomor {n}") for n in range(3)]
 
     assert [t.code for t in created] == ["T-001", "T-002", "T-003"]
-    assert column(session, world, TaskStatus.todo) == [ident(t) for t in reversed(created)]
+    assert column(session, world, TaskStatus.todo) == [t.pk for t in reversed(created)]
     assert positions(session, world, TaskStatus.todo) == [1, 2, 3]
     assert all(t.status == TaskStatus.todo and t.version == 1 for t in created)
 
@@ -212,7 +111,7 @@ def test_create_records_a_created_event_with_the_given_fields(
         weight=3,
     )
 
-    (event,) = events_of(session, ident(task))
+    (event,) = events_of(session, task.pk)
     assert event.kind == EventKind.created
     assert (event.from_status, event.to_status) == (None, TaskStatus.todo)
     assert event.actor_id == world.team.id
@@ -221,7 +120,7 @@ def test_create_records_a_created_event_with_the_given_fields(
     assert event.changes["lead_unit_id"] == [None, world.putr.id]
     assert event.changes["program_ids"] == [
         None,
-        sorted([ident(world.sehat), ident(world.membangun)]),
+        sorted([world.sehat.pk, world.membangun.pk]),
     ]
     assert event.changes["district_id"] == [None, world.district.id]
     assert event.changes["due_date"] == [None, due.isoformat()]
@@ -297,7 +196,7 @@ def test_create_refuses_unknown_references_and_due_dates_outside_the_plan(
         lambda: tasks.create_task(
             session,
             actor=world.team,
-            plan_id=world.plan.id,  # type: ignore[arg-type]
+            plan_id=world.plan.pk,
             data=TaskCreate(**resolved),
         ),
         RuleViolation,
@@ -327,8 +226,8 @@ def test_only_the_team_creates_tasks(
         lambda: tasks.create_task(
             session,
             actor=actor,
-            plan_id=world.plan.id,  # type: ignore[arg-type]
-            data=TaskCreate(title="Tugas baru", lead_unit_id=ident(world.putr)),
+            plan_id=world.plan.pk,
+            data=TaskCreate(title="Tugas baru", lead_unit_id=world.putr.pk),
         ),
         Forbidden,
     )
@@ -340,7 +239,7 @@ def test_create_in_a_missing_plan_is_not_found(session: Session, world: World) -
             session,
             actor=world.team,
             plan_id=9999,
-            data=TaskCreate(title="Tugas baru", lead_unit_id=ident(world.putr)),
+            data=TaskCreate(title="Tugas baru", lead_unit_id=world.putr.pk),
         )
 
 
@@ -356,7 +255,7 @@ def test_partial_edit_changes_only_the_given_field_and_records_the_diff(
     edited = tasks.update_task(
         session,
         actor=world.team,
-        task_id=ident(task),
+        task_id=task.pk,
         data=TaskUpdate(version=1, title="Listrik untuk 100 KK di Desa Paldas"),
     )
 
@@ -365,7 +264,7 @@ def test_partial_edit_changes_only_the_given_field_and_records_the_diff(
     assert after.version == 2
     unchanged = {"title", "version", "updated_at"}
     assert after.model_dump(exclude=unchanged) == before.model_dump(exclude=unchanged)
-    last = events_of(session, ident(task))[-1]
+    last = events_of(session, task.pk)[-1]
     assert last.kind == EventKind.edited
     assert last.actor_id == world.team.id
     assert last.changes == {
@@ -383,12 +282,12 @@ def test_edit_records_old_and_new_values_of_every_changed_field(
     tasks.update_task(
         session,
         actor=world.team,
-        task_id=ident(task),
+        task_id=task.pk,
         data=TaskUpdate(
             version=1,
             due_date=new_due,
-            program_ids=[ident(world.sehat), ident(world.membangun)],
-            supporting_unit_ids=[ident(world.dinkes)],
+            program_ids=[world.sehat.pk, world.membangun.pk],
+            supporting_unit_ids=[world.dinkes.pk],
             district_id=world.district.id,
             needs_decision=True,
             weight=5,
@@ -397,18 +296,18 @@ def test_edit_records_old_and_new_values_of_every_changed_field(
         ),
     )
 
-    last = events_of(session, ident(task))[-1]
+    last = events_of(session, task.pk)[-1]
     assert last.kind == EventKind.edited
     assert last.changes == {
         "due_date": [old_due.isoformat(), new_due.isoformat()],
-        "program_ids": [[world.membangun.id], sorted([ident(world.sehat), ident(world.membangun)])],
+        "program_ids": [[world.membangun.id], sorted([world.sehat.pk, world.membangun.pk])],
         "supporting_unit_ids": [[], [world.dinkes.id]],
         "district_id": [None, world.district.id],
         "needs_decision": [False, True],
         "weight": [1, 5],
     }
     public = task_reads.task_public(session, task)
-    assert public.program_ids == sorted([ident(world.sehat), ident(world.membangun)])
+    assert public.program_ids == sorted([world.sehat.pk, world.membangun.pk])
     assert public.supporting_unit_ids == [world.dinkes.id]
     assert (public.due_date, public.weight, public.needs_decision) == (new_due, 5, True)
 
@@ -418,11 +317,11 @@ def test_clearing_an_optional_field_is_an_edit(session: Session, world: World) -
     task = new_task(session, world, due_date=due)
 
     tasks.update_task(
-        session, actor=world.team, task_id=ident(task), data=TaskUpdate(version=1, due_date=None)
+        session, actor=world.team, task_id=task.pk, data=TaskUpdate(version=1, due_date=None)
     )
 
     assert task.due_date is None
-    assert events_of(session, ident(task))[-1].changes == {"due_date": [due.isoformat(), None]}
+    assert events_of(session, task.pk)[-1].changes == {"due_date": [due.isoformat(), None]}
 
 
 def test_changing_the_lead_unit_is_recorded_as_assigned(session: Session, world: World) -> None:
@@ -431,11 +330,11 @@ def test_changing_the_lead_unit_is_recorded_as_assigned(session: Session, world:
     tasks.update_task(
         session,
         actor=world.team,
-        task_id=ident(task),
+        task_id=task.pk,
         data=TaskUpdate(version=1, lead_unit_id=world.dinkes.id, title="Penanganan stunting"),
     )
 
-    last = events_of(session, ident(task))[-1]
+    last = events_of(session, task.pk)[-1]
     assert last.kind == EventKind.assigned
     assert last.changes["lead_unit_id"] == [world.putr.id, world.dinkes.id]
     assert last.changes["title"] == ["Pembangunan jembatan Rantau Bayur", "Penanganan stunting"]
@@ -448,7 +347,7 @@ def test_new_lead_unit_is_no_longer_a_supporting_unit(session: Session, world: W
     tasks.update_task(
         session,
         actor=world.team,
-        task_id=ident(task),
+        task_id=task.pk,
         data=TaskUpdate(version=1, lead_unit_id=world.dinkes.id),
     )
 
@@ -464,7 +363,7 @@ def test_an_edit_that_changes_nothing_writes_no_event(
     same = tasks.update_task(
         session,
         actor=world.team,
-        task_id=ident(task),
+        task_id=task.pk,
         data=TaskUpdate(
             version=1,
             title="Pembangunan jembatan Rantau Bayur",
@@ -484,7 +383,7 @@ def test_a_stale_edit_is_a_conflict_showing_the_current_task(
     tasks.update_task(
         session,
         actor=world.team,
-        task_id=ident(task),
+        task_id=task.pk,
         data=TaskUpdate(version=1, title="Judul dari pengguna pertama"),
     )
 
@@ -494,7 +393,7 @@ def test_a_stale_edit_is_a_conflict_showing_the_current_task(
         lambda: tasks.update_task(
             session,
             actor=world.team,
-            task_id=ident(task),
+            task_id=task.pk,
             data=TaskUpdate(version=1, title="Judul dari pengguna kedua"),
         ),
         Conflict,
@@ -540,7 +439,7 @@ def test_edit_refuses_bad_values(
         lambda: tasks.update_task(
             session,
             actor=world.team,
-            task_id=ident(task),
+            task_id=task.pk,
             data=TaskUpdate.model_validate({"version": 1, **values}),
         ),
         RuleViolation,
@@ -550,7 +449,7 @@ def test_edit_refuses_bad_values(
 
 def test_a_cancelled_task_cannot_be_edited(session: Session, engine: Engine, world: World) -> None:
     task = new_task(session, world)
-    tasks.cancel_task(session, actor=world.team, task_id=ident(task), version=1, note="Ganda")
+    tasks.cancel_task(session, actor=world.team, task_id=task.pk, version=1, note="Ganda")
 
     assert_refused(
         session,
@@ -558,7 +457,7 @@ def test_a_cancelled_task_cannot_be_edited(session: Session, engine: Engine, wor
         lambda: tasks.update_task(
             session,
             actor=world.team,
-            task_id=ident(task),
+            task_id=task.pk,
             data=TaskUpdate(version=task.version, title="Judul baru"),
         ),
         RuleViolation,
@@ -618,9 +517,9 @@ def test_move_transitions(
             continue
         version = task.version
         moved = call()
-        place = position_ranks(session, [moved])[ident(moved)]
+        place = position_ranks(session, [moved])[moved.pk]
         assert (moved.status, moved.version, place) == (target, version + 1, 1), target
-        last = events_of(session, ident(task))[-1]
+        last = events_of(session, task.pk)[-1]
         assert (last.from_status, last.to_status) == (source, target)
         assert last.changes["status"] == [source.value, target.value]
         assert last.actor_id == actor.id
@@ -667,7 +566,7 @@ def test_blocked_stores_the_reason_and_records_it(session: Session, world: World
     move(session, world.putr_head, task, TaskStatus.blocked, blocked_reason=" Lahan belum bebas ")
 
     assert task.blocked_reason == "Lahan belum bebas"
-    last = events_of(session, ident(task))[-1]
+    last = events_of(session, task.pk)[-1]
     assert last.kind == EventKind.moved
     assert last.actor_id == world.putr_head.id
     assert last.note == "Lahan belum bebas"
@@ -688,7 +587,7 @@ def test_leaving_blocked_clears_the_reason(
     move(session, world.putr_head, task, target, note=note)
 
     assert task.blocked_reason == ""
-    assert events_of(session, ident(task))[-1].changes["blocked_reason"] == [
+    assert events_of(session, task.pk)[-1].changes["blocked_reason"] == [
         "Menunggu pembebasan lahan",
         "",
     ]
@@ -701,7 +600,7 @@ def test_done_is_verification_with_done_at_and_full_progress(
     tasks.update_progress(
         session,
         actor=world.team,
-        task_id=ident(task),
+        task_id=task.pk,
         data=ProgressUpdate(version=task.version, progress_pct=80),
     )
     before = datetime.now(UTC)
@@ -712,7 +611,7 @@ def test_done_is_verification_with_done_at_and_full_progress(
     assert task.done_at is not None
     assert before <= task.done_at <= datetime.now(UTC)
     assert task.progress_pct == 100
-    last = events_of(session, ident(task))[-1]
+    last = events_of(session, task.pk)[-1]
     assert last.kind == EventKind.verified
     assert last.note == "Sesuai bukti foto"
     assert last.changes == {"status": ["review", "done"], "progress_pct": [80, 100]}
@@ -753,7 +652,7 @@ def test_the_team_sending_work_back_from_review_is_a_rejection(
 
     move(session, world.team, task, TaskStatus.in_progress, note="Foto bukti belum ada")
 
-    last = events_of(session, ident(task))[-1]
+    last = events_of(session, task.pk)[-1]
     assert last.kind == EventKind.rejected
     assert last.note == "Foto bukti belum ada"
     assert (last.from_status, last.to_status) == (TaskStatus.review, TaskStatus.in_progress)
@@ -764,7 +663,7 @@ def test_a_unit_withdrawing_its_own_report_is_a_plain_move(session: Session, wor
 
     move(session, world.putr_head, task, TaskStatus.in_progress)
 
-    last = events_of(session, ident(task))[-1]
+    last = events_of(session, task.pk)[-1]
     assert last.kind == EventKind.moved
     assert last.actor_id == world.putr_head.id
     assert task.status == TaskStatus.in_progress
@@ -805,13 +704,13 @@ def test_reordering_within_a_column_writes_no_event_and_keeps_the_version(
     session: Session, world: World
 ) -> None:
     a, b, c = (new_task(session, world, title=f"Tugas {n}") for n in "ABC")
-    assert column(session, world, TaskStatus.todo) == [ident(c), ident(b), ident(a)]
+    assert column(session, world, TaskStatus.todo) == [c.pk, b.pk, a.pk]
     events = event_total(session)
     session.expire_all()  # as in a request of its own (see the test below for why)
 
-    move(session, world.putr_head, c, TaskStatus.todo, after_id=ident(a))
+    move(session, world.putr_head, c, TaskStatus.todo, after_id=a.pk)
 
-    assert column(session, world, TaskStatus.todo) == [ident(b), ident(a), ident(c)]
+    assert column(session, world, TaskStatus.todo) == [b.pk, a.pk, c.pk]
     assert positions(session, world, TaskStatus.todo) == [1, 2, 3]
     assert c.version == 1
     assert event_total(session) == events
@@ -821,9 +720,9 @@ def test_placement_is_right_in_a_long_lived_session(session: Session, world: Wor
     """The CLI, the demo loader and imports run many service calls in one session."""
     a, b, c = (new_task(session, world, title=f"Tugas {n}") for n in "ABC")
 
-    move(session, world.team, c, TaskStatus.todo, after_id=ident(a))
+    move(session, world.team, c, TaskStatus.todo, after_id=a.pk)
 
-    assert column(session, world, TaskStatus.todo) == [ident(b), ident(a), ident(c)]
+    assert column(session, world, TaskStatus.todo) == [b.pk, a.pk, c.pk]
 
 
 def test_reordering_without_after_id_puts_the_card_on_top(session: Session, world: World) -> None:
@@ -831,7 +730,7 @@ def test_reordering_without_after_id_puts_the_card_on_top(session: Session, worl
 
     move(session, world.team, a, TaskStatus.todo)
 
-    assert column(session, world, TaskStatus.todo) == [ident(a), ident(c), ident(b)]
+    assert column(session, world, TaskStatus.todo) == [a.pk, c.pk, b.pk]
 
 
 def test_a_stale_reorder_is_still_a_conflict(
@@ -851,11 +750,11 @@ def test_a_stale_reorder_is_still_a_conflict(
 def test_a_move_places_the_card_after_the_given_card(session: Session, world: World) -> None:
     x, y = (new_task(session, world, status=TaskStatus.in_progress, title=f"T {n}") for n in "XY")
     task = new_task(session, world)
-    assert column(session, world, TaskStatus.in_progress) == [ident(y), ident(x)]
+    assert column(session, world, TaskStatus.in_progress) == [y.pk, x.pk]
 
-    move(session, world.team, task, TaskStatus.in_progress, after_id=ident(y))
+    move(session, world.team, task, TaskStatus.in_progress, after_id=y.pk)
 
-    assert column(session, world, TaskStatus.in_progress) == [ident(y), ident(task), ident(x)]
+    assert column(session, world, TaskStatus.in_progress) == [y.pk, task.pk, x.pk]
     assert positions(session, world, TaskStatus.in_progress) == [1, 2, 3]
     assert column(session, world, TaskStatus.todo) == []
 
@@ -865,7 +764,7 @@ def test_moving_out_renumbers_the_old_column(session: Session, world: World) -> 
 
     move(session, world.team, b, TaskStatus.in_progress)
 
-    assert column(session, world, TaskStatus.todo) == [ident(c), ident(a)]
+    assert column(session, world, TaskStatus.todo) == [c.pk, a.pk]
     assert positions(session, world, TaskStatus.todo) == [1, 2]
 
 
@@ -880,14 +779,14 @@ def test_progress_and_realisation_are_recorded(session: Session, world: World, p
     tasks.update_progress(
         session,
         actor=world.putr_head,
-        task_id=ident(task),
+        task_id=task.pk,
         data=ProgressUpdate(
             version=task.version, progress_pct=pct, realisation=" 120 KK ", note="Tahap 1"
         ),
     )
 
     assert (task.progress_pct, task.realisation) == (pct, "120 KK")
-    last = events_of(session, ident(task))[-1]
+    last = events_of(session, task.pk)[-1]
     assert last.kind == EventKind.progress
     assert last.actor_id == world.putr_head.id
     assert last.note == "Tahap 1"
@@ -914,7 +813,7 @@ def test_progress_without_any_change_writes_no_event(
     tasks.update_progress(
         session,
         actor=world.team,
-        task_id=ident(task),
+        task_id=task.pk,
         data=ProgressUpdate(version=task.version, progress_pct=0),
     )
 
@@ -928,7 +827,7 @@ def test_progress_is_frozen_on_done_and_cancelled_tasks(
     task = new_task(session, world, status=TaskStatus.done)
     if status == TaskStatus.cancelled:
         tasks.cancel_task(
-            session, actor=world.team, task_id=ident(task), version=task.version, note="Ganda"
+            session, actor=world.team, task_id=task.pk, version=task.version, note="Ganda"
         )
 
     assert_refused(
@@ -937,7 +836,7 @@ def test_progress_is_frozen_on_done_and_cancelled_tasks(
         lambda: tasks.update_progress(
             session,
             actor=world.team,
-            task_id=ident(task),
+            task_id=task.pk,
             data=ProgressUpdate(version=task.version, progress_pct=50),
         ),
         RuleViolation,
@@ -957,7 +856,7 @@ def test_progress_by_another_unit_or_the_executive_is_forbidden(
         lambda: tasks.update_progress(
             session,
             actor=getattr(world, who),
-            task_id=ident(task),
+            task_id=task.pk,
             data=ProgressUpdate(version=task.version, progress_pct=50),
         ),
         Forbidden,
@@ -975,7 +874,7 @@ def test_a_stale_progress_update_is_a_conflict(
         lambda: tasks.update_progress(
             session,
             actor=world.putr_head,
-            task_id=ident(task),
+            task_id=task.pk,
             data=ProgressUpdate(version=task.version - 1, progress_pct=50),
         ),
         Conflict,
@@ -990,9 +889,9 @@ def test_comment_by_the_team_or_the_lead_unit(session: Session, world: World, wh
     task = new_task(session, world)
     actor: User = getattr(world, who)
 
-    tasks.add_comment(session, actor=actor, task_id=ident(task), note="  Menunggu DAK cair  ")
+    tasks.add_comment(session, actor=actor, task_id=task.pk, note="  Menunggu DAK cair  ")
 
-    last = events_of(session, ident(task))[-1]
+    last = events_of(session, task.pk)[-1]
     assert (last.kind, last.note, last.actor_id) == (
         EventKind.comment,
         "Menunggu DAK cair",
@@ -1005,9 +904,9 @@ def test_directive_by_the_executive_or_the_team(session: Session, world: World, 
     task = new_task(session, world)
     actor: User = getattr(world, who)
 
-    tasks.add_directive(session, actor=actor, task_id=ident(task), note="Selesaikan sebelum Juni")
+    tasks.add_directive(session, actor=actor, task_id=task.pk, note="Selesaikan sebelum Juni")
 
-    last = events_of(session, ident(task))[-1]
+    last = events_of(session, task.pk)[-1]
     assert (last.kind, last.note, last.actor_id) == (
         EventKind.directive,
         "Selesaikan sebelum Juni",
@@ -1026,7 +925,7 @@ def test_an_empty_note_is_refused(
     assert_refused(
         session,
         engine,
-        lambda: service(session, actor=world.team, task_id=ident(task), note=note),
+        lambda: service(session, actor=world.team, task_id=task.pk, note=note),
         RuleViolation,
         field="note",
     )
@@ -1050,7 +949,7 @@ def test_notes_by_the_wrong_role_are_forbidden(
     assert_refused(
         session,
         engine,
-        lambda: service(session, actor=getattr(world, who), task_id=ident(task), note="Catatan"),
+        lambda: service(session, actor=getattr(world, who), task_id=task.pk, note="Catatan"),
         Forbidden,
     )
 
@@ -1062,12 +961,12 @@ def test_verify_moves_review_to_done(session: Session, world: World) -> None:
     task = new_task(session, world, status=TaskStatus.review)
 
     tasks.verify_task(
-        session, actor=world.team, task_id=ident(task), version=task.version, note="Lengkap"
+        session, actor=world.team, task_id=task.pk, version=task.version, note="Lengkap"
     )
 
     assert task.status == TaskStatus.done
     assert task.done_at is not None
-    last = events_of(session, ident(task))[-1]
+    last = events_of(session, task.pk)[-1]
     assert (last.kind, last.note, last.from_status) == (
         EventKind.verified,
         "Lengkap",
@@ -1081,11 +980,11 @@ def test_reject_sends_review_back_to_in_progress_with_the_note(
     task = new_task(session, world, status=TaskStatus.review)
 
     tasks.reject_task(
-        session, actor=world.team, task_id=ident(task), version=task.version, note="Kurang foto"
+        session, actor=world.team, task_id=task.pk, version=task.version, note="Kurang foto"
     )
 
     assert task.status == TaskStatus.in_progress
-    last = events_of(session, ident(task))[-1]
+    last = events_of(session, task.pk)[-1]
     assert (last.kind, last.note, last.to_status) == (
         EventKind.rejected,
         "Kurang foto",
@@ -1107,7 +1006,7 @@ def test_verify_and_reject_only_from_review(
         session,
         engine,
         lambda: service(
-            session, actor=world.team, task_id=ident(task), version=task.version, note="Catatan"
+            session, actor=world.team, task_id=task.pk, version=task.version, note="Catatan"
         ),
         RuleViolation,
     )
@@ -1121,7 +1020,7 @@ def test_reject_needs_a_note(session: Session, engine: Engine, world: World, not
         session,
         engine,
         lambda: tasks.reject_task(
-            session, actor=world.team, task_id=ident(task), version=task.version, note=note
+            session, actor=world.team, task_id=task.pk, version=task.version, note=note
         ),
         RuleViolation,
         field="note",
@@ -1139,13 +1038,13 @@ def test_cancel_takes_the_task_off_the_board_and_renumbers_its_column(
     )
 
     tasks.cancel_task(
-        session, actor=world.team, task_id=ident(b), version=b.version, note=" Digabung ke T-001 "
+        session, actor=world.team, task_id=b.pk, version=b.version, note=" Digabung ke T-001 "
     )
 
     assert b.status == TaskStatus.cancelled
-    assert column(session, world, TaskStatus.in_progress) == [ident(c), ident(a)]
+    assert column(session, world, TaskStatus.in_progress) == [c.pk, a.pk]
     assert positions(session, world, TaskStatus.in_progress) == [1, 2]
-    last = events_of(session, ident(b))[-1]
+    last = events_of(session, b.pk)[-1]
     assert last.kind == EventKind.cancelled
     assert (last.from_status, last.to_status) == (TaskStatus.in_progress, TaskStatus.cancelled)
     assert last.note == "Digabung ke T-001"
@@ -1155,9 +1054,7 @@ def test_cancel_takes_the_task_off_the_board_and_renumbers_its_column(
 def test_cancelling_a_done_task_clears_done_at(session: Session, world: World) -> None:
     task = new_task(session, world, status=TaskStatus.done)
 
-    tasks.cancel_task(
-        session, actor=world.team, task_id=ident(task), version=task.version, note="x"
-    )
+    tasks.cancel_task(session, actor=world.team, task_id=task.pk, version=task.version, note="x")
 
     assert task.done_at is None
 
@@ -1169,9 +1066,7 @@ def test_cancel_needs_a_reason(session: Session, engine: Engine, world: World, n
     assert_refused(
         session,
         engine,
-        lambda: tasks.cancel_task(
-            session, actor=world.team, task_id=ident(task), version=1, note=note
-        ),
+        lambda: tasks.cancel_task(session, actor=world.team, task_id=task.pk, version=1, note=note),
         RuleViolation,
         field="note",
     )
@@ -1179,13 +1074,13 @@ def test_cancel_needs_a_reason(session: Session, engine: Engine, world: World, n
 
 def test_cancelling_twice_is_refused(session: Session, engine: Engine, world: World) -> None:
     task = new_task(session, world)
-    tasks.cancel_task(session, actor=world.team, task_id=ident(task), version=1, note="Ganda")
+    tasks.cancel_task(session, actor=world.team, task_id=task.pk, version=1, note="Ganda")
 
     assert_refused(
         session,
         engine,
         lambda: tasks.cancel_task(
-            session, actor=world.team, task_id=ident(task), version=task.version, note="Lagi"
+            session, actor=world.team, task_id=task.pk, version=task.version, note="Lagi"
         ),
         RuleViolation,
     )
@@ -1194,15 +1089,13 @@ def test_cancelling_twice_is_refused(session: Session, engine: Engine, world: Wo
 def test_restore_brings_the_task_back_on_top_of_todo(session: Session, world: World) -> None:
     task = new_task(session, world, status=TaskStatus.blocked)
     other = new_task(session, world)
-    tasks.cancel_task(
-        session, actor=world.team, task_id=ident(task), version=task.version, note="x"
-    )
+    tasks.cancel_task(session, actor=world.team, task_id=task.pk, version=task.version, note="x")
 
-    tasks.restore_task(session, actor=world.team, task_id=ident(task), version=task.version)
+    tasks.restore_task(session, actor=world.team, task_id=task.pk, version=task.version)
 
     assert task.status == TaskStatus.todo
-    assert column(session, world, TaskStatus.todo) == [ident(task), ident(other)]
-    last = events_of(session, ident(task))[-1]
+    assert column(session, world, TaskStatus.todo) == [task.pk, other.pk]
+    last = events_of(session, task.pk)[-1]
     assert last.kind == EventKind.moved
     assert (last.from_status, last.to_status) == (TaskStatus.cancelled, TaskStatus.todo)
 
@@ -1215,7 +1108,7 @@ def test_restoring_a_task_that_is_not_cancelled_is_refused(
     assert_refused(
         session,
         engine,
-        lambda: tasks.restore_task(session, actor=world.team, task_id=ident(task), version=1),
+        lambda: tasks.restore_task(session, actor=world.team, task_id=task.pk, version=1),
         RuleViolation,
     )
 
@@ -1227,15 +1120,15 @@ def test_stale_cancel_and_restore_are_conflicts(
     task = new_task(session, world, status=TaskStatus.in_progress)
     if action == "restore":
         tasks.cancel_task(
-            session, actor=world.team, task_id=ident(task), version=task.version, note="x"
+            session, actor=world.team, task_id=task.pk, version=task.version, note="x"
         )
 
     def call() -> Task:
         if action == "cancel":
             return tasks.cancel_task(
-                session, actor=world.team, task_id=ident(task), version=1, note="x"
+                session, actor=world.team, task_id=task.pk, version=1, note="x"
             )
-        return tasks.restore_task(session, actor=world.team, task_id=ident(task), version=1)
+        return tasks.restore_task(session, actor=world.team, task_id=task.pk, version=1)
 
     assert_refused(session, engine, call, Conflict)
 
@@ -1250,7 +1143,7 @@ SUCCESSFUL: dict[str, tuple[TaskStatus, str, Operation]] = {
         TaskStatus.todo,
         "team",
         lambda s, w, t: tasks.update_task(
-            s, actor=w.team, task_id=ident(t), data=TaskUpdate(version=t.version, weight=4)
+            s, actor=w.team, task_id=t.pk, data=TaskUpdate(version=t.version, weight=4)
         ),
     ),
     "assign": (
@@ -1259,7 +1152,7 @@ SUCCESSFUL: dict[str, tuple[TaskStatus, str, Operation]] = {
         lambda s, w, t: tasks.update_task(
             s,
             actor=w.team,
-            task_id=ident(t),
+            task_id=t.pk,
             data=TaskUpdate(version=t.version, lead_unit_id=w.dinkes.id),
         ),
     ),
@@ -1279,37 +1172,37 @@ SUCCESSFUL: dict[str, tuple[TaskStatus, str, Operation]] = {
         lambda s, w, t: tasks.update_progress(
             s,
             actor=w.putr_head,
-            task_id=ident(t),
+            task_id=t.pk,
             data=ProgressUpdate(version=t.version, progress_pct=30),
         ),
     ),
     "comment": (
         TaskStatus.todo,
         "putr_head",
-        lambda s, w, t: tasks.add_comment(s, actor=w.putr_head, task_id=ident(t), note="Catatan"),
+        lambda s, w, t: tasks.add_comment(s, actor=w.putr_head, task_id=t.pk, note="Catatan"),
     ),
     "directive": (
         TaskStatus.todo,
         "executive",
-        lambda s, w, t: tasks.add_directive(s, actor=w.executive, task_id=ident(t), note="Arahan"),
+        lambda s, w, t: tasks.add_directive(s, actor=w.executive, task_id=t.pk, note="Arahan"),
     ),
     "verify": (
         TaskStatus.review,
         "team",
-        lambda s, w, t: tasks.verify_task(s, actor=w.team, task_id=ident(t), version=t.version),
+        lambda s, w, t: tasks.verify_task(s, actor=w.team, task_id=t.pk, version=t.version),
     ),
     "reject": (
         TaskStatus.review,
         "team",
         lambda s, w, t: tasks.reject_task(
-            s, actor=w.team, task_id=ident(t), version=t.version, note="Perbaiki"
+            s, actor=w.team, task_id=t.pk, version=t.version, note="Perbaiki"
         ),
     ),
     "cancel": (
         TaskStatus.blocked,
         "team",
         lambda s, w, t: tasks.cancel_task(
-            s, actor=w.team, task_id=ident(t), version=t.version, note="Ganda"
+            s, actor=w.team, task_id=t.pk, version=t.version, note="Ganda"
         ),
     ),
 }
@@ -1330,7 +1223,7 @@ def test_every_change_writes_exactly_one_event_in_one_commit(
 
     assert commits.count == 1
     assert event_total(session) == count + 1
-    last = events_of(session, ident(task))[-1]
+    last = events_of(session, task.pk)[-1]
     assert last.actor_id == actor.id
     assert last.plan_id == world.plan.id
     assert start <= last.at <= datetime.now(UTC)
@@ -1339,11 +1232,11 @@ def test_every_change_writes_exactly_one_event_in_one_commit(
 
 def test_restore_writes_exactly_one_event_in_one_commit(session: Session, world: World) -> None:
     task = new_task(session, world)
-    tasks.cancel_task(session, actor=world.team, task_id=ident(task), version=1, note="x")
+    tasks.cancel_task(session, actor=world.team, task_id=task.pk, version=1, note="x")
     count = event_total(session)
 
     with counting_commits(session) as commits:
-        tasks.restore_task(session, actor=world.team, task_id=ident(task), version=task.version)
+        tasks.restore_task(session, actor=world.team, task_id=task.pk, version=task.version)
 
     assert (commits.count, event_total(session)) == (1, count + 1)
 
@@ -1359,7 +1252,7 @@ REFUSALS: dict[str, Refusal] = {
     "unit edits": Refusal(
         TaskStatus.todo,
         lambda s, w, t: tasks.update_task(
-            s, actor=w.putr_head, task_id=ident(t), data=TaskUpdate(version=t.version, weight=3)
+            s, actor=w.putr_head, task_id=t.pk, data=TaskUpdate(version=t.version, weight=3)
         ),
         Forbidden,
     ),
@@ -1388,32 +1281,30 @@ REFUSALS: dict[str, Refusal] = {
         lambda s, w, t: tasks.update_progress(
             s,
             actor=w.team,
-            task_id=ident(t),
+            task_id=t.pk,
             data=ProgressUpdate(version=t.version, progress_pct=5),
         ),
         RuleViolation,
     ),
     "executive comments": Refusal(
         TaskStatus.todo,
-        lambda s, w, t: tasks.add_comment(s, actor=w.executive, task_id=ident(t), note="x"),
+        lambda s, w, t: tasks.add_comment(s, actor=w.executive, task_id=t.pk, note="x"),
         Forbidden,
     ),
     "cancel without note": Refusal(
         TaskStatus.todo,
-        lambda s, w, t: tasks.cancel_task(s, actor=w.team, task_id=ident(t), version=1, note=""),
+        lambda s, w, t: tasks.cancel_task(s, actor=w.team, task_id=t.pk, version=1, note=""),
         RuleViolation,
     ),
     "unit cancels": Refusal(
         TaskStatus.todo,
-        lambda s, w, t: tasks.cancel_task(
-            s, actor=w.putr_head, task_id=ident(t), version=1, note="x"
-        ),
+        lambda s, w, t: tasks.cancel_task(s, actor=w.putr_head, task_id=t.pk, version=1, note="x"),
         Forbidden,
     ),
     "edit with unknown program": Refusal(
         TaskStatus.todo,
         lambda s, w, t: tasks.update_task(
-            s, actor=w.team, task_id=ident(t), data=TaskUpdate(version=1, program_ids=[9999])
+            s, actor=w.team, task_id=t.pk, data=TaskUpdate(version=1, program_ids=[9999])
         ),
         RuleViolation,
     ),

@@ -17,6 +17,7 @@ from app.main import create_app
 from app.models import (
     Channel,
     Delivery,
+    NoticeKind,
     NotificationSettings,
     Task,
     TaskEvent,
@@ -26,7 +27,6 @@ from app.models import (
 )
 from app.services import tasks
 from tests.factories import World, login, make_task
-from tests.test_task_service import ident
 
 SECRET = "rahasia-telegram-uji"
 HEADERS = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
@@ -71,7 +71,7 @@ def _button(chat_id: int, data: str) -> dict[str, Any]:
 
 
 def _link(session: Session, user: User, chat_id: str) -> None:
-    row = session.get(NotificationSettings, user.id) or NotificationSettings(user_id=user.id)  # type: ignore[arg-type]
+    row = session.get(NotificationSettings, user.pk) or NotificationSettings(user_id=user.pk)
     row.telegram_chat_id = chat_id
     row.telegram_on = True
     session.add(row)
@@ -137,7 +137,7 @@ def test_linking_with_a_one_time_code(
     assert "Kode tidak dikenal" in again["text"]
     session.rollback()
     session.expire_all()
-    assert session.get(NotificationSettings, world.putr_head.id).telegram_chat_id == "777"  # type: ignore[union-attr]
+    assert session.get_one(NotificationSettings, world.putr_head.pk).telegram_chat_id == "777"
     assert "Akun Telegram Anda sudah tertaut" in bot_client.get("/profile").text
 
 
@@ -223,7 +223,7 @@ def test_a_stale_button_answers_the_current_state_and_changes_nothing(
     tasks.move_task(
         session,
         actor=world.team,
-        task_id=ident(task),
+        task_id=task.pk,
         move=TaskMove(version=task.version, status=TaskStatus.blocked, blocked_reason="Lahan"),
     )
     before = _events(session, task)
@@ -272,9 +272,9 @@ def test_a_text_reply_to_a_reminder_is_a_note(
     _link(session, world.putr_head, "777")
     session.add(
         Delivery(
-            user_id=ident(world.putr_head),
+            user_id=world.putr_head.pk,
             channel=Channel.telegram,
-            kind="directive",  # type: ignore[arg-type]
+            kind=NoticeKind.directive,
             idempotency_key="n-uji:telegram",
             task_id=task.id,
             task_version=task.version,

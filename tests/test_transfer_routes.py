@@ -37,11 +37,6 @@ def client(settings: Settings, engine: Engine) -> Iterator[TestClient]:
         yield client
 
 
-def _id(value: int | None) -> int:
-    assert value is not None
-    return value
-
-
 def _count(session: Session, model: Any) -> int:
     session.rollback()  # a fresh snapshot: the app wrote through its own sessions
     return int(session.exec(select(func.count()).select_from(model)).one())
@@ -308,7 +303,7 @@ def _tasks(session: Session, world: factories.World) -> dict[str, Task]:
     tasks.cancel_task(
         session,
         actor=world.team,
-        task_id=_id(made["batal"].id),
+        task_id=made["batal"].pk,
         version=made["batal"].version,
         note="Tidak jadi",
     )

@@ -51,7 +51,7 @@ def test_worker_once_sends_what_is_due_and_exits(
         )
         session.add(
             NotificationSettings(
-                user_id=world.putr_head.id,  # type: ignore[arg-type]
+                user_id=world.putr_head.pk,
                 email="kadis.putr@banyuasin.example",
                 email_on=True,
                 quiet_hours_on=False,
@@ -61,7 +61,7 @@ def test_worker_once_sends_what_is_due_and_exits(
         tasks.reject_task(
             session,
             actor=world.team,
-            task_id=task.id,  # type: ignore[arg-type]
+            task_id=task.pk,
             version=task.version,
             note="Foto belum ada",
         )

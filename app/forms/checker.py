@@ -19,6 +19,7 @@ YEAR_MIN, YEAR_MAX = 2000, 2100
 REQUIRED = "Wajib diisi."
 
 E = TypeVar("E", UnitKind, ProgramKind, DayMode, HolidayKind, Role, ExecutivePosition)
+T = TypeVar("T")
 
 
 class Checker:
@@ -33,6 +34,13 @@ class Checker:
     def done(self) -> None:
         if self.errors:
             raise FormErrors(self.errors)
+
+    def checked(self, value: T | None) -> T:
+        """A value parsed by this checker, read after `done()`. The parsers return None only
+        with a failure, and `done()` raises on any, so a None here is a bug in the caller."""
+        if value is None or self.errors:
+            raise RuntimeError("a checked value was read before done() or after a failure")
+        return value
 
     def text(self, raw: str, *, field: str, max_length: int, required: bool = True) -> str:
         try:

@@ -41,6 +41,4 @@ def parse_holiday(data: HolidayInput) -> HolidayData:
     name = check.text(data.name, field="name", max_length=SHORT_MAX)
     kind = check.choice(data.kind, field="kind", enum=HolidayKind)
     check.done()
-    assert day is not None  # check.done() raised otherwise
-    assert kind is not None
-    return HolidayData(holiday_date=day, name=name, kind=kind)
+    return HolidayData(holiday_date=check.checked(day), name=name, kind=check.checked(kind))

@@ -121,14 +121,11 @@ def parse_plan(data: PlanInput) -> PlanData:
         if low is not None and high is not None and high <= low:
             check.fail(upper, f"Harus lebih dari {low} hari kerja (anak tangga sebelumnya).")
     check.done()
-    assert start is not None  # check.done() raised otherwise
-    assert length is not None
-    assert mode is not None
     return PlanData(
         name=name,
-        start_date=start,
-        length_days=length,
-        day_mode=mode,
+        start_date=check.checked(start),
+        length_days=check.checked(length),
+        day_mode=check.checked(mode),
         timezone=timezone,
         baseline_at=baseline,
         make_current=data.make_current,

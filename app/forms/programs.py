@@ -73,9 +73,8 @@ def parse_program(data: ProgramInput) -> ProgramData:
     if data.sort_order.strip():
         sort_order = check.number(data.sort_order, field="sort_order", low=0, high=SORT_ORDER_MAX)
     check.done()
-    assert kind is not None  # check.done() raised otherwise
     return ProgramData(
-        kind=kind,
+        kind=check.checked(kind),
         code=code,
         short_name=short_name,
         name=name,

@@ -68,9 +68,8 @@ def parse_unit(data: UnitInput) -> UnitData:
     elif kind == UnitKind.agency and region_code:
         check.fail("region_code", "Kode wilayah hanya diisi untuk kecamatan.")
     check.done()
-    assert kind is not None  # check.done() raised otherwise
     return UnitData(
-        kind=kind,
+        kind=check.checked(kind),
         code=code,
         name=name,
         short_name=short_name,

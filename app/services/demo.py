@@ -41,6 +41,12 @@ from app.models import (
     User,
 )
 from app.services import accounts, holiday_source, workflow
+from app.services.demo_directives import (
+    Answer,
+    decision_text,
+    follow_up_text,
+    link_follow_ups,
+)
 from app.services.demo_public import publish_demo
 from app.services.evidence import change_key
 from app.services.history import apply_event, initial_state, insert_seeded_history, jsonable
@@ -407,6 +413,8 @@ class _Draft:
     at: datetime | None = None
     # EventKind.evidence: the link attached ({"kind", "caption", "url", "filename"}).
     evidence: dict[str, Any] | None = None
+    # EventKind.follow_up: the directive it answers.
+    answers: "_Draft | None" = None
 
 
 def _life(spec: TaskSpec, rng: random.Random, *, created_day: int) -> list[_Draft]:
@@ -601,8 +609,17 @@ def _comments(rng: random.Random, *, start: int, end: int) -> list[_Draft]:
             _Draft(directed, leader, EventKind.directive, note=rng.choice(_DIRECTIVES)),
         ]
         if rng.random() < 0.5:
+            # The leader settles it with a recorded decision (clearing the flag).
             cleared = directed + rng.randint(1, 4)
-            drafts.append(_Draft(cleared, "team", EventKind.edited, sets={"needs_decision": False}))
+            drafts.append(
+                _Draft(
+                    cleared,
+                    leader,
+                    EventKind.decision,
+                    sets={"needs_decision": False},
+                    note=decision_text(drafts[-1].note),
+                )
+            )
     return drafts
 
 
@@ -627,12 +644,53 @@ def _timestamp(drafts: list[_Draft], rng: random.Random, *, start: date, now: da
     drafts[:] = [d for d in drafts if d.at is not None and d.at <= now]
 
 
+# About half the directives are answered by the lead unit, one to six days later.
+ANSWER_SHARE = 0.55
+ANSWER_DELAY_DAYS = (1, 6)
+
+
+def _answer_directives(spec: TaskSpec, drafts: list[_Draft], *, seed: int, now: datetime) -> None:
+    """Add the lead unit's follow-ups to some of the task's directives, timed already (in
+    office hours, up to `now`, never after the task was cancelled). Their own random stream,
+    seeded by the task, so the rest of the story and its clock stay as they were."""
+    rng = random.Random(zlib.crc32(f"{seed}:{spec.title}".encode()))
+    cancelled_at = min(
+        (d.at for d in drafts if d.kind == EventKind.cancelled and d.at), default=None
+    )
+    given = [(d, d.at) for d in drafts if d.kind == EventKind.directive and d.at is not None]
+    for directive, directed_at in given:
+        answered = rng.random() < ANSWER_SHARE
+        delay = rng.randint(*ANSWER_DELAY_DAYS)
+        minute = rng.randrange(WORK_START_MINUTE, WORK_END_MINUTE)
+        variant = rng.randrange(2)
+        day = directed_at.astimezone(WIB).date() + timedelta(days=delay)
+        while day.weekday() >= 5:
+            day += timedelta(days=1)
+        # Half a minute past: no other event of the story falls on it (they are on the minute).
+        at = datetime.combine(day, time(minute // 60, minute % 60, 30), tzinfo=WIB).astimezone(UTC)
+        if not answered or at > now or (cancelled_at is not None and at >= cancelled_at):
+            continue
+        drafts.append(
+            _Draft(
+                directive.day + delay,
+                "lead",
+                EventKind.follow_up,
+                note=follow_up_text(directive.note, variant),
+                at=at,
+                answers=directive,
+            )
+        )
+    drafts.sort(key=lambda d: d.at or now)
+
+
 @dataclass
 class _SimTask:
     spec: TaskSpec
     data: TaskCreate
     events: list[dict[str, Any]]
     state: dict[str, Any]
+    # (follow-up, directive) instants, linked by id once written (demo_directives).
+    answers: list[tuple[datetime, datetime]] = field(default_factory=list)
 
 
 def _finish(sim: _SimTask, drafts: list[_Draft], actors: dict[str, int]) -> None:
@@ -641,6 +699,12 @@ def _finish(sim: _SimTask, drafts: list[_Draft], actors: dict[str, int]) -> None
     for draft in drafts:
         changes: dict[str, Any] = {}
         from_status: TaskStatus | None = None
+        if draft.kind == EventKind.decision and state["status"] in (
+            TaskStatus.done,
+            TaskStatus.cancelled,
+        ):
+            # Executives decide on open tasks only; on a closed one the team clears the flag.
+            draft = dataclasses.replace(draft, actor="team", kind=EventKind.edited, note="")
         if draft.kind == EventKind.created:
             changes = {
                 k: [None, jsonable(v)]
@@ -666,7 +730,11 @@ def _finish(sim: _SimTask, drafts: list[_Draft], actors: dict[str, int]) -> None
         if draft.evidence is not None:
             # Keyed by the evidence row's id once _write has inserted it.
             changes["evidence"] = [None, {"id": None, **draft.evidence}]
-        if draft.kind in (EventKind.progress, EventKind.edited) and not changes:
+        if draft.answers is not None and draft.answers.at is not None and draft.at is not None:
+            # The directive's id once written (demo_directives.link_follow_ups).
+            changes["directive_id"] = [None, None]
+            sim.answers.append((draft.at, draft.answers.at))
+        if draft.kind in (EventKind.progress, EventKind.edited, EventKind.decision) and not changes:
             continue
         actor = actors.get(draft.actor, actors["team"])
         row = {
@@ -790,6 +858,7 @@ def _simulate(
         _timestamp(drafts, clock, start=plan.start_date, now=now)
         if not drafts or drafts[0].kind != EventKind.created:
             continue  # not created yet at `now`
+        _answer_directives(spec, drafts, seed=seed, now=now)
         lead = units[spec.lead]
         data = TaskCreate(
             title=spec.title,
@@ -864,6 +933,15 @@ def _write(session: Session, *, plan: Plan, sims: list[_SimTask]) -> tuple[int, 
     rows.sort(key=lambda r: (r["at"], r["task_id"]))
     _write_evidence(session, rows)
     insert_seeded_history(session, rows)
+    link_follow_ups(
+        session,
+        plan_id=plan.pk,
+        answers=(
+            Answer(task_id=task.pk, follow_up_at=follow_up, directive_at=directive)
+            for task, sim in zip(tasks, sims, strict=True)
+            for follow_up, directive in sim.answers
+        ),
+    )
     return len(tasks), len(rows)
 
 

@@ -325,6 +325,11 @@ def record_decision(
         raise Forbidden(DECISION_FORBIDDEN)
     task = history.load_for_write(session, task_id=task_id)
     history.ensure_version(session, task, version)
+    # As `can_decide`: the page offers the form on open tasks only, and so does every path.
+    if task.status in (TaskStatus.done, TaskStatus.cancelled):
+        raise RuleViolation(
+            "Tugas ini sudah selesai atau dibatalkan; keputusan tidak dicatat lagi.", field="note"
+        )
     if not task.needs_decision:
         raise RuleViolation("Tugas ini tidak sedang menunggu keputusan.", field="note")
     text = _note(note)

@@ -70,7 +70,7 @@ def test_backup_during_writes_is_a_consistent_copy(tmp_path: Path) -> None:
     try:
         check_outcome(
             copy,
-            plan_id=world.plan.id,  # type: ignore[arg-type]
+            plan_id=world.plan.pk,
             before=before,
             acks=before_backup,
             all_answered=False,

@@ -33,7 +33,7 @@ def make_shared_tasks(engine: Engine, world: factories.World) -> list[int]:
                 lead=lead,
                 title=f"Tugas bersama {i}",
                 status=spread[i % 3],
-            ).id  # type: ignore[misc]
+            ).pk
             for i, lead in enumerate([world.putr, world.dinkes] * 3)
         ]
 
@@ -66,4 +66,4 @@ def test_concurrent_moves_and_edits_lose_nothing(
     assert statuses.get(409, 0) > 0, statuses
     assert statuses.get(403, 0) > 0, statuses
     assert {a.kind for a in tally.acks} == {"move", "edit", "progress"}, statuses
-    check_outcome(db_engine, plan_id=live_world.plan.id, before=before, acks=tally.acks)  # type: ignore[arg-type]
+    check_outcome(db_engine, plan_id=live_world.plan.pk, before=before, acks=tally.acks)

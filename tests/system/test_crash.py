@@ -81,7 +81,7 @@ def test_sigkill_during_writes_loses_no_acknowledged_change(
         _sqlite_checks(database_url)
     check_outcome(
         db_engine,
-        plan_id=live_world.plan.id,  # type: ignore[arg-type]
+        plan_id=live_world.plan.pk,
         before=before,
         acks=tally.acks,
         all_answered=False,

@@ -48,7 +48,7 @@ def test_two_processes_share_sessions_csrf_tokens_and_the_board_stamp(
         first = on_a.get("/board/columns", headers=HTMX)
         assert first.status_code == 200
         etag = first.headers["ETag"]
-        assert 'data-status="todo"' in _card(first.text, task.id)  # type: ignore[arg-type]
+        assert 'data-status="todo"' in _card(first.text, task.pk)
         assert (
             on_a.get("/board/columns", headers={**HTMX, "If-None-Match": etag}).status_code == 304
         )
@@ -68,7 +68,7 @@ def test_two_processes_share_sessions_csrf_tokens_and_the_board_stamp(
         polled = on_a.get("/board/columns", headers={**HTMX, "If-None-Match": etag})
         assert polled.status_code == 200
         assert polled.headers["ETag"] != etag
-        card = _card(polled.text, task.id)  # type: ignore[arg-type]
+        card = _card(polled.text, task.pk)
         assert 'data-status="in_progress"' in card
         assert 'data-version="2"' in card
 

@@ -36,10 +36,10 @@ def test_moves_that_lose_a_serialization_race_are_run_again(
         task_ids = [
             factories.make_task(
                 session, actor=live_world.team, plan=live_world.plan, lead=live_world.putr
-            ).id
+            ).pk
             for _ in range(THREADS)
         ]
-    before = versions_before(db_engine, task_ids)  # type: ignore[arg-type]
+    before = versions_before(db_engine, task_ids)
     engine = (
         db_engine.execution_options(isolation_level="REPEATABLE READ")
         if backend == "postgresql"
@@ -56,14 +56,14 @@ def test_moves_that_lose_a_serialization_race_are_run_again(
             start.wait()
             for step in range(MOVES):
                 with open_session(engine, write=True) as session:
-                    task = task_reads.get_task(session, task_id=task_id)  # type: ignore[arg-type]
+                    task = task_reads.get_task(session, task_id=task_id)
                     target = rng.choice([s for s in BOARD_STATUSES if s != task.status])
                     marker = f"m{index}-{step}"
                     try:
                         moved = tasks.move_task(
                             session,
                             actor=session.merge(live_world.team, load=True),
-                            task_id=task_id,  # type: ignore[arg-type]
+                            task_id=task_id,
                             move=TaskMove(
                                 version=task.version,
                                 status=target,
@@ -73,7 +73,7 @@ def test_moves_that_lose_a_serialization_race_are_run_again(
                         )
                     except DomainError:
                         continue
-                    acks.append(Ack(task_id, moved.version, marker, "move"))  # type: ignore[arg-type]
+                    acks.append(Ack(task_id, moved.version, marker, "move"))
         except BaseException as exc:
             failures.append(exc)
 
@@ -89,4 +89,4 @@ def test_moves_that_lose_a_serialization_race_are_run_again(
         assert retried, "no serialization failure happened: the test raced nothing"
     else:
         assert not retried
-    check_outcome(db_engine, plan_id=live_world.plan.id, before=before, acks=acks)  # type: ignore[arg-type]
+    check_outcome(db_engine, plan_id=live_world.plan.pk, before=before, acks=acks)

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from app.config import BASE_DIR
-from app.models import Channel, Delivery, DeliveryStatus, NotificationSettings
+from app.models import Channel, Delivery, DeliveryStatus, NoticeKind, NotificationSettings
 from tests import factories
 from tests.channel_servers import smtp_sink
 
@@ -29,7 +29,7 @@ def _outbox(engine: Engine, world: factories.World) -> None:
     with Session(engine, expire_on_commit=False) as session:
         session.add(
             NotificationSettings(
-                user_id=world.putr_head.id,  # type: ignore[arg-type]
+                user_id=world.putr_head.pk,
                 email="kadis.putr@banyuasin.example",
                 email_on=True,
             )
@@ -38,9 +38,9 @@ def _outbox(engine: Engine, world: factories.World) -> None:
         for number in range(MESSAGES):
             session.add(
                 Delivery(
-                    user_id=world.putr_head.id,  # type: ignore[arg-type]
+                    user_id=world.putr_head.pk,
                     channel=Channel.email,
-                    kind="comment",  # type: ignore[arg-type]
+                    kind=NoticeKind.comment,
                     idempotency_key=f"bulk-{number:02d}:email",
                     subject=f"Pesan {number}",
                     body_text="Isi pesan",
