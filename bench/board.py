@@ -250,11 +250,18 @@ class Timings:
 
 
 def timed(
-    counter: StatementCounter, timer: ServerTimer, repeat: int, call: Callable[[], Any]
+    counter: StatementCounter,
+    timer: ServerTimer,
+    repeat: int,
+    call: Callable[[], Any],
+    prepare: Callable[[], Any] | None = None,
 ) -> tuple[Timings, Any]:
+    """`call` `repeat` times; `prepare`, if given, runs before each call, unmeasured."""
     timings = Timings()
     last: Any = None
     for _ in range(repeat):
+        if prepare is not None:
+            prepare()
         with counter.measure() as box:
             start = time.perf_counter()
             last = call()

@@ -172,7 +172,6 @@ def dashboard_page(
                 filters=query.filters,
                 measure=query.measure,
                 chart=query.chart,
-                now=now,
             )
             return env.get_template("dashboard/_burndown.html").render(
                 _burndown_context(view, query) | shared
@@ -189,7 +188,6 @@ def dashboard_page(
             measure=query.measure,
             chart=query.chart,
             reference_data=reference,
-            now=now,
         )
         assert dashboard.burndown is not None  # built with its chart
         context = _burndown_context(dashboard.burndown, query) | shared

@@ -20,13 +20,17 @@ with it to know its values before its first edit. Dates after today have no actu
 Cost: one SQL statement (two in working-day mode, which reads the holidays) whatever the size:
 the plan's relevant events joined to their task's current values; each task's events are
 replayed in order into per-date differences, so the work is one pass over those events.
+The plan-wide curve as of now (no scope filter, no `now` given: the dashboard's default view)
+keeps its replay and each task's state, and a later call replays only the events recorded
+since, so a view after a change costs those events, not the whole history.
 """
 
 import csv
 import io
 import json
+import threading
 from bisect import bisect_right
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -127,6 +131,7 @@ def curve_series(
     kind, district: the burndown's scope filters), by count or by weight, as of `now`."""
     if measure not in MEASURES:
         raise ValueError(f"unknown measure {measure!r}")
+    live = now is None
     now = now or datetime.now(UTC)
     calendar = plan_calendar(session, plan)
     today = calendar.local_date(now)
@@ -157,7 +162,6 @@ def curve_series(
             _EVENTS.c.plan_id == plan.id,
             _TASKS.c.plan_id == plan.id,
             *scope_filter(filters).conditions(lateness=Lateness(calendar=calendar, today=today)),
-            _EVENTS.c.at <= now,
             sa.or_(
                 CREATION,
                 _EVENTS.c.to_status.in_(_CLOSED),
@@ -166,10 +170,41 @@ def curve_series(
             ),
         )
     )
-    rows = plain_rows(session, query)
-    size = len(frame.dates) + 1
-    sums = _replay(rows, frame=frame, by_weight=measure == "weight", size=size)
-    return _assemble(sums, frame=frame, measure=measure, calendar=calendar, today=today)
+    by_weight = measure == "weight"
+    if live and scope_filter(filters) == TaskFilter():
+        sums = _live_sums(session, plan, query, frame=frame, by_weight=by_weight)
+        return _assemble(sums, frame=frame, measure=measure, calendar=calendar, today=today)
+    replay = _Replay.empty(len(frame.dates) + 1)
+    replay.add(
+        plain_rows(session, query.where(_EVENTS.c.at <= now)), frame=frame, by_weight=by_weight
+    )
+    return _assemble(replay.sums, frame=frame, measure=measure, calendar=calendar, today=today)
+
+
+def _live_sums(
+    session: Session, plan: Plan, query: sa.Select[Any], *, frame: DateFrame, by_weight: bool
+) -> "_Sums":
+    """The plan-wide curve as of now: the kept replay plus the events recorded since (every
+    committed event is in the past, so no time bound is needed)."""
+    live_key = (plan.id, plan.created_at, by_weight, tuple(frame.bounds))
+    with _live_lock:
+        replay = _live.get(live_key)
+        try:
+            if replay is None:
+                replay = _Replay.empty(len(frame.dates) + 1)
+                replay.add(plain_rows(session, query), frame=frame, by_weight=by_weight)
+                _live[live_key] = replay
+                while len(_live) > LIVE_ENTRIES:
+                    _live.popitem(last=False)
+            else:
+                newer = plain_rows(session, query.where(_EVENTS.c.id > replay.last_id))
+                replay.add(newer, frame=frame, by_weight=by_weight)
+                _live.move_to_end(live_key)
+        except BaseException:
+            _live.pop(live_key, None)  # half-replayed: start again next time
+            raise
+        # The running sums move on with the next call: hand out a copy.
+        return replay.sums.copy()
 
 
 @dataclass
@@ -179,6 +214,64 @@ class _Sums:
     physical: list[float]
     planned: list[float]
 
+    def copy(self) -> "_Sums":
+        return _Sums(
+            scope=list(self.scope),
+            done=list(self.done),
+            physical=list(self.physical),
+            planned=list(self.planned),
+        )
+
+
+# A task's state after the events replayed so far: (0 absent, 1 open, 2 done, 3 cancelled;
+# weight; due date; progress).
+_TaskState = tuple[int, Any, date | None, Any]
+
+
+@dataclass
+class _Replay:
+    """Per-date differences of scope, done, physical progress and planned work, with each
+    task's state after the events replayed so far, so later events can be added on top."""
+
+    sums: _Sums
+    states: dict[int, _TaskState]
+    last_id: int = 0
+
+    @classmethod
+    def empty(cls, size: int) -> "_Replay":
+        return cls(
+            sums=_Sums(
+                scope=[0.0] * size, done=[0.0] * size, physical=[0.0] * size, planned=[0.0] * size
+            ),
+            states={},
+        )
+
+    def add(self, rows: Sequence[Any], *, frame: DateFrame, by_weight: bool) -> None:
+        """Replay `rows` (events after the ones replayed so far): each event takes the task's
+        old contribution away from its date on and adds the new one."""
+        by_task: dict[int, list[Any]] = defaultdict(list)
+        for row in rows:
+            by_task[row[0]].append(row)
+            self.last_id = max(self.last_id, row[2])
+        for task_id, task_rows in by_task.items():
+            task_rows.sort(key=lambda r: (r[1], r[2]))
+            self.states[task_id] = _replay_task(
+                task_rows,
+                self.states.get(task_id),
+                sums=self.sums,
+                frame=frame,
+                by_weight=by_weight,
+            )
+
+
+# The plan-wide live curves (no scope filter, as of now), per plan, measure and date frame.
+# Events are only ever appended (a plan's writes are serialised, so ids follow commit order),
+# which is what lets a later call replay only the events after `last_id`. A frame that
+# changes (a new day past the plan's end, the plan's dates or holidays) is another key.
+LIVE_ENTRIES = 8
+_live: OrderedDict[tuple[Any, ...], _Replay] = OrderedDict()
+_live_lock = threading.Lock()
+
 
 def _as_date(value: Any) -> date | None:
     if value is None or isinstance(value, date):
@@ -186,63 +279,66 @@ def _as_date(value: Any) -> date | None:
     return date.fromisoformat(str(value)[:10])
 
 
-def _replay(rows: Sequence[Any], *, frame: DateFrame, by_weight: bool, size: int) -> _Sums:
-    """Per-date differences of scope, done, physical progress and planned work: each event
-    takes the task's old contribution away from its date on and adds the new one."""
-    scope = [0.0] * size
-    done = [0.0] * size
-    physical = [0.0] * size
-    planned = [0.0] * size
+def _replay_task(
+    task_rows: list[Any],
+    before: _TaskState | None,
+    *,
+    sums: _Sums,
+    frame: DateFrame,
+    by_weight: bool,
+) -> _TaskState:
+    """Add one task's events (oldest first) to `sums`, from its state `before` them (None: the
+    task's first events, whose values before any change come from the events themselves or,
+    for a value never changed, the task's current row)."""
+    size = len(sums.scope)
     first = frame.dates[0]
     last_index = frame.points - 1  # the plan's last day: where undated work is due
     bounds = frame.bounds
+    scope, done, physical, planned = sums.scope, sums.done, sums.physical, sums.planned
 
     def due_index(due: date | None) -> int:
         if due is None:
             return last_index
         return min(max((due - first).days, 0), size - 1)
 
-    by_task: dict[int, list[Any]] = defaultdict(list)
-    for row in rows:
-        by_task[row[0]].append(row)
-
-    for task_rows in by_task.values():
-        task_rows.sort(key=lambda r: (r[1], r[2]))
+    parsed = [_changes(r[5]) for r in task_rows]
+    if before is None:
         current = task_rows[0]
-        parsed = [_changes(r[5]) for r in task_rows]
         weight = _initial(parsed, "weight", current[6])
         due = _as_date(_initial(parsed, "due_date", current[7]))
         progress = _initial(parsed, "progress_pct", current[8])
         state = 0  # 0 absent, 1 open, 2 done, 3 cancelled
-        for row, changes in zip(task_rows, parsed, strict=True):
-            _, at, _, is_creation, to_status, _, _, _, _ = row
-            new_state = state
-            if to_status is not None:
-                new_state = 2 if to_status == "done" else 3 if to_status == "cancelled" else 1
-            elif is_creation:
-                new_state = 1
-            new_weight, new_due, new_progress = weight, due, progress
-            if changes:
-                if "weight" in changes:
-                    new_weight = _new_value(changes["weight"], weight)
-                if "due_date" in changes:
-                    new_due = _as_date(_new_value(changes["due_date"], due))
-                if "progress_pct" in changes:
-                    new_progress = _new_value(changes["progress_pct"], progress)
-            if (new_state, new_weight, new_due, new_progress) == (state, weight, due, progress):
-                continue
-            index = bisect_right(bounds, at)
-            old = _contribution(state, weight if by_weight else 1, progress)
-            new = _contribution(new_state, new_weight if by_weight else 1, new_progress)
-            scope[index] += new[0] - old[0]
-            done[index] += new[1] - old[1]
-            physical[index] += new[2] - old[2]
-            if old[0]:
-                planned[max(index, due_index(due))] -= old[0]
-            if new[0]:
-                planned[max(index, due_index(new_due))] += new[0]
-            state, weight, due, progress = new_state, new_weight, new_due, new_progress
-    return _Sums(scope=scope, done=done, physical=physical, planned=planned)
+    else:
+        state, weight, due, progress = before
+    for row, changes in zip(task_rows, parsed, strict=True):
+        _, at, _, is_creation, to_status, _, _, _, _ = row
+        new_state = state
+        if to_status is not None:
+            new_state = 2 if to_status == "done" else 3 if to_status == "cancelled" else 1
+        elif is_creation:
+            new_state = 1
+        new_weight, new_due, new_progress = weight, due, progress
+        if changes:
+            if "weight" in changes:
+                new_weight = _new_value(changes["weight"], weight)
+            if "due_date" in changes:
+                new_due = _as_date(_new_value(changes["due_date"], due))
+            if "progress_pct" in changes:
+                new_progress = _new_value(changes["progress_pct"], progress)
+        if (new_state, new_weight, new_due, new_progress) == (state, weight, due, progress):
+            continue
+        index = bisect_right(bounds, at)
+        old = _contribution(state, weight if by_weight else 1, progress)
+        new = _contribution(new_state, new_weight if by_weight else 1, new_progress)
+        scope[index] += new[0] - old[0]
+        done[index] += new[1] - old[1]
+        physical[index] += new[2] - old[2]
+        if old[0]:
+            planned[max(index, due_index(due))] -= old[0]
+        if new[0]:
+            planned[max(index, due_index(new_due))] += new[0]
+        state, weight, due, progress = new_state, new_weight, new_due, new_progress
+    return (state, weight, due, progress)
 
 
 def _changes(raw: Any) -> dict[str, Any] | None:

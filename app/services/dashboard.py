@@ -465,7 +465,7 @@ def _chart_view(
     plan: Plan,
     filters: TaskFilter,
     measure: Measure,
-    now: datetime,
+    now: datetime | None,  # None: as of now (the plan-wide curve is then kept between calls)
     day: PlanDay,
     shown: Chart,
 ) -> BurndownView:
@@ -577,7 +577,6 @@ def burndown_view(
     now: datetime | None = None,
 ) -> BurndownView:
     """Only the chart region (the htmx answer to the filter form)."""
-    now = now or datetime.now(UTC)
     day = plan_day(session, plan, now)
     return _chart_view(
         session, plan=plan, filters=filters, measure=measure, now=now, day=day, shown=chart
@@ -624,7 +623,6 @@ def build_dashboard(
     """Everything /dashboard shows. `filters` and `measure` apply to the chart only (`chart`:
     which one, None for none); the headline, the tables, the attention list and the activity
     are plan-wide."""
-    now = now or datetime.now(UTC)
     day = plan_day(session, plan, now)
     today = day.today
     charts = None
