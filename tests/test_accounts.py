@@ -2,6 +2,7 @@
 
 import hashlib
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -22,7 +23,7 @@ NEW_PASSWORD = "kata-sandi-baru-456"
 
 
 def _create(session: Session, world: World, **overrides: object) -> User:
-    values: dict[str, object] = {
+    values: dict[str, Any] = {
         "actor": world.team,
         "username": "operator.putr",
         "full_name": "Operator PUTR",
@@ -31,7 +32,7 @@ def _create(session: Session, world: World, **overrides: object) -> User:
         "unit_id": world.putr.id,
     }
     values.update(overrides)
-    return accounts.create_user(session, **values)  # type: ignore[arg-type]
+    return accounts.create_user(session, **values)
 
 
 def _user_count(session: Session) -> int:
@@ -175,14 +176,14 @@ def test_a_weak_hash_is_upgraded_at_the_next_login(
 
 
 def _update(session: Session, actor: User, user: User, **overrides: object) -> User:
-    values: dict[str, object] = {
+    values: dict[str, Any] = {
         "full_name": user.full_name,
         "role": user.role,
         "unit_id": user.unit_id,
         "is_active": user.is_active,
     }
     values.update(overrides)
-    return accounts.update_user(session, actor=actor, user_id=user.pk, **values)  # type: ignore[arg-type]
+    return accounts.update_user(session, actor=actor, user_id=user.pk, **values)
 
 
 def _sessions(session: Session, user: User, settings: Settings) -> list[str]:

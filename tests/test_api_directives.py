@@ -54,12 +54,13 @@ def user_for(session: Session, world: World, role: str) -> User | None:
 
 
 def directive_on(session: Session, world: World, task: Task, note: str) -> TaskEvent:
-    tasks.add_directive(session, actor=world.executive, task_id=task.id or 0, note=note)
+    tasks.add_directive(session, actor=world.executive, task_id=task.pk, note=note)
     return session.exec(
         select(TaskEvent)
-        .where(TaskEvent.task_id == task.id, TaskEvent.kind == EventKind.directive)
+        .where(TaskEvent.task_id == task.pk, TaskEvent.kind == EventKind.directive)
         .order_by(col(TaskEvent.id).desc())
-    ).first()  # type: ignore[return-value]
+        .limit(1)
+    ).one()
 
 
 @pytest.fixture

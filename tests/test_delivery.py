@@ -7,6 +7,7 @@ import hmac
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
 
 import httpx
 import pytest
@@ -33,6 +34,13 @@ from app.services.preferences import PreferencesInput, save_preferences
 from app.timefmt import WIB
 from tests.channel_servers import FakeHttp, SmtpSink, fake_http, smtp_sink
 from tests.factories import World, make_task
+
+
+def _body(message: EmailMessage, subtype: str) -> str:
+    """The text of the message's `subtype` part (plain or html), which must be there."""
+    part = message.get_body((subtype,))
+    assert part is not None, f"no {subtype} part"
+    return str(part.get_content())
 
 
 def _prefs(session: Session, user: User, **fields: object) -> NotificationSettings:
@@ -181,8 +189,8 @@ def test_email_over_a_real_smtp_server(
     message = sink.messages[0]
     assert message["To"] == "Kadis Putr <kadis.putr@banyuasin.example>"
     assert message["Subject"] == f"[Seratus] {task.code}: Hasil ditolak"
-    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-    html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    text = _body(message, "plain")
+    html = _body(message, "html")
     assert "Tim Transisi menolak hasil" in text
     assert "Foto belum ada" in text
     assert f"https://seratus.banyuasin.example/tasks/{task.id}" in text
@@ -209,7 +217,7 @@ def test_html_escapes_what_users_typed(
         note="<script>x</script>",
     )
     _deliver(engine, channel_settings)
-    html = sink.messages[0].get_body(("html",)).get_content()  # type: ignore[union-attr]
+    html = _body(sink.messages[0], "html")
     assert "<script>" not in html
     assert "&lt;script&gt;" in html
 

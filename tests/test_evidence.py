@@ -379,7 +379,7 @@ def test_the_store_reads_no_more_than_the_limit_plus_one_chunk(tmp_path: Path) -
 
     source = Endless()
     with pytest.raises(RuleViolation, match="melebihi batas"):
-        EvidenceStore(tmp_path).save(source, original_name="x.png", max_bytes=256 * 1024)  # type: ignore[arg-type]
+        EvidenceStore(tmp_path).save(source, original_name="x.png", max_bytes=256 * 1024)  # type: ignore[arg-type]  # a fake stream
     assert source.reads <= 256 // 64 + 1
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
 

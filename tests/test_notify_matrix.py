@@ -4,6 +4,7 @@ another module writes (follow_up, decision, escalated) are built as the events t
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from sqlmodel import Session, col, select
@@ -230,13 +231,15 @@ def test_a_new_task_tells_its_unit(session: Session, people: People) -> None:
     }
 
 
-def _event(task: Task, actor: User | None, kind: str, **changes: object) -> TaskEvent:
+def _event(
+    task: Task, actor: User | None, kind: EventKind, **changes: tuple[Any, Any]
+) -> TaskEvent:
     return TaskEvent(
         plan_id=task.plan_id,
         task_id=task.pk,
         actor_id=actor.id if actor else None,
-        kind=kind,  # type: ignore[arg-type]
-        changes={k: list(v) for k, v in changes.items()},  # type: ignore[call-overload]
+        kind=kind,
+        changes={k: list(v) for k, v in changes.items()},
         note="Sudah ditindaklanjuti",
     )
 
@@ -253,16 +256,18 @@ def test_a_follow_up_tells_the_directive_author_only(session: Session, people: P
     task = _task(session, people, TaskStatus.in_progress)
     tasks.add_directive(session, actor=people.wakil, task_id=task.pk, note="Segera")
     directive = session.exec(select(TaskEvent).where(TaskEvent.kind == EventKind.directive)).one()
-    answer = _event(task, w.putr_head, "follow_up", directive_id=(None, directive.id))
+    answer = _event(task, w.putr_head, EventKind.follow_up, directive_id=(None, directive.id))
     assert _told(session, people, answer, task) == {"wakil.bupati": "follow_up"}
     # The author answering (e.g. the team recording it) is not told about their own act.
-    own = _event(task, people.wakil, "follow_up", directive_id=(None, directive.id))
+    own = _event(task, people.wakil, EventKind.follow_up, directive_id=(None, directive.id))
     assert _told(session, people, own, task) == {}
 
 
 def test_a_decision_tells_the_team_and_the_lead_unit(session: Session, people: People) -> None:
     task = _task(session, people, TaskStatus.in_progress)
-    decision = _event(task, people.world.executive, "decision", needs_decision=(True, False))
+    decision = _event(
+        task, people.world.executive, EventKind.decision, needs_decision=(True, False)
+    )
     assert _told(session, people, decision, task) == {
         **dict.fromkeys(TEAM, "decided"),
         **dict.fromkeys(PUTR, "decided"),
@@ -288,7 +293,7 @@ def test_each_escalation_rung_tells_its_audience(
     event = _event(
         task,
         None,
-        "escalated",
+        EventKind.escalated,
         escalation=(None, rung),
         escalation_directive_id=(None, directive.id),
     )

@@ -300,7 +300,7 @@ def test_a_unit_user_without_a_unit_leads_nothing(world: World) -> None:
     # lead is also missing.
     orphan = User(username="x", full_name="x", role=Role.unit, unit_id=None, password_hash="")
     task = _task(world, TaskStatus.todo)
-    task.lead_unit_id = None  # type: ignore[assignment]
+    task.lead_unit_id = None  # type: ignore[assignment]  # the broken row under test
 
     assert not permissions.leads(orphan, task)
     assert not permissions.can_work_on(orphan, task)

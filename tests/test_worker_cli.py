@@ -1,6 +1,6 @@
 """`seratus worker --once` and `seratus digest --dry-run` on a migrated database."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from sqlmodel import select
@@ -23,9 +23,11 @@ def sink() -> Iterator[SmtpSink]:
 
 @pytest.fixture
 def world_url(
-    new_database: object, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    new_database: Callable[[str], str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> Iterator[tuple[str, factories.World]]:
-    url = new_database("worker")  # type: ignore[operator]
+    url = new_database("worker")
     _use_database(monkeypatch, url)
     assert cli.main(["migrate"]) == 0
     engine = make_engine(url)
