@@ -1,0 +1,49 @@
+"""The one macro for the task filters' selects (templates/_filter_selects.html), used by the
+board and the dashboard."""
+
+import re
+from typing import Any
+
+from app.models import Program, ProgramKind, Unit, UnitKind
+from app.services.filters import TaskFilter
+from app.services.reference_lists import FilterOptions
+from app.templating import env
+
+PUTR = Unit(id=3, code="PUTR", name="Dinas PUTR", short_name="PUTR", kind=UnitKind.agency)
+RB = Unit(
+    id=7, code="KEC", name="Rantau Bayur", short_name="Rantau <Bayur>", kind=UnitKind.district
+)
+SEHAT = Program(id=5, code="SEHAT", kind=ProgramKind.priority, short_name="Sehat", name="S")
+OPTIONS = FilterOptions(agencies=[PUTR], districts=[RB], programs=[(ProgramKind.priority, [SEHAT])])
+SELECTS: Any = env.get_template("_filter_selects.html").module  # macros as attributes
+
+
+def selected(html: str) -> list[str]:
+    return re.findall(r'<option value="([^"]*)" selected>', html)
+
+
+def test_each_select_marks_the_filtered_value_and_escapes_names() -> None:
+    filters = TaskFilter(unit_id=7, program_id=5, district_id=7, program_kind=ProgramKind.movement)
+
+    unit = str(SELECTS.unit_select("bd", OPTIONS, filters))
+    program = str(SELECTS.program_select("bd", OPTIONS, filters))
+    district = str(SELECTS.district_select("bd", OPTIONS, filters))
+    kind = str(SELECTS.kind_select("bd", filters))
+
+    assert 'id="bd-unit" name="unit"' in unit
+    assert '<optgroup label="Perangkat Daerah">' in unit
+    assert '<optgroup label="Kecamatan">' in unit
+    assert selected(unit) == ["7"]
+    assert selected(program) == ["5"]
+    assert '<optgroup label="Program Unggulan">' in program
+    assert selected(district) == ["7"]
+    assert selected(kind) == ["movement"]
+    assert "Rantau &lt;Bayur&gt;" in district
+    assert "<Bayur>" not in district
+
+
+def test_without_a_filter_the_blank_choice_stands() -> None:
+    html = str(SELECTS.unit_select("filter", OPTIONS, TaskFilter()))
+    assert selected(html) == []
+    assert '<option value="">Semua unit</option>' in html
+    assert 'for="filter-unit"' in html
