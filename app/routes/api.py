@@ -46,10 +46,10 @@ from app.models import (
 from app.path_ids import EvidenceId, TaskId
 from app.routes.burndown import BurndownQueryDep
 from app.routes.evidence import attach, evidence_store, file_response
+from app.routes.task_filters import ApiTaskFilterDep
 from app.routes.transfer import clean_filename, import_limits, read_limited
 from app.services import accounts, burndown, plans, task_import, task_queries, task_reads, tasks
 from app.services import evidence as evidence_service
-from app.services.filters import Q_MAX, TaskFilter
 from app.services.spreadsheet import read_upload
 
 
@@ -335,34 +335,11 @@ def list_programs(
 def list_tasks(
     user: ApiUser,
     session: SessionDep,
-    unit: Annotated[
-        int | None, Query(ge=1, le=ID_MAX, description="Led or supported by this unit.")
-    ] = None,
-    program: Annotated[
-        int | None, Query(ge=1, le=ID_MAX, description="Linked to this program.")
-    ] = None,
-    district: Annotated[
-        int | None, Query(ge=1, le=ID_MAX, description="Located in this district.")
-    ] = None,
-    overdue: Annotated[bool, Query(description="Past its due date and not done.")] = False,
-    needs_decision: Annotated[
-        bool, Query(description="Escalated for the Bupati's decision.")
-    ] = False,
-    q: Annotated[
-        str, Query(max_length=Q_MAX, description="Text in code, title, description or village.")
-    ] = "",
+    filters: ApiTaskFilterDep,
     status: Annotated[TaskStatus | None, Query(description="Only this status.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=ID_MAX)] = 0,
 ) -> TaskPage:
-    filters = TaskFilter(
-        unit_id=unit,
-        program_id=program,
-        district_id=district,
-        overdue=overdue,
-        needs_decision=needs_decision,
-        q=q.strip(),
-    )
     return task_queries.task_page(
         session,
         plan=plans.current_plan(session),

@@ -28,10 +28,11 @@ from app.htmx import is_htmx, trigger, vary_on_htmx
 from app.models import BOARD_STATUSES, Plan, Role, TaskStatus, User
 from app.path_ids import TaskId
 from app.permissions import may_move_cards
+from app.routes.task_filters import FilterQueryDep
 from app.services import board as board_service
 from app.services import labels, plans, tasks
 from app.services.calendar import PlanCalendar
-from app.services.filters import Q_MAX, TaskFilter, parse_filter_id
+from app.services.filters import TaskFilter
 from app.services.lateness import Lateness
 from app.services.reference_lists import FilterOptions, filter_options
 from app.templating import env, render
@@ -42,8 +43,6 @@ router = APIRouter(prefix="/board", include_in_schema=False)
 MARKUP_VERSION = "2"
 # The most cards one lazy column page may ask for.
 MAX_COLUMN_PAGE = 200
-TRUE_VALUES = frozenset({"1", "true", "on", "ya"})
-FALSE_VALUES = frozenset({"", "0", "false", "off", "tidak"})
 
 
 @dataclass(frozen=True)
@@ -72,44 +71,19 @@ class BoardQuery:
         return self.viewer_unit_id is not None and self.filters.unit_id == self.viewer_unit_id
 
 
-def _parse_flag(raw: str | None, label: str, ignored: list[str]) -> bool:
-    value = (raw or "").strip().lower()
-    if value in TRUE_VALUES:
-        return True
-    if value not in FALSE_VALUES:
-        ignored.append(label)
-    return False
-
-
 def board_query(
     user: CurrentUser,
-    unit: str | None = None,
-    program: str | None = None,
-    district: str | None = None,
-    overdue: str | None = None,
-    needs_decision: str | None = None,
-    q: str | None = None,
+    asked: FilterQueryDep,
     show_all: Annotated[str | None, Query(alias="all")] = None,
 ) -> BoardQuery:
-    """Read the filters leniently: a malformed value is ignored (and said so), never a 500."""
-    ignored: list[str] = []
-    text = (q or "").strip()
-    if len(text) > Q_MAX:
-        text = text[:Q_MAX].strip()
-        ignored.append(f"kata kunci dipotong menjadi {Q_MAX} karakter")
-    filters = TaskFilter(
-        unit_id=parse_filter_id(unit, "perangkat daerah / kecamatan", ignored),
-        program_id=parse_filter_id(program, "program", ignored),
-        district_id=parse_filter_id(district, "kecamatan", ignored),
-        overdue=_parse_flag(overdue, "terlambat", ignored),
-        needs_decision=_parse_flag(needs_decision, "perlu keputusan", ignored),
-        q=text,
-    )
+    """The page's filters (app.routes.task_filters); a unit user's bare /board is "my unit"."""
+    filters = asked.filters
     viewer_unit_id = user.unit_id if user.role == Role.unit else None
-    given = (unit, program, district, overdue, needs_decision, q, show_all)
-    if viewer_unit_id is not None and all(value is None for value in given):
+    if viewer_unit_id is not None and not asked.given and show_all is None:
         filters = replace(filters, unit_id=viewer_unit_id)
-    return BoardQuery(filters=filters, viewer_unit_id=viewer_unit_id, ignored=tuple(ignored))
+    return BoardQuery(
+        filters=filters, viewer_unit_id=viewer_unit_id, ignored=tuple(asked.ignored.values())
+    )
 
 
 BoardQueryDep = Annotated[BoardQuery, Depends(board_query)]

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 
 from app.auth import CurrentUser
 from app.db import SessionDep
-from app.models import ID_MAX, ProgramKind
+from app.routes.task_filters import ApiScopeFilterDep
 from app.services import burndown, plans
 from app.services.calendar import PlanCalendar
 from app.services.filters import TaskFilter
@@ -29,25 +29,13 @@ class BurndownQuery:
 
 
 def burndown_query(
-    unit: Annotated[
-        int | None, Query(ge=1, le=ID_MAX, description="Led or supported by this unit.")
-    ] = None,
-    program: Annotated[
-        int | None, Query(ge=1, le=ID_MAX, description="Linked to this program.")
-    ] = None,
-    kind: Annotated[
-        ProgramKind | None, Query(description="Linked to a program of this kind.")
-    ] = None,
-    district: Annotated[
-        int | None, Query(ge=1, le=ID_MAX, description="Located in this district.")
-    ] = None,
+    filters: ApiScopeFilterDep,
     measure: Annotated[
         burndown.Measure,
         Query(description="Count tasks, or sum their weights (bobot)."),
     ] = "count",
 ) -> BurndownQuery:
     """The burndown's filters (by the tasks' current attributes) and measure."""
-    filters = TaskFilter(unit_id=unit, program_id=program, program_kind=kind, district_id=district)
     return BurndownQuery(filters=filters, measure=measure)
 
 

@@ -18,14 +18,15 @@ from app.auth import CurrentUser
 from app.db import SessionDep
 from app.html_cache import HtmlCache
 from app.htmx import is_htmx
-from app.models import Plan, ProgramKind
+from app.models import Plan
 from app.path_ids import ProgramId, UnitId
+from app.routes.task_filters import FilterQueryDep
 from app.services import curve, holiday_source, letterhead, plans, rag, stocktake
 from app.services import dashboard as dashboard_service
 from app.services.burndown import MEASURES, Measure
 from app.services.dashboard import Chart
 from app.services.dashboard_stamp import dashboard_stamp
-from app.services.filters import TaskFilter, parse_filter_id
+from app.services.filters import TaskFilter
 from app.templating import env, render
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
@@ -79,27 +80,16 @@ def _parse_measure(raw: str | None, ignored: list[str]) -> Measure:
 
 
 def dashboard_query(
-    unit: str | None = None,
-    program: str | None = None,
-    kind: str | None = None,
-    district: str | None = None,
+    asked: FilterQueryDep,
     measure: str | None = None,
     chart: str | None = None,
 ) -> DashboardQuery:
-    """Read the filters leniently: a malformed value is ignored (and said so), never a 500."""
-    ignored: list[str] = []
-    kind_value = (kind or "").strip()
-    program_kind = ProgramKind(kind_value) if kind_value in ProgramKind.__members__ else None
-    if kind_value and program_kind is None:
-        ignored.append("jenis program")
-    filters = TaskFilter(
-        unit_id=parse_filter_id(unit, "perangkat daerah / kecamatan", ignored),
-        program_id=parse_filter_id(program, "program", ignored),
-        program_kind=program_kind,
-        district_id=parse_filter_id(district, "kecamatan", ignored),
-    )
+    """The page's filters (app.routes.task_filters), only those that choose the charts' tasks,
+    with the measure and the chart shown."""
+    scope = asked.scope()
+    ignored = list(scope.ignored.values())
     return DashboardQuery(
-        filters=filters,
+        filters=scope.filters,
         measure=_parse_measure(measure, ignored),
         ignored=tuple(ignored),
         chart=_parse_chart(chart),

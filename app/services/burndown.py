@@ -281,12 +281,7 @@ _OPEN_CHANGE = (*(_IS_OPEN[t & 3] - _IS_OPEN[t >> 2] for t in range(16)), 0)
 
 def scope_filter(filters: TaskFilter) -> TaskFilter:
     """Only the filters that select a scope (see the module's docstring)."""
-    return TaskFilter(
-        unit_id=filters.unit_id,
-        program_id=filters.program_id,
-        district_id=filters.district_id,
-        program_kind=filters.program_kind,
-    )
+    return filters.scope()
 
 
 @dataclass

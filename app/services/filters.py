@@ -62,6 +62,16 @@ class TaskFilter:
             )
         )
 
+    def scope(self) -> "TaskFilter":
+        """Only the filters that choose which tasks a chart counts (unit, program, district,
+        program kind); the dashboard's charts and the burndown take no others."""
+        return TaskFilter(
+            unit_id=self.unit_id,
+            program_id=self.program_id,
+            district_id=self.district_id,
+            program_kind=self.program_kind,
+        )
+
     def query_params(self) -> dict[str, str]:
         """The filter as URL query parameters (only the ones set), for links and the URL bar."""
         params: dict[str, str] = {}
