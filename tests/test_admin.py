@@ -1887,7 +1887,9 @@ def test_other_roles_are_refused_before_the_form_is_checked(
         ("/admin/users/new", user_form(refs.world, username="tim.transisi")),
         ("/admin/holidays", holiday_form(holiday_date="2025-03-31")),
         ("/admin/plan/new", plan_form(name="")),
+        ("/admin/programs/new", program_form(code="")),
         (f"/admin/units/{refs.world.putr.id}/edit", unit_form(code="")),
+        (f"/admin/holidays/{refs.holiday.id}/edit", holiday_form(name="")),
     ]:
         response = post(client, url, csrf, form)
 

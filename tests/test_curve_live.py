@@ -7,9 +7,17 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, col, delete
 
-from app.models import ProgressUpdate, Task, TaskMove, TaskStatus, TaskUpdate
+from app.models import (
+    EventKind,
+    ProgressUpdate,
+    Task,
+    TaskEvent,
+    TaskMove,
+    TaskStatus,
+    TaskUpdate,
+)
 from app.services import curve, tasks
 from app.services.curve import CurveSeries, curve_series
 from app.services.filters import TaskFilter
@@ -116,3 +124,21 @@ def test_a_scope_filter_or_a_given_time_is_never_kept(session: Session, world: W
     assert len(curve._live) == 0
     curve_series(session, plan=world.plan, filters=TaskFilter())
     assert len(curve._live) == 1
+
+
+def test_a_history_that_went_back_is_replayed_whole(session: Session, world: World) -> None:
+    """A restored backup holds fewer events than the kept replay has seen."""
+    task = make_task(session, actor=world.team, plan=world.plan, lead=world.putr, title="Jalan")
+    whole_before = _figures(curve_series(session, plan=world.plan, filters=TaskFilter()))
+    tasks.cancel_task(
+        session, actor=world.team, task_id=task.pk, version=task.version, note="Dibatalkan"
+    )
+    curve_series(session, plan=world.plan, filters=TaskFilter())  # kept replay saw the cancel
+    # "Restore": the cancel never happened.
+    session.exec(delete(TaskEvent).where(col(TaskEvent.kind) == EventKind.cancelled))
+    restored = session.get(Task, task.pk)
+    assert restored is not None
+    restored.status = TaskStatus.todo
+    session.add(restored)
+    session.commit()
+    assert _figures(curve_series(session, plan=world.plan, filters=TaskFilter())) == whole_before

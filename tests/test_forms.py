@@ -45,3 +45,24 @@ def test_a_single_violation_takes_the_same_shape() -> None:
     }
     same = FormErrors({"name": "Wajib diisi."})
     assert FormErrors.of(same) is same
+
+
+def test_a_board_move_is_parsed_by_the_form_layer() -> None:
+    """The board, Tugas saya and the move page send the same fields; one parser reads them."""
+    move = task_forms.task_move(
+        FormData({"status": "blocked", "version": "3", "after_id": "12", "blocked_reason": "x"})
+    )
+    assert (move.status, move.version, move.after_id, move.blocked_reason) == (
+        "blocked",
+        3,
+        12,
+        "x",
+    )
+    assert task_forms.task_move(FormData({"status": "todo", "version": "3"})).after_id is None
+    errors = refusal(
+        lambda: task_forms.task_move(FormData({"status": "nope", "version": "1", "after_id": "x"}))
+    ).errors
+    assert errors == {
+        "status": task_forms.CHOICE_MESSAGE,
+        "after_id": task_forms.CHOICE_MESSAGE,
+    }

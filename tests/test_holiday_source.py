@@ -6,8 +6,8 @@ from datetime import date
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
-from app.forms.holidays import HolidayInput
-from app.forms.plans import PlanInput
+from app.forms.holidays import HolidayInput, parse_holiday
+from app.forms.plans import PlanInput, parse_plan
 from app.models import DayMode, Holiday, HolidayKind, HolidayYear, Plan
 from app.services import demo, holiday_source, holidays
 from app.services.plans import plan_calendar
@@ -52,7 +52,7 @@ def test_the_source_has_2026_and_2027_cuti_bersama_with_indonesian_names() -> No
 
 
 def test_a_plan_over_two_years_loads_the_holidays_of_both(session: Session, world: World) -> None:
-    plan = plan_settings.create_plan(session, actor=world.team, data=_plan_input())
+    plan = plan_settings.create_plan(session, actor=world.team, data=parse_plan(_plan_input()))
 
     assert holiday_source.plan_years(plan)[:2] == [2026, 2027]
     h2026, h2027 = _holidays(session, 2026), _holidays(session, 2027)
@@ -70,19 +70,25 @@ def test_a_plan_over_two_years_loads_the_holidays_of_both(session: Session, worl
 def test_a_regional_day_is_added_and_a_removed_national_day_stays_removed(
     session: Session, world: World
 ) -> None:
-    plan = plan_settings.create_plan(session, actor=world.team, data=_plan_input())
+    plan = plan_settings.create_plan(session, actor=world.team, data=parse_plan(_plan_input()))
     anniversary = holidays.create_holiday(
         session,
         actor=world.team,
-        data=HolidayInput(holiday_date="2026-11-02", name="Hari Jadi Kabupaten", kind="libur"),
+        data=parse_holiday(
+            HolidayInput(holiday_date="2026-11-02", name="Hari Jadi Kabupaten", kind="libur")
+        ),
     )
     assert anniversary.source == "team"
     christmas_leave = _holidays(session, 2026)[date(2026, 12, 24)]
     holidays.delete_holiday(session, actor=world.team, holiday_id=christmas_leave.id or 0)
 
     # Saving the plan again (or a second plan over the same years) loads nothing twice.
-    plan_settings.update_plan(session, actor=world.team, plan_id=plan.id or 0, data=_plan_input())
-    plan_settings.create_plan(session, actor=world.team, data=_plan_input(name="Rencana kedua"))
+    plan_settings.update_plan(
+        session, actor=world.team, plan_id=plan.id or 0, data=parse_plan(_plan_input())
+    )
+    plan_settings.create_plan(
+        session, actor=world.team, data=parse_plan(_plan_input(name="Rencana kedua"))
+    )
 
     h2026 = _holidays(session, 2026)
     assert date(2026, 12, 24) not in h2026

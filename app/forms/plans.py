@@ -1,10 +1,17 @@
 """The plan settings form as typed, with the escalation ladder and the public page switch."""
 
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from functools import lru_cache
+from zoneinfo import available_timezones
+
 from pydantic import BaseModel, Field
 
-from app.forms.checker import RAW_MAX
-from app.models import Plan
+from app.forms.checker import RAW_MAX, YEAR_MAX, YEAR_MIN, Checker
+from app.models import SHORT_MAX, DayMode, Plan
 from app.timefmt import WIB
+
+PLAN_LENGTH_MAX = 2000
 
 ESCALATION_FIELDS = (
     "escalate_blocked_team_days",
@@ -51,3 +58,77 @@ class PlanInput(BaseModel):
             **{name: str(getattr(plan, name)) for name in ESCALATION_FIELDS},
             public_enabled=plan.public_enabled,
         )
+
+
+@dataclass(frozen=True)
+class PlanData:
+    """The plan form, parsed: what app.services.plans.settings takes."""
+
+    name: str
+    start_date: date
+    length_days: int
+    day_mode: DayMode
+    timezone: str
+    baseline_at: datetime | None
+    make_current: bool
+    # The escalation ladder: field name → working days.
+    ladder: dict[str, int]
+    public_enabled: bool
+
+
+@lru_cache
+def _timezones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def _parse_baseline(check: Checker, raw: str) -> datetime | None:
+    value = raw.strip()
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        check.fail("baseline_at", "Waktu tidak valid; isi tanggal dan jam (WIB).")
+        return None
+    if not YEAR_MIN <= parsed.year <= YEAR_MAX:
+        check.fail("baseline_at", f"Tahun harus antara {YEAR_MIN} dan {YEAR_MAX}.")
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=WIB)
+    return parsed.astimezone(UTC)
+
+
+def parse_plan(data: PlanInput) -> PlanData:
+    """Every field checked at once; FormErrors names each wrong one."""
+    check = Checker()
+    name = check.text(data.name, field="name", max_length=SHORT_MAX)
+    start = check.day(data.start_date, field="start_date")
+    length = check.number(data.length_days, field="length_days", low=1, high=PLAN_LENGTH_MAX)
+    mode = check.choice(data.day_mode, field="day_mode", enum=DayMode)
+    timezone = data.timezone.strip()
+    if timezone not in _timezones():
+        check.fail("timezone", "Pilih zona waktu: WIB, WITA atau WIT.")
+    baseline = _parse_baseline(check, data.baseline_at)
+    ladder = {
+        name: check.number(getattr(data, name), field=name, low=1, high=ESCALATION_DAYS_MAX)
+        for name in ESCALATION_FIELDS
+    }
+    for lower, upper in (
+        ("escalate_blocked_team_days", "escalate_blocked_executive_days"),
+        ("escalate_directive_unit_days", "escalate_directive_author_days"),
+    ):
+        low, high = ladder[lower], ladder[upper]
+        if low is not None and high is not None and high <= low:
+            check.fail(upper, f"Harus lebih dari {low} hari kerja (anak tangga sebelumnya).")
+    check.done()
+    return PlanData(
+        name=name,
+        start_date=check.checked(start),
+        length_days=check.checked(length),
+        day_mode=check.checked(mode),
+        timezone=timezone,
+        baseline_at=baseline,
+        make_current=data.make_current,
+        ladder={field: days for field, days in ladder.items() if days is not None},
+        public_enabled=data.public_enabled,
+    )

@@ -324,9 +324,15 @@ def task_move(form: FormLike) -> TaskMove:
         errors["status"] = "Pilih status tujuan."
     elif status not in {s.value for s in TaskStatus} or status == TaskStatus.cancelled:
         errors["status"] = CHOICE_MESSAGE
+    # The card a drop lands after (the board); none puts it on top of the column.
+    raw_after = _text(form, "after_id").strip()
+    after_id = _parse_id(raw_after) if raw_after else None
+    if raw_after and after_id is None:
+        errors["after_id"] = CHOICE_MESSAGE
     payload = {
         "version": version or 1,
         "status": status if "status" not in errors else TaskStatus.todo,
+        "after_id": after_id,
         "blocked_reason": _text(form, "blocked_reason"),
         "note": _text(form, "note"),
     }

@@ -76,11 +76,10 @@ def parse_user(data: UserInput, *, password_required: bool) -> UserData:
     elif data.password != data.password_repeat:
         check.fail("password_repeat", "Kedua kata sandi tidak sama.")
     check.done()
-    assert role is not None  # check.done() raised otherwise
     return UserData(
         username=data.username,
         full_name=data.full_name,
-        role=role,
+        role=check.checked(role),
         unit_id=unit_id,
         position=position,
         is_active=data.is_active,

@@ -13,7 +13,7 @@ from functools import cached_property
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
@@ -22,8 +22,10 @@ from app.card_html import markup_version
 from app.config import SettingsDep
 from app.db import SessionDep
 from app.errors import Conflict, Forbidden, NotFound, RuleViolation
+from app.forms import tasks as task_forms
+from app.forms.submitted import SubmittedForm
 from app.htmx import is_htmx, trigger, vary_on_htmx
-from app.models import BOARD_STATUSES, ID_MAX, NOTE_MAX, Plan, Role, TaskMove, TaskStatus, User
+from app.models import BOARD_STATUSES, Plan, Role, TaskStatus, User
 from app.path_ids import TaskId
 from app.permissions import may_move_cards
 from app.services import board as board_service
@@ -370,24 +372,14 @@ def move_task(
     user: CurrentUser,
     query: BoardQueryDep,
     task_id: TaskId,
-    status: Annotated[TaskStatus, Form()],
-    version: Annotated[int, Form(ge=1, le=ID_MAX)],
-    after_id: Annotated[int | None, Form(ge=1, le=ID_MAX)] = None,
-    blocked_reason: Annotated[str, Form(max_length=NOTE_MAX)] = "",
-    note: Annotated[str, Form(max_length=NOTE_MAX)] = "",
+    form: SubmittedForm,
 ) -> Response:
     """A move: a drop or the move dialog (htmx sends both), or the card's move page. htmx
     gets the card and the column headers (out of band), or the refusal, on which board.js
     puts a dropped card back; a plain form gets 303 back to the board, or its move page again
     with the reason beside the field."""
-    move = TaskMove(
-        status=status,
-        version=version,
-        after_id=after_id,
-        blocked_reason=blocked_reason,
-        note=note,
-    )
     try:
+        move = task_forms.task_move(form)
         task = tasks.move_task(session, actor=user, task_id=task_id, move=move)
     except (Forbidden, Conflict, RuleViolation) as exc:
         if is_htmx(request):
@@ -401,7 +393,7 @@ def move_task(
             task_id=task_id,
             status_code=exc.status_code,
             error={"message": exc.message, "field": exc.field},
-            values={"status": status.value, "blocked_reason": blocked_reason, "note": note},
+            values=task_forms.kept_input(form, "status", "blocked_reason", "note"),
         )
     if not is_htmx(request):
         target = f"/board?{query.query_string}" if query.query_string else "/board"
@@ -419,11 +411,11 @@ def move_task(
     )
     response = render(request, "board/_moved.html", {"card": card, "stats": stats, "bq": query})
     # A reorder within a column keeps the version (and writes no event); a move bumps it.
-    if task.version == version:
-        message = f"Urutan {task.code} di kolom {labels.STATUS_LABELS[status]} diperbarui."
-    elif status == TaskStatus.review:
+    if task.version == move.version:
+        message = f"Urutan {task.code} di kolom {labels.STATUS_LABELS[move.status]} diperbarui."
+    elif move.status == TaskStatus.review:
         message = f"{task.code} dikirim untuk diverifikasi; Tim Transisi akan memeriksanya."
     else:
-        message = f"Status {task.code} diubah ke {labels.STATUS_LABELS[status]}."
+        message = f"Status {task.code} diubah ke {labels.STATUS_LABELS[move.status]}."
     trigger(response, "toast", message=message, kind="ok")
     return response

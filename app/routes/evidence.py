@@ -20,9 +20,10 @@ from app.config import Settings, SettingsDep
 from app.db import SessionDep
 from app.errors import NotFound, RuleViolation
 from app.forms import tasks as task_forms
+from app.forms.submitted import SubmittedForm
 from app.models import Evidence, User
 from app.path_ids import EvidenceId, TaskId
-from app.routes.tasks import LoadedTask, SubmittedForm, act
+from app.routes.tasks import LoadedTask, act
 from app.services import evidence as evidence_service
 from app.services.evidence_files import EvidenceStore, FileType, format_size
 from app.services.evidence_thumbs import ensure_thumbnail

@@ -7,9 +7,9 @@ the page (plain form), the message at the field.
 """
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData, UploadFile
 
@@ -20,6 +20,7 @@ from app.db import SessionDep
 from app.errors import Conflict, RuleViolation
 from app.forms import tasks as task_forms
 from app.forms.errors import FORM_KEY, FormErrors
+from app.forms.submitted import SubmittedForm
 from app.htmx import is_htmx
 from app.models import ID_MAX, TaskStatus, User
 from app.path_ids import TaskId
@@ -43,13 +44,6 @@ OK_MESSAGES = {
 }
 # Which form of the item each result belongs to (the message is shown beside it).
 OK_FORMS = {"progress": "progress", "moved": "move", "sent-for-review": "move", "photos": "photos"}
-
-
-async def submitted_form(request: Request) -> FormData:
-    return await request.form()
-
-
-SubmittedForm = Annotated[FormData, Depends(submitted_form)]
 
 
 def _page(

@@ -8,8 +8,9 @@ from fastapi.responses import Response
 from app.auth import CurrentUser
 from app.db import SessionDep
 from app.forms import tasks as task_forms
+from app.forms.submitted import SubmittedForm
 from app.path_ids import EvidenceId
-from app.routes.tasks import OK_MESSAGES, LoadedTask, SubmittedForm, act
+from app.routes.tasks import OK_MESSAGES, LoadedTask, act
 from app.services import publishing
 
 router = APIRouter(prefix="/tasks", tags=["publishing"], include_in_schema=False)

@@ -21,6 +21,7 @@ from app.db import SessionDep
 from app.errors import Conflict, RuleViolation
 from app.forms import tasks as task_forms
 from app.forms.errors import FormErrors
+from app.forms.submitted import SubmittedForm
 from app.forms.tasks import TaskFormValues
 from app.htmx import is_htmx
 from app.models import ID_MAX, Task, TaskStatus, User
@@ -68,14 +69,6 @@ OK_FORMS = {
     "evidence-added": "evidence",
     "evidence-removed": "evidence",
 }
-
-
-async def submitted_form(request: Request) -> FormData:
-    """The posted form (Starlette caches it; the CSRF check has read it already)."""
-    return await request.form()
-
-
-SubmittedForm = Annotated[FormData, Depends(submitted_form)]
 
 
 def load_task(session: SessionDep, task_id: TaskId) -> Task:

@@ -189,6 +189,8 @@ def _live_sums(
     live_key = (plan.id, plan.created_at, by_weight, tuple(frame.bounds))
     with _live_lock:
         replay = _live.get(live_key)
+        if replay is not None and _latest_event_id(session, plan) < replay.last_id:
+            replay = None  # the history went back (a restored backup): replay it whole
         try:
             if replay is None:
                 replay = _Replay.empty(len(frame.dates) + 1)
@@ -205,6 +207,13 @@ def _live_sums(
             raise
         # The running sums move on with the next call: hand out a copy.
         return replay.sums.copy()
+
+
+def _latest_event_id(session: Session, plan: Plan) -> int:
+    latest = session.execute(
+        sa.select(sa.func.max(_EVENTS.c.id)).where(_EVENTS.c.plan_id == plan.id)
+    ).scalar()
+    return int(latest or 0)
 
 
 @dataclass

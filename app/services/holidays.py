@@ -6,9 +6,10 @@ from datetime import date
 from sqlmodel import Session, col, select
 
 from app import permissions
-from app.forms.checker import YEAR_MIN, Checker
-from app.forms.holidays import HolidayInput
-from app.models import SHORT_MAX, Holiday, HolidayKind, User
+from app.forms.checker import YEAR_MIN
+from app.forms.errors import FormErrors
+from app.forms.holidays import HolidayData, HolidayInput
+from app.models import Holiday, HolidayKind, User
 from app.services.publishing import touch_public
 from app.services.rows import commit_unique, get_row
 from app.timefmt import format_day_date
@@ -30,24 +31,22 @@ def get_holiday(session: Session, *, actor: User, holiday_id: int) -> Holiday:
     return get_row(session, Holiday, holiday_id, f"Hari libur #{holiday_id} tidak ditemukan.")
 
 
-def _apply_holiday(session: Session, data: HolidayInput, holiday: Holiday) -> Holiday:
-    check = Checker()
-    day = check.day(data.holiday_date, field="holiday_date")
-    name = check.text(data.name, field="name", max_length=SHORT_MAX)
-    kind = check.choice(data.kind, field="kind", enum=HolidayKind)
-    if day is not None:
-        taken = session.exec(select(Holiday.id).where(Holiday.holiday_date == day)).first()
-        if taken is not None and taken != holiday.id:
-            check.fail("holiday_date", f"Tanggal {format_day_date(day)} sudah tercatat.")
-    check.done()
-    holiday.holiday_date = check.checked(day)
-    holiday.name = name
-    holiday.kind = check.checked(kind)
+def _apply_holiday(session: Session, data: HolidayData, holiday: Holiday) -> Holiday:
+    """The holiday with the parsed values applied, after the one-per-date rule."""
+    taken = session.exec(
+        select(Holiday.id).where(Holiday.holiday_date == data.holiday_date)
+    ).first()
+    if taken is not None and taken != holiday.id:
+        message = f"Tanggal {format_day_date(data.holiday_date)} sudah tercatat."
+        raise FormErrors({"holiday_date": message})
+    holiday.holiday_date = data.holiday_date
+    holiday.name = data.name
+    holiday.kind = data.kind
     touch_public(session)  # working-day plans count days by the holidays
     return holiday
 
 
-def create_holiday(session: Session, *, actor: User, data: HolidayInput) -> Holiday:
+def create_holiday(session: Session, *, actor: User, data: HolidayData) -> Holiday:
     """A national holiday (libur) or collective leave day (cuti bersama)."""
     permissions.ensure_team(actor)
     holiday = _apply_holiday(session, data, Holiday(holiday_date=date(YEAR_MIN, 1, 1), name=""))
@@ -56,9 +55,7 @@ def create_holiday(session: Session, *, actor: User, data: HolidayInput) -> Holi
     return holiday
 
 
-def update_holiday(
-    session: Session, *, actor: User, holiday_id: int, data: HolidayInput
-) -> Holiday:
+def update_holiday(session: Session, *, actor: User, holiday_id: int, data: HolidayData) -> Holiday:
     holiday = get_holiday(session, actor=actor, holiday_id=holiday_id)
     _apply_holiday(session, data, holiday)
     session.add(holiday)

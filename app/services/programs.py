@@ -4,14 +4,12 @@ text. Programs are deactivated, never deleted: tasks keep their links to them.""
 from sqlmodel import Session, col, func, select
 
 from app import permissions
-from app.forms.checker import Checker
-from app.forms.programs import ProgramInput
-from app.models import PUBLIC_TEXT_MAX, SHORT_MAX, Program, ProgramKind, User
+from app.forms.errors import FormErrors
+from app.forms.programs import ProgramData, ProgramInput
+from app.models import Program, ProgramKind, User
 from app.services.publishing import touch_public
 from app.services.rows import commit_unique, get_row
 from app.sorting import text_order
-
-SORT_ORDER_MAX = 9999
 
 
 def list_programs(session: Session, *, actor: User) -> list[tuple[ProgramKind, list[Program]]]:
@@ -33,67 +31,49 @@ def blank_program(*, actor: User) -> ProgramInput:
     return ProgramInput(kind=ProgramKind.priority.value)
 
 
-def _check_program(session: Session, data: ProgramInput, *, program: Program | None) -> Program:
-    check = Checker()
-    kind = check.choice(data.kind, field="kind", enum=ProgramKind)
-    code = check.code(data.code)
-    short_name = check.text(data.short_name, field="short_name", max_length=60)
-    name = check.text(data.name, field="name", max_length=SHORT_MAX)
-    # A published program needs its public title; the text is optional.
-    public_title = check.text(
-        data.public_title, field="public_title", max_length=SHORT_MAX, required=data.is_public
-    )
-    public_description = check.text(
-        data.public_description,
-        field="public_description",
-        max_length=PUBLIC_TEXT_MAX,
-        required=False,
-    )
-    sort_order: int | None = None
-    if data.sort_order.strip():
-        sort_order = check.number(data.sort_order, field="sort_order", low=0, high=SORT_ORDER_MAX)
-    if "code" not in check.errors:
-        taken = session.exec(select(Program.id).where(Program.code == code)).first()
-        if taken is not None and (program is None or taken != program.id):
-            check.fail("code", f"Kode {code} sudah dipakai program lain.")
-    check.done()
+def _apply_program(session: Session, data: ProgramData, *, program: Program | None) -> Program:
+    """The program with the parsed values applied, after the unique code is checked."""
+    taken = session.exec(select(Program.id).where(Program.code == data.code)).first()
+    if taken is not None and (program is None or taken != program.id):
+        raise FormErrors({"code": f"Kode {data.code} sudah dipakai program lain."})
+    sort_order = data.sort_order
     if sort_order is None:
         # Left empty: keep the current place, or come last among the programs of its kind.
         sort_order = (
             program.sort_order
             if program is not None
             else session.exec(
-                select(func.coalesce(func.max(Program.sort_order), 0)).where(Program.kind == kind)
+                select(func.coalesce(func.max(Program.sort_order), 0)).where(
+                    Program.kind == data.kind
+                )
             ).one()
             + 1
         )
-    target = program or Program(code=code, kind=ProgramKind.priority, short_name="", name="")
-    target.kind = check.checked(kind)
-    target.code = code
-    target.short_name = short_name
-    target.name = name
+    target = program or Program(code=data.code, kind=data.kind, short_name="", name="")
+    target.kind = data.kind
+    target.code = data.code
+    target.short_name = data.short_name
+    target.name = data.name
     target.sort_order = sort_order
     target.is_public = data.is_public
-    target.public_title = public_title
-    target.public_description = public_description
+    target.public_title = data.public_title
+    target.public_description = data.public_description
     return target
 
 
-def create_program(session: Session, *, actor: User, data: ProgramInput) -> Program:
+def create_program(session: Session, *, actor: User, data: ProgramData) -> Program:
     """A new program of the agenda."""
     permissions.ensure_team(actor)
-    program = _check_program(session, data, program=None)
+    program = _apply_program(session, data, program=None)
     session.add(program)
     touch_public(session)
     commit_unique(session, field="code", message="Kode ini sudah dipakai program lain.")
     return program
 
 
-def update_program(
-    session: Session, *, actor: User, program_id: int, data: ProgramInput
-) -> Program:
+def update_program(session: Session, *, actor: User, program_id: int, data: ProgramData) -> Program:
     program = get_program(session, actor=actor, program_id=program_id)
-    _check_program(session, data, program=program)
+    _apply_program(session, data, program=program)
     session.add(program)
     touch_public(session)
     commit_unique(session, field="code", message="Kode ini sudah dipakai program lain.")

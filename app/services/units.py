@@ -1,19 +1,15 @@
 """The team's units: agencies (OPD) and districts (kecamatan). Units are never deleted:
 tasks refer to them; a unit is deactivated instead."""
 
-import re
-
 from sqlmodel import Session, col, func, select
 
 from app import permissions
 from app.forms.checker import Checker
-from app.forms.units import UnitInput
-from app.models import SHORT_MAX, Task, Unit, UnitKind, User
+from app.forms.units import UnitData, UnitInput
+from app.models import Task, Unit, UnitKind, User
 from app.services.publishing import touch_public
 from app.services.rows import commit_unique, get_row
 from app.sorting import text_order
-
-REGION_CODE_RE = re.compile(r"^\d{2}\.\d{2}\.\d{2}$")
 
 
 def list_units(session: Session, *, actor: User, kind: UnitKind | None = None) -> list[Unit]:
@@ -45,33 +41,22 @@ def blank_unit(*, actor: User) -> UnitInput:
     return UnitInput(kind=UnitKind.agency.value)
 
 
-def _check_unit(session: Session, data: UnitInput, *, unit: Unit | None) -> Unit:
-    """The unit with the typed values applied (not added to the session)."""
+def _apply_unit(session: Session, data: UnitData, *, unit: Unit | None) -> Unit:
+    """The unit with the parsed values applied (not added to the session), after the rules
+    that read the database: codes are unique, a kecamatan holding tasks stays one."""
     check = Checker()
-    kind = check.choice(data.kind, field="kind", enum=UnitKind)
-    code = check.code(data.code)
-    name = check.text(data.name, field="name", max_length=SHORT_MAX)
-    short_name = check.text(data.short_name, field="short_name", max_length=60)
-    head_title = check.text(data.head_title, field="head_title", max_length=60, required=False)
-    head_name = check.text(data.head_name, field="head_name", max_length=SHORT_MAX, required=False)
-    region_code = data.region_code.strip()
-    if kind == UnitKind.district and not REGION_CODE_RE.match(region_code):
-        check.fail("region_code", "Kecamatan wajib memiliki kode wilayah Kemendagri (16.07.xx).")
-    elif kind == UnitKind.agency and region_code:
-        check.fail("region_code", "Kode wilayah hanya diisi untuk kecamatan.")
-    if "code" not in check.errors:
-        taken = session.exec(select(Unit.id).where(Unit.code == code)).first()
-        if taken is not None and (unit is None or taken != unit.id):
-            check.fail("code", f"Kode {code} sudah dipakai unit lain.")
-    if kind == UnitKind.district and "region_code" not in check.errors:
+    taken = session.exec(select(Unit.id).where(Unit.code == data.code)).first()
+    if taken is not None and (unit is None or taken != unit.id):
+        check.fail("code", f"Kode {data.code} sudah dipakai unit lain.")
+    if data.kind == UnitKind.district:
         # One Kemendagri code names one kecamatan; a second one is a typing mistake.
-        same_code = select(Unit.name).where(Unit.region_code == region_code)
+        same_code = select(Unit.name).where(Unit.region_code == data.region_code)
         if unit is not None:
             same_code = same_code.where(col(Unit.id) != unit.id)
         holder = session.exec(same_code).first()
         if holder is not None:
-            check.fail("region_code", f"Kode wilayah {region_code} sudah dipakai {holder}.")
-    if unit is not None and unit.kind == UnitKind.district and kind == UnitKind.agency:
+            check.fail("region_code", f"Kode wilayah {data.region_code} sudah dipakai {holder}.")
+    if unit is not None and unit.kind == UnitKind.district and data.kind == UnitKind.agency:
         located = session.exec(
             select(func.count()).select_from(Task).where(Task.district_id == unit.id)
         ).one()
@@ -81,31 +66,33 @@ def _check_unit(session: Session, data: UnitInput, *, unit: Unit | None) -> Unit
                 f"{located} tugas berlokasi di kecamatan ini; jenisnya tidak dapat diubah.",
             )
     check.done()
-    target = unit or Unit(code=code, name=name, short_name=short_name, kind=UnitKind.agency)
-    target.kind = check.checked(kind)
-    target.code = code
-    target.name = name
-    target.short_name = short_name
-    target.head_title = head_title
-    target.head_name = head_name
-    target.region_code = region_code or None
+    target = unit or Unit(
+        code=data.code, name=data.name, short_name=data.short_name, kind=data.kind
+    )
+    target.kind = data.kind
+    target.code = data.code
+    target.name = data.name
+    target.short_name = data.short_name
+    target.head_title = data.head_title
+    target.head_name = data.head_name
+    target.region_code = data.region_code
     return target
 
 
-def create_unit(session: Session, *, actor: User, data: UnitInput) -> Unit:
+def create_unit(session: Session, *, actor: User, data: UnitData) -> Unit:
     """A new agency or district."""
     permissions.ensure_team(actor)
-    unit = _check_unit(session, data, unit=None)
+    unit = _apply_unit(session, data, unit=None)
     session.add(unit)
     touch_public(session)  # district names show on the public page
     commit_unique(session, field="code", message="Kode ini sudah dipakai unit lain.")
     return unit
 
 
-def update_unit(session: Session, *, actor: User, unit_id: int, data: UnitInput) -> Unit:
+def update_unit(session: Session, *, actor: User, unit_id: int, data: UnitData) -> Unit:
     """Edit a unit's code, names and head (officials rotate)."""
     unit = get_unit(session, actor=actor, unit_id=unit_id)
-    _check_unit(session, data, unit=unit)
+    _apply_unit(session, data, unit=unit)
     session.add(unit)
     touch_public(session)  # district names show on the public page
     commit_unique(session, field="code", message="Kode ini sudah dipakai unit lain.")

@@ -5,10 +5,11 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
+from app import permissions
 from app.auth import CurrentUser
 from app.db import SessionDep
 from app.errors import RuleViolation
-from app.forms.holidays import HolidayInput
+from app.forms.holidays import HolidayInput, parse_holiday
 from app.htmx import is_htmx, trigger, vary_on_htmx
 from app.path_ids import HolidayId
 from app.routes.admin.pages import NOTICES, done, page
@@ -33,8 +34,9 @@ def holiday_list(
 def holiday_create(
     request: Request, session: SessionDep, user: CurrentUser, form: HolidayForm
 ) -> Response:
+    permissions.ensure_team(user)  # before the form is read: outsiders learn nothing
     try:
-        holidays.create_holiday(session, actor=user, data=form)
+        holidays.create_holiday(session, actor=user, data=parse_holiday(form))
     except RuleViolation as exc:
         context = {"holidays": holidays.list_holidays(session, actor=user), "form": form}
         return page(request, "admin/holidays.html", context, error=exc)
@@ -59,7 +61,9 @@ def holiday_update(
     form: HolidayForm,
 ) -> Response:
     try:
-        holidays.update_holiday(session, actor=user, holiday_id=holiday_id, data=form)
+        holidays.update_holiday(
+            session, actor=user, holiday_id=holiday_id, data=parse_holiday(form)
+        )
     except RuleViolation as exc:
         holiday = holidays.get_holiday(session, actor=user, holiday_id=holiday_id)
         context = {"holiday": holiday, "form": form}

@@ -5,10 +5,11 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
+from app import permissions
 from app.auth import CurrentUser
 from app.db import SessionDep
 from app.errors import RuleViolation
-from app.forms.plans import PlanInput
+from app.forms.plans import PlanInput, parse_plan
 from app.path_ids import PlanId
 from app.routes.admin.pages import done, page
 from app.services import letterhead
@@ -40,7 +41,7 @@ def plan_update(
     request: Request, session: SessionDep, user: CurrentUser, plan_id: PlanId, form: PlanForm
 ) -> Response:
     try:
-        plan_settings.update_plan(session, actor=user, plan_id=plan_id, data=form)
+        plan_settings.update_plan(session, actor=user, plan_id=plan_id, data=parse_plan(form))
     except RuleViolation as exc:
         view = plan_settings.plan_view(session, actor=user, plan_id=plan_id, form=form)
         return page(request, "admin/plan.html", {"view": view}, error=exc)
@@ -95,8 +96,9 @@ def plan_new(request: Request, user: CurrentUser) -> Response:
 def plan_create(
     request: Request, session: SessionDep, user: CurrentUser, form: PlanForm
 ) -> Response:
+    permissions.ensure_team(user)  # before the form is read: outsiders learn nothing
     try:
-        plan = plan_settings.create_plan(session, actor=user, data=form)
+        plan = plan_settings.create_plan(session, actor=user, data=parse_plan(form))
     except RuleViolation as exc:
         return page(request, "admin/plan_new.html", {"form": form}, error=exc)
     return done(f"/admin/plan/{plan.id}", "plan-created")

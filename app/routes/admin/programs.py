@@ -5,10 +5,11 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
+from app import permissions
 from app.auth import CurrentUser
 from app.db import SessionDep
 from app.errors import RuleViolation
-from app.forms.programs import ProgramInput
+from app.forms.programs import ProgramInput, parse_program
 from app.path_ids import ProgramId
 from app.routes.admin.pages import done, page, row_or_redirect
 from app.services import programs
@@ -35,8 +36,9 @@ def program_new(request: Request, user: CurrentUser) -> Response:
 def program_create(
     request: Request, session: SessionDep, user: CurrentUser, form: ProgramForm
 ) -> Response:
+    permissions.ensure_team(user)  # before the form is read: outsiders learn nothing
     try:
-        programs.create_program(session, actor=user, data=form)
+        programs.create_program(session, actor=user, data=parse_program(form))
     except RuleViolation as exc:
         context = {"program": None, "form": form}
         return page(request, "admin/program_form.html", context, error=exc)
@@ -61,7 +63,9 @@ def program_update(
     form: ProgramForm,
 ) -> Response:
     try:
-        programs.update_program(session, actor=user, program_id=program_id, data=form)
+        programs.update_program(
+            session, actor=user, program_id=program_id, data=parse_program(form)
+        )
     except RuleViolation as exc:
         program = programs.get_program(session, actor=user, program_id=program_id)
         context = {"program": program, "form": form}

@@ -5,10 +5,11 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
+from app import permissions
 from app.auth import CurrentUser
 from app.db import SessionDep
 from app.errors import RuleViolation
-from app.forms.units import UnitInput
+from app.forms.units import UnitInput, parse_unit
 from app.htmx import is_htmx
 from app.models import UnitKind
 from app.path_ids import UnitId
@@ -49,8 +50,9 @@ def unit_new(request: Request, user: CurrentUser) -> Response:
 def unit_create(
     request: Request, session: SessionDep, user: CurrentUser, form: UnitForm
 ) -> Response:
+    permissions.ensure_team(user)  # before the form is read: outsiders learn nothing
     try:
-        units.create_unit(session, actor=user, data=form)
+        units.create_unit(session, actor=user, data=parse_unit(form))
     except RuleViolation as exc:
         return page(request, "admin/unit_form.html", {"unit": None, "form": form}, error=exc)
     return done("/admin/units", "unit-created")
@@ -69,7 +71,7 @@ def unit_update(
     request: Request, session: SessionDep, user: CurrentUser, unit_id: UnitId, form: UnitForm
 ) -> Response:
     try:
-        units.update_unit(session, actor=user, unit_id=unit_id, data=form)
+        units.update_unit(session, actor=user, unit_id=unit_id, data=parse_unit(form))
     except RuleViolation as exc:
         unit = units.get_unit(session, actor=user, unit_id=unit_id)
         return page(request, "admin/unit_form.html", {"unit": unit, "form": form}, error=exc)

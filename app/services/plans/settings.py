@@ -4,16 +4,14 @@ page switch, and which plan is current. Team only."""
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from datetime import UTC, date, datetime
-from functools import lru_cache
-from zoneinfo import available_timezones
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from app import permissions
-from app.forms.checker import YEAR_MAX, YEAR_MIN, Checker
-from app.forms.plans import ESCALATION_DAYS_MAX, ESCALATION_FIELDS, PlanInput
-from app.models import SHORT_MAX, DayMode, Plan, Task, TaskStatus, User
+from app.forms.checker import YEAR_MIN
+from app.forms.plans import PlanData, PlanInput
+from app.models import DayMode, Plan, Task, TaskStatus, User
 from app.services import holiday_source
 from app.services.calendar import PlanCalendar
 from app.services.plans import plan_calendar
@@ -21,8 +19,6 @@ from app.services.publishing import touch_public
 from app.services.rows import get_row
 from app.sorting import text_order
 from app.timefmt import WIB
-
-PLAN_LENGTH_MAX = 2000
 
 
 @dataclass(frozen=True)
@@ -41,58 +37,15 @@ class PlanView:
     years_without_holidays: list[int] = dataclass_field(default_factory=list)
 
 
-@lru_cache
-def _timezones() -> frozenset[str]:
-    return frozenset(available_timezones())
-
-
-def _parse_baseline(check: Checker, raw: str) -> datetime | None:
-    value = raw.strip()
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        check.fail("baseline_at", "Waktu tidak valid; isi tanggal dan jam (WIB).")
-        return None
-    if not YEAR_MIN <= parsed.year <= YEAR_MAX:
-        check.fail("baseline_at", f"Tahun harus antara {YEAR_MIN} dan {YEAR_MAX}.")
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=WIB)
-    return parsed.astimezone(UTC)
-
-
-def _apply_plan(data: PlanInput, plan: Plan) -> Plan:
-    check = Checker()
-    name = check.text(data.name, field="name", max_length=SHORT_MAX)
-    start = check.day(data.start_date, field="start_date")
-    length = check.number(data.length_days, field="length_days", low=1, high=PLAN_LENGTH_MAX)
-    mode = check.choice(data.day_mode, field="day_mode", enum=DayMode)
-    timezone = data.timezone.strip()
-    if timezone not in _timezones():
-        check.fail("timezone", "Pilih zona waktu: WIB, WITA atau WIT.")
-    baseline = _parse_baseline(check, data.baseline_at)
-    ladder = {
-        name: check.number(getattr(data, name), field=name, low=1, high=ESCALATION_DAYS_MAX)
-        for name in ESCALATION_FIELDS
-    }
-    for lower, upper in (
-        ("escalate_blocked_team_days", "escalate_blocked_executive_days"),
-        ("escalate_directive_unit_days", "escalate_directive_author_days"),
-    ):
-        low, high = ladder[lower], ladder[upper]
-        if low is not None and high is not None and high <= low:
-            check.fail(upper, f"Harus lebih dari {low} hari kerja (anak tangga sebelumnya).")
-    check.done()
-    for field_name, days in ladder.items():
+def _apply_plan(data: PlanData, plan: Plan) -> Plan:
+    for field_name, days in data.ladder.items():
         setattr(plan, field_name, days)
-    plan.name = name
-    plan.start_date = check.checked(start)
-    plan.length_days = check.checked(length)
-    plan.day_mode = check.checked(mode)
-    plan.timezone = timezone
-    plan.baseline_at = baseline
+    plan.name = data.name
+    plan.start_date = data.start_date
+    plan.length_days = data.length_days
+    plan.day_mode = data.day_mode
+    plan.timezone = data.timezone
+    plan.baseline_at = data.baseline_at
     plan.public_enabled = data.public_enabled
     return plan
 
@@ -161,7 +114,7 @@ def _make_current(session: Session, plan: Plan) -> None:
     session.add(plan)
 
 
-def create_plan(session: Session, *, actor: User, data: PlanInput) -> Plan:
+def create_plan(session: Session, *, actor: User, data: PlanData) -> Plan:
     """A new plan (e.g. "Tahun Pertama"); current when asked, or when it is the first."""
     permissions.ensure_team(actor)
     plan = _apply_plan(data, Plan(name="", start_date=date(YEAR_MIN, 1, 1)))
@@ -176,7 +129,7 @@ def create_plan(session: Session, *, actor: User, data: PlanInput) -> Plan:
     return plan
 
 
-def update_plan(session: Session, *, actor: User, plan_id: int, data: PlanInput) -> Plan:
+def update_plan(session: Session, *, actor: User, plan_id: int, data: PlanData) -> Plan:
     """Change a plan's settings. Moving its days may leave due dates outside them: that is
     allowed, and `plan_view` lists those tasks so the team can fix them."""
     permissions.ensure_team(actor)
