@@ -101,9 +101,7 @@ def get_auth(
     request.state.csrf_token = login.csrf_token
     # The header's bell: counted only if a page renders the header, in a short read of its
     # own (an error page renders after the request's session has closed).
-    request.state.inbox_unread = lambda: inbox.unread_count_of(
-        engine_of(request), user_id=user.id or 0
-    )
+    request.state.inbox_unread = lambda: inbox.unread_count_of(engine_of(request), user_id=user.pk)
     # The header names the user's unit: read only when a full page is drawn (never for a
     # fragment or the board's 304 poll).
     request.state.unit_loader = _unit_loader(request, user.unit_id)

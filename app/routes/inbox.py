@@ -27,7 +27,7 @@ def inbox_page(
 @router.get("/bell")
 def bell(request: Request, session: SessionDep, user: CurrentUser) -> Response:
     """The bell alone, for its poll: 304 while nothing arrived and nothing was read."""
-    state = inbox.bell_state(session, user_id=user.id or 0)
+    state = inbox.bell_state(session, user_id=user.pk)
     headers = {"ETag": state.etag, "Cache-Control": "private, no-cache"}
     sent = request.headers.get("If-None-Match", "")
     if state.etag in [tag.strip() for tag in sent.split(",")]:

@@ -105,7 +105,7 @@ def save_channels(
     form: PreferencesForm,
 ) -> Response:
     try:
-        preferences.save_preferences(session, actor=user, user_id=user.id or 0, data=form)
+        preferences.save_preferences(session, actor=user, user_id=user.pk, data=form)
     except FormErrors as exc:
         session.rollback()
         return _render_profile(

@@ -162,12 +162,12 @@ def _cards(
                 task=task,
                 lead_unit_name=lead_name,
                 district_name=district_name,
-                programs=programs.get(task.id or 0, []),
+                programs=programs.get(task.pk, []),
                 due_day=due_day,
                 days_late=late,
                 move_targets=targets[permission_class],
-                evidence_count=evidence.get(task.id or 0, 0),
-                open_directives=directives.get(task.id or 0, 0),
+                evidence_count=evidence.get(task.pk, 0),
+                open_directives=directives.get(task.pk, 0),
                 review_days=max((today - task.review_since_date).days, 0)
                 if task.status == TaskStatus.review and task.review_since_date
                 else None,

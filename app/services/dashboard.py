@@ -376,7 +376,7 @@ def _unit_row(
     if last_update_at is not None:
         days = max((today - calendar.local_date(last_update_at)).days, 0)
     return UnitRow(
-        id=unit.id or 0,
+        id=unit.pk,
         name=unit.short_name,
         stats=stats,
         judgement=judge(stats),
@@ -389,7 +389,7 @@ def _unit_row(
 
 def _program_row(program: Program, stats: GroupStats) -> RagRow:
     return RagRow(
-        id=program.id or 0,
+        id=program.pk,
         name=program.short_name,
         stats=stats,
         judgement=judge(stats),
@@ -399,7 +399,7 @@ def _program_row(program: Program, stats: GroupStats) -> RagRow:
 
 def _district_row(unit: Unit, stats: GroupStats) -> RagRow:
     return RagRow(
-        id=unit.id or 0,
+        id=unit.pk,
         name=unit.short_name,
         stats=stats,
         judgement=judge(stats),
@@ -434,7 +434,7 @@ def _task_details(
         .join(owner, col(owner.id) == Task.lead_unit_id)
         .where(col(Task.id).in_(ids))
     ).all()
-    return {task.id or 0: (task, name, title, head) for task, name, title, head in rows}
+    return {task.pk: (task, name, title, head) for task, name, title, head in rows}
 
 
 def _attention(session: Session, facts: list[TaskFact], limit: int) -> list[AttentionRow]:
@@ -723,7 +723,7 @@ def task_list(
         ranked = sorted(chosen, key=attention_rank)
         lines = _lines(session, ranked[:TASK_LIST_MAX], calendar=day.calendar, lead_unit_id=None)
         order = {f.id: i for i, f in enumerate(ranked)}
-        lines.sort(key=lambda line: order[line.task.id or 0])
+        lines.sort(key=lambda line: order[line.task.pk])
     else:
         lines = _lines(session, chosen, calendar=day.calendar, lead_unit_id=None)
     return TaskList(day=day, show=show, filters=filters, total=len(chosen), lines=lines)
@@ -793,7 +793,7 @@ def _group_page(
         row = _unit_row(
             unit,
             stats,
-            last_update_at=updates.get(unit.id or 0),
+            last_update_at=updates.get(unit.pk),
             calendar=day.calendar,
             today=day.today,
         )

@@ -99,7 +99,7 @@ def outgoing(session: Session, delivery: Delivery, *, settings: Settings) -> Out
         and can_act_by_chat(user, task)
     ):
         buttons = [
-            Button(label, button_data(task.id or 0, delivery.task_version, status))
+            Button(label, button_data(task.pk, delivery.task_version, status))
             for label, status in CHAT_BUTTONS
             if status != task.status
         ]
@@ -149,7 +149,7 @@ def _prepare(
             select(Delivery).where(col(Delivery.id).in_(ids)).order_by(col(Delivery.id))
         ).all()
         prepared = [
-            (row.id or 0, outgoing(session, row, settings=settings), Channel(row.channel))
+            (row.pk, outgoing(session, row, settings=settings), Channel(row.channel))
             for row in rows
             if row.status == DeliveryStatus.pending
         ]
@@ -179,7 +179,7 @@ def _record(
     with open_session(engine, write=True) as session:
         rows = session.exec(select(Delivery).where(col(Delivery.id).in_(list(outcomes)))).all()
         for delivery in rows:
-            outcome = outcomes[delivery.id or 0]
+            outcome = outcomes[delivery.pk]
             delivery.claimed_until = None
             if isinstance(outcome, str):
                 delivery.status = DeliveryStatus.sent

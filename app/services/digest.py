@@ -138,12 +138,12 @@ def _unit_sections(
                 when = "hari ini" if task.due_date == today else format_day_date(task.due_date)
                 soon.append(Item(f"{_ref(task)} — tenggat {when}", _path(task)))
         if task.status == TaskStatus.blocked:
-            since = blocked_since.get(task.id or 0)
+            since = blocked_since.get(task.pk)
             days = f" {working_days_since(calendar, since, today)} hari kerja" if since else ""
             blocked.append(
                 Item(f"{_ref(task)} — terkendala{days}: {_quote(task.blocked_reason)}", _path(task))
             )
-        rejection = last_rejections.get(task.id or 0)
+        rejection = last_rejections.get(task.pk)
         if rejection is not None and task.status == TaskStatus.in_progress:
             rejected.append(
                 Item(f"{_ref(task)} — catatan Tim Transisi: {_quote(rejection.note)}", _path(task))
@@ -154,7 +154,7 @@ def _unit_sections(
             f"{_quote(d.event.note)}",
             _path(d.task),
         )
-        for d in open_directives(session, plan_id=plan.id or 0, unit_id=user.unit_id)
+        for d in open_directives(session, plan_id=plan.pk, unit_id=user.unit_id)
     ]
     return [
         s
@@ -227,7 +227,7 @@ def plan_picture(
         (task, working_days_since(calendar, since[task.id], today) if task.id in since else 0)
         for task in queue
     ]
-    review.sort(key=lambda pair: (-pair[1], pair[0].id or 0))
+    review.sort(key=lambda pair: (-pair[1], pair[0].pk))
     units = {u.pk: u for u in session.exec(select(Unit)).all()}
     return PlanPicture(board=board, review=review, units=units)
 
@@ -310,7 +310,7 @@ def _executive_sections(session: Session, *, user: User, picture: PlanPicture) -
             f"{format_day_date(board.day.calendar.local_date(d.event.at))}: {_quote(d.event.note)}",
             _path(d.task),
         )
-        for d in open_directives(session, plan_id=board.day.plan.id or 0)
+        for d in open_directives(session, plan_id=board.day.plan.pk)
         if d.event.actor_id == user.id
     ]
     sections = [summary]
@@ -402,7 +402,7 @@ def run_digest(session: Session, *, plan: Plan, now: datetime) -> int | None:
     today = calendar.today(now)
     if not calendar.is_working_day(today):
         return None
-    lock_plan_for_writes(session, plan.id or 0)
+    lock_plan_for_writes(session, plan.pk)
     done = session.exec(
         select(RoutineRun.id).where(RoutineRun.name == DIGEST, RoutineRun.run_date == today)
     ).first()
@@ -413,7 +413,7 @@ def run_digest(session: Session, *, plan: Plan, now: datetime) -> int | None:
     picture: PlanPicture | None = None
     written = 0
     for user in users:
-        channels = outbox.channels_for(prefs.get(user.id or 0), NoticeKind.digest)
+        channels = outbox.channels_for(prefs.get(user.pk), NoticeKind.digest)
         if not channels:
             continue
         if user.role != Role.unit and picture is None:
@@ -424,11 +424,11 @@ def run_digest(session: Session, *, plan: Plan, now: datetime) -> int | None:
         written += len(
             outbox.enqueue(
                 session,
-                user_id=user.id or 0,
+                user_id=user.pk,
                 notice=NoticeKind.digest,
                 message=digest_message(digest),
                 key=f"digest:{today.isoformat()}:u{user.id}",
-                prefs=prefs.get(user.id or 0),
+                prefs=prefs.get(user.pk),
                 now=now,
                 channels=channels,
             )

@@ -124,7 +124,7 @@ def _follow_ups(session: Session, conditions: Iterable[Any]) -> dict[int, Follow
         directive_id = answered_ids(event.changes)
         if directive_id is not None and directive_id not in found:
             found[directive_id] = FollowUp(
-                event_id=event.id or 0, actor_name=name or "", at=event.at, note=event.note
+                event_id=event.pk, actor_name=name or "", at=event.at, note=event.note
             )
     return found
 
@@ -151,12 +151,12 @@ def _views(
     answers = _follow_ups(session, conditions)
     views = []
     for event, name, position, code, title, status in rows:
-        follow_up = answers.get(event.id or 0)
+        follow_up = answers.get(event.pk)
         given = calendar.local_date(event.at)
         until = calendar.local_date(follow_up.at) if follow_up is not None else today
         views.append(
             DirectiveView(
-                event_id=event.id or 0,
+                event_id=event.pk,
                 task_id=event.task_id,
                 task_code=code,
                 task_title=title,

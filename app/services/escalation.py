@@ -86,7 +86,7 @@ def open_directives(
     rows = session.exec(query).all()
     if not rows:
         return []
-    answered = answered_directive_ids(session, task_ids={task.id or 0 for _, task in rows})
+    answered = answered_directive_ids(session, task_ids={task.pk for _, task in rows})
     return [OpenDirective(event=e, task=t) for e, t in rows if e.id not in answered]
 
 
@@ -145,7 +145,7 @@ def due_rungs(session: Session, *, plan: Plan, today: date) -> list[Rung]:
     """Every rung whose threshold has passed (fired or not)."""
     calendar = working_calendar(session, plan)
     rungs: list[Rung] = []
-    for task, event in _episode_starts(session, plan_id=plan.id or 0, status=TaskStatus.blocked):
+    for task, event in _episode_starts(session, plan_id=plan.pk, status=TaskStatus.blocked):
         days = working_days_since(calendar, event.at, today)
         for name, limit, told in (
             ("blocked_team", plan.escalate_blocked_team_days, "Tim Transisi"),
@@ -162,7 +162,7 @@ def due_rungs(session: Session, *, plan: Plan, today: date) -> list[Rung]:
                         f"Terkendala {days} hari kerja (batas {limit}); diteruskan ke {told}.",
                     )
                 )
-    for task, event in _episode_starts(session, plan_id=plan.id or 0, status=TaskStatus.review):
+    for task, event in _episode_starts(session, plan_id=plan.pk, status=TaskStatus.review):
         days = working_days_since(calendar, event.at, today)
         limit = plan.escalate_review_team_days
         if days > limit:
@@ -177,7 +177,7 @@ def due_rungs(session: Session, *, plan: Plan, today: date) -> list[Rung]:
                     "diteruskan ke Tim Transisi.",
                 )
             )
-    for item in open_directives(session, plan_id=plan.id or 0):
+    for item in open_directives(session, plan_id=plan.pk):
         days = working_days_since(calendar, item.event.at, today)
         for name, limit, told in (
             ("directive_unit", plan.escalate_directive_unit_days, "penanggung jawab"),
@@ -201,7 +201,7 @@ def due_rungs(session: Session, *, plan: Plan, today: date) -> list[Rung]:
 
 def escalate(session: Session, *, plan: Plan, now: datetime) -> list[Escalation]:
     """Fire every due rung not yet fired in its episode; the caller commits."""
-    lock_plan_for_writes(session, plan.id or 0)
+    lock_plan_for_writes(session, plan.pk)
     calendar = working_calendar(session, plan)
     today = calendar.today(now)
     if not calendar.is_working_day(today):
@@ -218,7 +218,7 @@ def escalate(session: Session, *, plan: Plan, now: datetime) -> list[Escalation]
     }
     made: list[Escalation] = []
     for rung in rungs:
-        key = (rung.task.id or 0, rung.rung, rung.episode.id or 0)
+        key = (rung.task.pk, rung.rung, rung.episode.pk)
         if key in fired:
             continue
         changes: dict[str, list[object]] = {"escalation": [None, rung.rung]}

@@ -59,7 +59,7 @@ def set_letterhead(
     row = session.get(PlanLogo, plan.id)
     if media_type is not None and logo_content:
         if row is None:
-            row = PlanLogo(plan_id=plan.id or 0, content=logo_content)
+            row = PlanLogo(plan_id=plan.pk, content=logo_content)
         row.content = logo_content
         row.updated_at = datetime.now(UTC)
         session.add(row)

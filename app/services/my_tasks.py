@@ -174,7 +174,7 @@ def _items(
     evidence = evidence_counts(session, ids)
     items = []
     for task in tasks:
-        task_id = task.id or 0
+        task_id = task.pk
         open_task = task.status not in (TaskStatus.done, TaskStatus.cancelled)
         late = calendar.days_late(task.due_date, today) if task.due_date and open_task else 0
         to_due = (task.due_date - today).days if task.due_date and open_task else None

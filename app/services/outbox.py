@@ -248,10 +248,10 @@ def fan_out(session: Session, *, event: TaskEvent, task: Task) -> list[Notificat
         )
         session.add(notification)
         made.append((entry, notification))
-    if any(channels_for(prefs.get(e.user.id or 0), e.notice) for e, _ in made):
+    if any(channels_for(prefs.get(e.user.pk), e.notice) for e, _ in made):
         session.flush()
         for entry, notification in made:
-            user_id = entry.user.id or 0
+            user_id = entry.user.pk
             enqueue(
                 session,
                 user_id=user_id,

@@ -77,7 +77,7 @@ def change_own_password(
     user.password_hash = accounts.password_hash.hash(data.new)
     user.must_change_password = False
     session.add(user)
-    accounts.revoke_all_sessions(session, user_id=user.id or 0, keep_id=login_session_id)
+    accounts.revoke_all_sessions(session, user_id=user.pk, keep_id=login_session_id)
     session.commit()
     return user
 

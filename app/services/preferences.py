@@ -237,7 +237,7 @@ def new_link_code(session: Session, *, actor: User, now: datetime | None = None)
     """A one-time code the user sends to the bot as `/start CODE` (replaces any earlier one)."""
     now = now or utcnow()
     code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-    prefs = preferences_of(session, user_id=actor.id or 0)
+    prefs = preferences_of(session, user_id=actor.pk)
     prefs.telegram_code_hash = _code_hash(code)
     prefs.telegram_code_expires_at = now + timedelta(minutes=CODE_MINUTES)
     session.add(prefs)

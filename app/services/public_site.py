@@ -471,7 +471,7 @@ def _public_tasks(
     tasks: dict[int, PublicTask] = {}
     programs: dict[int, list[int]] = {}
     for task, district_name, program_id in rows:
-        task_id = task.id or 0
+        task_id = task.pk
         programs.setdefault(task_id, []).append(program_id)
         if task_id not in tasks:
             # Only the published fields (PUBLIC_FIELDS) are copied out of the row.
@@ -541,7 +541,7 @@ def build_site(session: Session, *, plan: Plan, now: datetime | None = None) -> 
 
     public_programs = []
     for program in programs:
-        pid = program.id or 0
+        pid = program.pk
         stats, rag = figures.programs[pid]
         own_tasks = [t for t in tasks if pid in t.program_ids]
         public_programs.append(

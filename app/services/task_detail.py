@@ -343,7 +343,7 @@ class _Describer:
                 # Leaving Terkendala clears the reason; the move itself says enough.
                 shown.discard("blocked_reason")
         return HistoryEntry(
-            id=event.id or 0,
+            id=event.pk,
             kind=kind,
             actor_name=view.actor_name or "Sistem",
             at=event.at,

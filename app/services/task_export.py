@@ -88,14 +88,14 @@ def task_table(
     tasks = list(session.exec(query.order_by(col(Task.id))).all())
     if board_only:
         order = {s: i for i, s in enumerate(BOARD_STATUSES)}
-        tasks.sort(key=lambda t: (order[t.status], t.position, t.id or 0))
+        tasks.sort(key=lambda t: (order[t.status], t.position, t.pk))
     links = link_ids(session, task_ids=[t.pk for t in tasks])
-    units = _labels([(u.id or 0, u.code, u.short_name) for u in session.exec(select(Unit))])
-    programs = _labels([(p.id or 0, p.code, p.short_name) for p in session.exec(select(Program))])
+    units = _labels([(u.pk, u.code, u.short_name) for u in session.exec(select(Unit))])
+    programs = _labels([(p.pk, p.code, p.short_name) for p in session.exec(select(Program))])
     rows: list[list[Any]] = []
     info: list[list[Any]] = []
     for task in tasks:
-        supporting, program_ids = links.get(task.id or 0, ([], []))
+        supporting, program_ids = links.get(task.pk, ([], []))
         rows.append(
             [
                 task.code,
@@ -163,11 +163,11 @@ def choice_lists(session: Session) -> ChoiceLists:
     programs = session.exec(
         select(Program).where(col(Program.is_active)).order_by(col(Program.sort_order))
     ).all()
-    unit_labels = _labels([(u.id or 0, u.code, u.short_name) for u in units])
-    program_labels = _labels([(p.id or 0, p.code, p.short_name) for p in programs])
+    unit_labels = _labels([(u.pk, u.code, u.short_name) for u in units])
+    program_labels = _labels([(p.pk, p.code, p.short_name) for p in programs])
     return ChoiceLists(
-        units=[unit_labels[u.id or 0] for u in units],
-        programs=[program_labels[p.id or 0] for p in programs],
+        units=[unit_labels[u.pk] for u in units],
+        programs=[program_labels[p.pk] for p in programs],
         districts=[u.short_name for u in units if u.kind == "district"],
         statuses=[STATUS_LABELS[s] for s in IMPORT_STATUSES],
     )

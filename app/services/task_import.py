@@ -232,12 +232,12 @@ def _context(session: Session, plan: Plan) -> _Context:
         by_title.setdefault(name_key(task.title), []).append(task)
     return _Context(
         plan=plan,
-        units=Names((u.id or 0, u.short_name, unit_keys(u)) for u in units),
-        active_unit_ids={u.id or 0 for u in units if u.is_active},
+        units=Names((u.pk, u.short_name, unit_keys(u)) for u in units),
+        active_unit_ids={u.pk for u in units if u.is_active},
         districts=Names(
-            (u.id or 0, u.short_name, unit_keys(u)) for u in units if u.kind == UnitKind.district
+            (u.pk, u.short_name, unit_keys(u)) for u in units if u.kind == UnitKind.district
         ),
-        programs=Names((p.id or 0, p.short_name, [p.code, p.name, p.short_name]) for p in programs),
+        programs=Names((p.pk, p.short_name, [p.code, p.name, p.short_name]) for p in programs),
         tasks_by_code={t.code.upper(): t for t in tasks},
         tasks_by_title=by_title,
         links=link_ids(session, task_ids=task_ids),
@@ -447,7 +447,7 @@ def _update_row(
     ctx: _Context,
     result: ImportPlan,
 ) -> RowPlan | None:
-    supporting, programs = ctx.links.get(task.id or 0, ([], []))
+    supporting, programs = ctx.links.get(task.pk, ([], []))
     current = {
         "supporting_unit_ids": sorted(supporting),
         "program_ids": sorted(programs),

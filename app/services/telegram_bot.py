@@ -182,7 +182,7 @@ def _task_of_reminder(session: Session, *, user: User, message_id: int) -> Task 
 
 def _note(session: Session, *, user: User, task: Task, text: str) -> str:
     try:
-        tasks.add_comment(session, actor=user, task_id=task.id or 0, note=text[:2000])
+        tasks.add_comment(session, actor=user, task_id=task.pk, note=text[:2000])
     except DomainError as exc:
         session.rollback()
         return exc.message
