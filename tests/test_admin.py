@@ -25,6 +25,7 @@ from app.models import (
     Program,
     ProgramKind,
     Role,
+    Row,
     SessionKind,
     Unit,
     UnitKind,
@@ -48,7 +49,7 @@ from tests.factories import (
 HX = {"HX-Request": "true"}
 NEW_PASSWORD = "sandi-baru-yang-panjang"
 M = TypeVar("M", bound=SQLModel)
-ADMIN_TABLES: tuple[type[SQLModel], ...] = (Unit, Program, User, Plan, Holiday)
+ADMIN_TABLES: tuple[type[Row], ...] = (Unit, Program, User, Plan, Holiday)
 
 
 # --- helpers -----------------------------------------------------------------------------
@@ -59,9 +60,8 @@ def snapshot(session: Session) -> dict[str, list[dict[str, Any]]]:
     session.rollback()  # a fresh snapshot: the app wrote through its own connection
     session.expire_all()
     return {
-        model.__tablename__: [  # type: ignore[misc]
-            row.model_dump()
-            for row in session.exec(select(model).order_by(model.id))  # type: ignore[attr-defined]
+        model.__table__.name: [
+            row.model_dump() for row in session.exec(select(model).order_by(model.id_column()))
         ]
         for model in ADMIN_TABLES
     }

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
 from app.errors import Forbidden, NotFound, RuleViolation
 from app.forms.errors import FormErrors
@@ -24,6 +24,7 @@ from app.models import (
     Program,
     ProgramKind,
     Role,
+    Row,
     TaskStatus,
     Unit,
     UnitKind,
@@ -34,7 +35,7 @@ from app.services import accounts, admin, holidays, programs, rows, tasks, units
 from app.services.plans import settings as plan_settings
 from tests.factories import World, make_plan, make_program, make_task, make_unit
 
-ADMIN_TABLES: tuple[type[SQLModel], ...] = (Unit, Program, User, Plan, Holiday)
+ADMIN_TABLES: tuple[type[Row], ...] = (Unit, Program, User, Plan, Holiday)
 STRONG = "sandi-yang-cukup-panjang"
 
 
@@ -42,9 +43,8 @@ def snapshot(session: Session) -> dict[str, list[dict[str, Any]]]:
     session.rollback()
     session.expire_all()
     return {
-        model.__tablename__: [  # type: ignore[misc]
-            row.model_dump()
-            for row in session.exec(select(model).order_by(model.id))  # type: ignore[attr-defined]
+        model.__table__.name: [
+            row.model_dump() for row in session.exec(select(model).order_by(model.id_column()))
         ]
         for model in ADMIN_TABLES
     }
@@ -144,29 +144,28 @@ def add_holiday(session: Session, day: date, name: str = "Libur") -> Holiday:
 def _calls(session: Session, world: World) -> dict[str, Callable[[User], object]]:
     """Every public service of the administration modules, called with input the team may send."""
     holiday = add_holiday(session, date(2025, 3, 31), "Idul Fitri")
-    unit_id, program_id, plan_id = world.putr.id, world.sehat.id, world.plan.id
-    user_id, holiday_id = world.dinkes_head.id, holiday.id
-    assert None not in (unit_id, program_id, plan_id, user_id, holiday_id)
+    unit_id, program_id, plan_id = world.putr.pk, world.sehat.pk, world.plan.pk
+    user_id, holiday_id = world.dinkes_head.pk, holiday.pk
     return {
         "overview": lambda a: admin.overview(session, actor=a),
         "list_units": lambda a: units.list_units(session, actor=a),
-        "get_unit": lambda a: units.get_unit(session, actor=a, unit_id=unit_id),  # type: ignore[arg-type]
+        "get_unit": lambda a: units.get_unit(session, actor=a, unit_id=unit_id),
         "blank_unit": lambda a: units.blank_unit(actor=a),
         "create_unit": lambda a: units.create_unit(session, actor=a, data=parse_unit(unit_input())),
         "update_unit": lambda a: units.update_unit(
             session,
             actor=a,
-            unit_id=unit_id,  # type: ignore[arg-type]
+            unit_id=unit_id,
             data=parse_unit(unit_input(code="PUTR", name="Dinas PUPR")),
         ),
         "set_unit_active": lambda a: units.set_unit_active(
             session,
             actor=a,
-            unit_id=unit_id,  # type: ignore[arg-type]
+            unit_id=unit_id,
             active=False,
         ),
         "list_programs": lambda a: programs.list_programs(session, actor=a),
-        "get_program": lambda a: programs.get_program(session, actor=a, program_id=program_id),  # type: ignore[arg-type]
+        "get_program": lambda a: programs.get_program(session, actor=a, program_id=program_id),
         "blank_program": lambda a: programs.blank_program(actor=a),
         "create_program": lambda a: programs.create_program(
             session,
@@ -178,7 +177,7 @@ def _calls(session: Session, world: World) -> dict[str, Callable[[User], object]
         "update_program": lambda a: programs.update_program(
             session,
             actor=a,
-            program_id=program_id,  # type: ignore[arg-type]
+            program_id=program_id,
             data=parse_program(
                 ProgramInput(kind="priority", code="SEHAT", short_name="Sehat", name="Baru")
             ),
@@ -186,7 +185,7 @@ def _calls(session: Session, world: World) -> dict[str, Callable[[User], object]
         "set_program_active": lambda a: programs.set_program_active(
             session,
             actor=a,
-            program_id=program_id,  # type: ignore[arg-type]
+            program_id=program_id,
             active=False,
         ),
         "user_listing": lambda a: accounts.user_listing(session, actor=a),
@@ -197,7 +196,7 @@ def _calls(session: Session, world: World) -> dict[str, Callable[[User], object]
         "update_user": lambda a: update_user(
             session,
             actor=a,
-            user_id=user_id,  # type: ignore[arg-type]
+            user_id=user_id,
             data=user_input(unit_id=str(world.dinkes.id), password="", password_repeat=""),
         ),
         "plan_view": lambda a: plan_settings.plan_view(session, actor=a),
@@ -208,17 +207,17 @@ def _calls(session: Session, world: World) -> dict[str, Callable[[User], object]
         "update_plan": lambda a: plan_settings.update_plan(
             session,
             actor=a,
-            plan_id=plan_id,  # type: ignore[arg-type]
+            plan_id=plan_id,
             data=parse_plan(plan_input(name="Diubah")),
         ),
         "set_current_plan": lambda a: plan_settings.set_current_plan(
             session,
             actor=a,
-            plan_id=plan_id,  # type: ignore[arg-type]
+            plan_id=plan_id,
         ),
         "blank_holiday": lambda a: holidays.blank_holiday(actor=a),
         "list_holidays": lambda a: holidays.list_holidays(session, actor=a),
-        "get_holiday": lambda a: holidays.get_holiday(session, actor=a, holiday_id=holiday_id),  # type: ignore[arg-type]
+        "get_holiday": lambda a: holidays.get_holiday(session, actor=a, holiday_id=holiday_id),
         "create_holiday": lambda a: holidays.create_holiday(
             session,
             actor=a,
@@ -229,7 +228,7 @@ def _calls(session: Session, world: World) -> dict[str, Callable[[User], object]
         "update_holiday": lambda a: holidays.update_holiday(
             session,
             actor=a,
-            holiday_id=holiday_id,  # type: ignore[arg-type]
+            holiday_id=holiday_id,
             data=parse_holiday(
                 HolidayInput(holiday_date="2025-11-04", name="Hari libur daerah", kind="libur")
             ),
@@ -237,7 +236,7 @@ def _calls(session: Session, world: World) -> dict[str, Callable[[User], object]
         "delete_holiday": lambda a: holidays.delete_holiday(
             session,
             actor=a,
-            holiday_id=holiday_id,  # type: ignore[arg-type]
+            holiday_id=holiday_id,
         ),
     }
 
@@ -409,7 +408,7 @@ def test_a_district_holding_tasks_cannot_become_an_agency(session: Session, worl
         lambda: units.update_unit(
             session,
             actor=world.team,
-            unit_id=world.district.id,  # type: ignore[arg-type]
+            unit_id=world.district.pk,
             data=parse_unit(as_agency),
         )
     )
@@ -422,7 +421,7 @@ def test_an_unused_district_may_become_an_agency_and_back(session: Session, worl
     agency = units.update_unit(
         session,
         actor=world.team,
-        unit_id=world.district.id,  # type: ignore[arg-type]
+        unit_id=world.district.pk,
         data=parse_unit(unit_input(code="KEC-RANTAU-BAYUR", name="Rantau Bayur", short_name="RB")),
     )
     assert (agency.kind, agency.region_code) == (UnitKind.agency, None)
@@ -430,7 +429,7 @@ def test_an_unused_district_may_become_an_agency_and_back(session: Session, worl
     district = units.update_unit(
         session,
         actor=world.team,
-        unit_id=world.district.id,  # type: ignore[arg-type]
+        unit_id=world.district.pk,
         data=parse_unit(
             unit_input(
                 kind="district",
@@ -543,7 +542,7 @@ def test_program_code_taken_by_another(session: Session, world: World) -> None:
         lambda: programs.update_program(
             session,
             actor=world.team,
-            program_id=world.sehat.id,  # type: ignore[arg-type]
+            program_id=world.sehat.pk,
             data=parse_program(
                 ProgramInput(kind="priority", code="membangun", short_name="S", name="S")
             ),
@@ -606,7 +605,7 @@ def test_nobody_demotes_or_deactivates_themselves(session: Session, world: World
             update_user(
                 session,
                 actor=world.team,
-                user_id=world.team.id,  # type: ignore[arg-type]
+                user_id=world.team.pk,
                 data=data,
             )
         assert caught.value.errors == {"role": message}, change
@@ -625,7 +624,7 @@ def test_a_unit_user_may_stay_in_a_unit_that_became_inactive(
     kept = update_user(
         session,
         actor=world.team,
-        user_id=world.putr_head.id,  # type: ignore[arg-type]
+        user_id=world.putr_head.pk,
         data=user_input(
             full_name="Kadis PUTR", unit_id=str(world.putr.id), password="", password_repeat=""
         ),
@@ -636,7 +635,7 @@ def test_a_unit_user_may_stay_in_a_unit_that_became_inactive(
         lambda: update_user(
             session,
             actor=world.team,
-            user_id=world.putr_head.id,  # type: ignore[arg-type]
+            user_id=world.putr_head.pk,
             data=user_input(unit_id=str(idle.id), password="", password_repeat=""),
         )
     )
@@ -716,7 +715,7 @@ def test_plan_settings_are_parsed(session: Session, world: World) -> None:
     plan = plan_settings.update_plan(
         session,
         actor=world.team,
-        plan_id=world.plan.id,  # type: ignore[arg-type]
+        plan_id=world.plan.pk,
         data=parse_plan(
             plan_input(
                 name="  Program  100 Hari ",
@@ -747,7 +746,7 @@ def test_plan_rules_report_every_wrong_field(session: Session, world: World) -> 
         lambda: plan_settings.update_plan(
             session,
             actor=world.team,
-            plan_id=world.plan.id,  # type: ignore[arg-type]
+            plan_id=world.plan.pk,
             data=parse_plan(
                 PlanInput(
                     name="",
@@ -800,7 +799,7 @@ def test_working_day_plan_view_skips_weekends_and_holidays(session: Session, wor
     plan = plan_settings.update_plan(
         session,
         actor=world.team,
-        plan_id=world.plan.id,  # type: ignore[arg-type]
+        plan_id=world.plan.pk,
         data=parse_plan(plan_input(start_date="2025-03-03", length_days="5", day_mode="working")),
     )
 
@@ -828,7 +827,7 @@ def test_plan_view_lists_open_tasks_due_outside_the_plan(session: Session, world
     tasks.cancel_task(
         session,
         actor=world.team,
-        task_id=cancelled.id,  # type: ignore[arg-type]
+        task_id=cancelled.pk,
         version=cancelled.version,
         note="Ganda",
     )
@@ -837,7 +836,7 @@ def test_plan_view_lists_open_tasks_due_outside_the_plan(session: Session, world
     plan_settings.update_plan(
         session,
         actor=world.team,
-        plan_id=world.plan.id,  # type: ignore[arg-type]
+        plan_id=world.plan.pk,
         data=parse_plan(plan_input(start_date=start.isoformat(), length_days="30")),
     )
 
@@ -862,8 +861,8 @@ def test_plan_view_without_plans(session: Session, world: World) -> None:
 def test_set_current_plan_leaves_exactly_one(session: Session, world: World) -> None:
     other = make_plan(session, start_date=date(2026, 1, 5), is_current=False)
 
-    plan_settings.set_current_plan(session, actor=world.team, plan_id=other.id)  # type: ignore[arg-type]
-    plan_settings.set_current_plan(session, actor=world.team, plan_id=other.id)  # type: ignore[arg-type]
+    plan_settings.set_current_plan(session, actor=world.team, plan_id=other.pk)
+    plan_settings.set_current_plan(session, actor=world.team, plan_id=other.pk)
 
     session.expire_all()
     assert session.exec(select(Plan.id).where(col(Plan.is_current))).all() == [other.id]
@@ -881,7 +880,7 @@ def test_holiday_dates_are_unique(session: Session, world: World) -> None:
         lambda: holidays.update_holiday(
             session,
             actor=world.team,
-            holiday_id=second.id,  # type: ignore[arg-type]
+            holiday_id=second.pk,
             data=parse_holiday(HolidayInput(holiday_date="2025-03-31", name="Geser", kind="libur")),
         )
     )
@@ -891,7 +890,7 @@ def test_holiday_dates_are_unique(session: Session, world: World) -> None:
     kept = holidays.update_holiday(
         session,
         actor=world.team,
-        holiday_id=first.id,  # type: ignore[arg-type]
+        holiday_id=first.pk,
         data=parse_holiday(
             HolidayInput(holiday_date="2025-03-31", name="Idul Fitri 1446 H", kind="cuti_bersama")
         ),
@@ -901,13 +900,13 @@ def test_holiday_dates_are_unique(session: Session, world: World) -> None:
 
 def test_delete_holiday(session: Session, world: World) -> None:
     holiday = add_holiday(session, date(2025, 3, 31))
-    holiday_id = holiday.id
+    holiday_id = holiday.pk
 
-    holidays.delete_holiday(session, actor=world.team, holiday_id=holiday_id)  # type: ignore[arg-type]
+    holidays.delete_holiday(session, actor=world.team, holiday_id=holiday_id)
 
     assert session.get(Holiday, holiday_id) is None
     with pytest.raises(NotFound, match=rf"Hari libur #{holiday_id} tidak ditemukan\."):
-        holidays.delete_holiday(session, actor=world.team, holiday_id=holiday_id)  # type: ignore[arg-type]
+        holidays.delete_holiday(session, actor=world.team, holiday_id=holiday_id)
 
 
 def test_list_holidays_in_date_order(session: Session, world: World) -> None:
