@@ -1,5 +1,5 @@
 """What the team publishes on the public page (/publik): the plan's switch lives in the plan
-settings and a program's public title, text and flag in the program form (app.services.admin);
+settings and a program's public title, text and flag in the program form (app.services.programs);
 here are the per-task and per-evidence flags, and the change stamp they all move.
 
 Only the team publishes. Every change that alters a public page without writing a task event
