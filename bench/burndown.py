@@ -361,10 +361,10 @@ def run(n_tasks: int, repeat: int) -> None:
                 # Cold: nothing kept (a new process, or the first view of a day); after a
                 # change: one progress report since the last view, so the page is built
                 # again and the kept Kurva S replays one event; repeated: the same plan
-                # state again (app.routes.dashboard.body_cache, app.services.curve._live).
+                # state again (app.routes.dashboard.body_cache and app.services.curve keep them).
                 def forget() -> None:
                     body_cache.clear()
-                    curve._live.clear()
+                    curve.forget_live_curves()
 
                 def change() -> None:
                     report_progress(engine, plan_id=plan.pk, team=info["team"])

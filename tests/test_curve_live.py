@@ -29,9 +29,9 @@ OPEN = (TaskStatus.todo, TaskStatus.in_progress, TaskStatus.blocked)
 
 @pytest.fixture(autouse=True)
 def no_kept_curves() -> Iterator[None]:
-    curve._live.clear()
+    curve.forget_live_curves()
     yield
-    curve._live.clear()
+    curve.forget_live_curves()
 
 
 def _figures(series: CurveSeries) -> list[tuple[object, ...]]:
@@ -114,16 +114,16 @@ def test_the_live_curve_equals_a_whole_replay_after_any_writes(
             _step(session, world, rng, made)
         _assert_live_equals_whole(session, world)
     # One kept replay per measure, moved forward rather than rebuilt.
-    assert len(curve._live) == 2
+    assert curve.live_curves_kept() == 2
 
 
 def test_a_scope_filter_or_a_given_time_is_never_kept(session: Session, world: World) -> None:
     make_task(session, actor=world.team, plan=world.plan, lead=world.putr, title="Jalan poros")
     curve_series(session, plan=world.plan, filters=TaskFilter(unit_id=world.putr.id))
     curve_series(session, plan=world.plan, filters=TaskFilter(), now=datetime.now(UTC))
-    assert len(curve._live) == 0
+    assert curve.live_curves_kept() == 0
     curve_series(session, plan=world.plan, filters=TaskFilter())
-    assert len(curve._live) == 1
+    assert curve.live_curves_kept() == 1
 
 
 def test_a_history_that_went_back_is_replayed_whole(session: Session, world: World) -> None:

@@ -209,6 +209,17 @@ def _live_sums(
         return replay.sums.copy()
 
 
+def forget_live_curves() -> None:
+    """Drop the kept replays (a benchmark's cold start; tests)."""
+    with _live_lock:
+        _live.clear()
+
+
+def live_curves_kept() -> int:
+    """How many plan-wide replays this process keeps."""
+    return len(_live)
+
+
 def _latest_event_id(session: Session, plan: Plan) -> int:
     latest = session.execute(
         sa.select(sa.func.max(_EVENTS.c.id)).where(_EVENTS.c.plan_id == plan.id)
