@@ -49,6 +49,12 @@ class Settings(BaseSettings):
     import_keep_files: int = 200
     # Checked at start-up; tests create the schema themselves and may switch this off.
     require_migrated: bool = True
+    # Once started, move the loaded app's objects (modules, routes, templates: a few hundred
+    # thousand) out of the cyclic collector's reach (gc.freeze). Otherwise every full
+    # collection, which a dashboard build's tens of thousands of rows set off, rescans them
+    # all: at 5,000 tasks that doubled the page's time. The tests switch it off (a test
+    # process starts hundreds of apps, and frozen cycles are never freed).
+    gc_freeze: bool = True
     # Uploaded evidence (bukti dukung, under evidence/) and import files awaiting confirmation
     # (under imports/) live here, outside the web root. Default: the folder of the SQLite
     # file, or ./data for PostgreSQL. Back it up together with the database.

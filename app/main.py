@@ -1,5 +1,6 @@
 """create_app(): lifespan (refuses an unmigrated database), static files, routers, errors."""
 
+import gc
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -93,6 +94,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.require_migrated:
             ensure_migrated(engine)
+        if settings.gc_freeze:
+            gc.collect()
+            gc.freeze()  # see Settings.gc_freeze
         yield
 
     app = FastAPI(

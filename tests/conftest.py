@@ -5,6 +5,7 @@ tests/databases.py) the same tests run on PostgreSQL: one throw-away database pe
 with the schema created once, emptied before each test.
 """
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -17,6 +18,10 @@ from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import Engine, event
 from sqlmodel import Session, SQLModel
+
+# Every app the tests start, and the live servers they spawn, keep the collector as it is
+# (see Settings.gc_freeze); tests/test_gc_freeze.py checks the served default.
+os.environ["SERATUS_GC_FREEZE"] = "false"
 
 from app.config import Settings
 from app.db import make_engine, open_session

@@ -32,6 +32,7 @@ from app.services.lateness import Lateness
 from app.services.rag import GroupStats
 
 _SINCE_STATUSES = (TaskStatus.blocked.value,)
+_STATUS_OF = {status.value: status for status in TaskStatus}
 
 
 @dataclass(frozen=True)
@@ -237,7 +238,7 @@ def load_facts(session: Session, *, plan: Plan, lateness: Lateness) -> Facts:
         supporting[task_id].append(unit_id)
     facts = []
     for task_id, status, due, weight, needs_decision, lead, district, review, since_at in rows:
-        status = TaskStatus(status)
+        status = _STATUS_OF[status]  # a dict lookup: TaskStatus(value) costs ~1 µs a row
         due = _as_date(due)
         review_since = _as_date(review)
         since = review_since if status == TaskStatus.review else _local_date(calendar, since_at)
