@@ -67,7 +67,14 @@ def run_worker(
                 totals.routines.extend(run_routines(engine, settings=settings))
                 last_routines = now_mono
             while not stop.is_set():
-                result = delivery.deliver_due(engine, settings=settings, client=client)
+                try:
+                    result = delivery.deliver_due(engine, settings=settings, client=client)
+                except Exception:
+                    # A database that restarts or drops a connection must not end the
+                    # worker (and every notification with it): the claims are leases, so
+                    # nothing is lost; the next round tries again.
+                    log.exception("delivery round failed; it is tried again next round")
+                    break
                 totals.sent += result.sent
                 totals.retried += result.retried
                 totals.failed += result.failed
