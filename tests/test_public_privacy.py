@@ -179,8 +179,9 @@ def test_no_public_response_contains_a_private_field(
     limited = create_app(settings.model_copy(update={"public_rate_limit": 1}), engine)
     with TestClient(limited) as client:
         client.get("/publik")
-        refused = client.get("/publik")
-        assert refused.status_code == 429
+        # Windows are fixed minutes: two requests may straddle a boundary, a third cannot.
+        answers = [client.get("/publik") for _ in range(2)]
+        refused = next(answer for answer in answers if answer.status_code == 429)
         bodies["429"] = refused.content + str(refused.headers).encode()
 
     leaks = [
