@@ -211,7 +211,7 @@ def bench_one(backend: str, args: argparse.Namespace, folder: Path) -> int:
             SERATUS_PUBLIC_RATE_LIMIT="0",
             SERATUS_DATA_DIR=str(folder / f"{backend}-data"),
         )
-        with server.start():
+        with server:  # starts it (LiveServer.__enter__), and stops it on the way out
             paths = page_paths(server.url)
             for path in paths:  # warm each worker's cache of the built site
                 for _ in range(args.workers * 2):
