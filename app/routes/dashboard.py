@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from sqlmodel import Session
 
 from app.auth import CurrentUser
 from app.db import SessionDep
@@ -135,7 +136,7 @@ body_cache = HtmlCache(BODY_CACHE_ENTRIES)
 
 
 def _body_key(
-    session: SessionDep, plan: Plan, day: dashboard_service.PlanDay, query: DashboardQuery
+    session: Session, plan: Plan, day: dashboard_service.PlanDay, query: DashboardQuery
 ) -> tuple[Hashable, ...]:
     return (dashboard_stamp(session, plan), day.today, query)
 

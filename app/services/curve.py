@@ -174,7 +174,7 @@ def curve_series(
     if live and scope_filter(filters) == TaskFilter():
         sums = _live_sums(session, plan, query, frame=frame, by_weight=by_weight)
         return _assemble(sums, frame=frame, measure=measure, calendar=calendar, today=today)
-    replay = _Replay.empty(len(frame.dates) + 1)
+    replay = _Replay.for_frame(frame)
     replay.add(
         plain_rows(session, query.where(_EVENTS.c.at <= now)), frame=frame, by_weight=by_weight
     )
@@ -193,7 +193,7 @@ def _live_sums(
             replay = None  # the history went back (a restored backup): replay it whole
         try:
             if replay is None:
-                replay = _Replay.empty(len(frame.dates) + 1)
+                replay = _Replay.for_frame(frame)
                 replay.add(plain_rows(session, query), frame=frame, by_weight=by_weight)
                 _live[live_key] = replay
                 while len(_live) > LIVE_ENTRIES:
@@ -258,7 +258,9 @@ class _Replay:
     last_id: int = 0
 
     @classmethod
-    def empty(cls, size: int) -> "_Replay":
+    def for_frame(cls, frame: DateFrame) -> "_Replay":
+        """Nothing replayed yet: a slot per date of `frame`, plus one past it."""
+        size = len(frame.dates) + 1
         return cls(
             sums=_Sums(
                 scope=[0.0] * size, done=[0.0] * size, physical=[0.0] * size, planned=[0.0] * size

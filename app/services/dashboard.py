@@ -229,7 +229,6 @@ class ActivityEntry:
 
 # The chart region shows one chart at a time; only that one is computed.
 Chart = Literal["curve", "burndown"]
-CHARTS: tuple[Chart, ...] = ("curve", "burndown")
 
 
 @dataclass(frozen=True)
