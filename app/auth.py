@@ -113,7 +113,7 @@ def get_auth(
 PageAuth = Annotated[Auth, Depends(get_auth)]
 
 
-def get_page_user(auth: PageAuth) -> User:
+async def get_page_user(auth: PageAuth) -> User:
     return auth.user
 
 
@@ -140,7 +140,7 @@ def get_api_auth(
 ApiAuth = Annotated[Auth, Depends(get_api_auth)]
 
 
-def get_api_user(auth: ApiAuth) -> User:
+async def get_api_user(auth: ApiAuth) -> User:
     return auth.user
 
 

@@ -1,15 +1,15 @@
 """Board cards rendered once and reused: most of a board's time used to be Jinja rendering
-the same cards again for every viewer and every poll.
+the same cards again for every viewer and every poll, then loading them whole to do so.
 
-A card's HTML is kept under a key made only of what the card shows, all of it read from the
-database with the card: the task's id, version and last change, the viewer's permission class
-(the columns this viewer may move it into, which is all the card shows of the viewer), the
-plan day and what it makes of the due date, the names of its unit, district and programs, its
-evidence count, and the filter the board carries in its links; plus the card template's own
-markup version (a hash of its source). A process holding an entry can therefore never serve
-it stale: any change another process makes shows up as a different key. The card template
-must use nothing else (no CSRF token, no user, no request), which is why the move control is
-a link and the form lives once per page (templates/board/_move_dialog.html).
+A card's HTML is kept under its stamp (services.board.CardStamp: the task's id, column,
+version and last change, the columns the viewer may move it into, the day, the plans'
+reference revision), the filters its links carry, and the card template's own markup version
+(a hash of its source). Every part comes from the database or the clock, never from state of
+this process, so a process holding an entry can never serve it stale: a change made through
+another process shows up as a different key. The board reads the stamps in one narrow query
+and loads whole only the cards missing here. The card template must use nothing else (no
+CSRF token, no user, no request), which is why the move control is a link and the form lives
+once per page (templates/board/_move_dialog.html).
 """
 
 import hashlib
@@ -20,7 +20,7 @@ from jinja2.runtime import Context
 from markupsafe import Markup
 
 from app.html_cache import HtmlCache
-from app.services.board import Card
+from app.services.board import CachedCards, Card, CardSlot, CardStamp
 
 CARD_TEMPLATE = "board/_card.html"
 # ~1 KB a card: a few MB per process, enough for every card of a 5,000-task plan.
@@ -42,34 +42,38 @@ def markup_version(environment: Environment, name: str = CARD_TEMPLATE) -> str:
     return _markup_versions[memo]
 
 
-def card_key(card: Card, *, query_string: str, markup: str) -> tuple[Hashable, ...]:
+def card_key(stamp: CardStamp, *, query_string: str, markup: str) -> tuple[Hashable, ...]:
     """Everything the card's HTML depends on (see the module's docstring)."""
-    task = card.task
-    return (
-        markup,
-        task.id,
-        task.version,
-        task.updated_at,
-        tuple(s.value for s in card.move_targets),
-        card.today,
-        card.due_day,
-        card.days_late,
-        card.lead_unit_name,
-        card.district_name,
-        tuple((p.id, p.short_name, p.kind) for p in card.programs),
-        card.evidence_count,
-        query_string,
-    )
+    return (markup, stamp, query_string)
+
+
+def cached_cards(environment: Environment, query_string: str) -> CachedCards:
+    """The card cache's HTML for a stamp (None when this process has none), for the board's
+    service to know which cards it must load whole."""
+    markup = markup_version(environment)
+
+    def lookup(stamp: CardStamp) -> Markup | None:
+        return card_cache.get(card_key(stamp, query_string=query_string, markup=markup))
+
+    return lookup
 
 
 @pass_context
-def card_html(context: Context, card: Card, query_string: str = "") -> Markup:
-    """Jinja global: the card's HTML, from the cache or rendered now (and kept)."""
+def card_html(context: Context, card: Card | CardSlot, query_string: str = "") -> Markup:
+    """Jinja global: the card's HTML, as the board found it in the cache, or rendered now
+    (and kept)."""
+    if isinstance(card, CardSlot):
+        if card.html is not None:
+            return card.html
+        assert card.card is not None  # services.board loads every card the cache lacks
+        shown = card.card
+    else:
+        shown = card
     environment = context.environment
-    key = card_key(card, query_string=query_string, markup=markup_version(environment))
+    key = card_key(shown.stamp, query_string=query_string, markup=markup_version(environment))
 
     def render() -> str:
-        html = environment.get_template(CARD_TEMPLATE).render(card=card, query_string=query_string)
+        html = environment.get_template(CARD_TEMPLATE).render(card=shown, query_string=query_string)
         # The template's indentation is for people; a board carries hundreds of cards.
         return "\n".join(line.strip() for line in html.splitlines() if line.strip())
 

@@ -10,11 +10,14 @@ import ssl
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from app.config import Settings
+
+# httpx is imported where a message is sent (by the notification worker): a web worker that
+# never sends one does not carry it (tests/test_worker_footprint.py).
+if TYPE_CHECKING:
+    import httpx
 
 SIGNATURE_HEADER = "X-Seratus-Signature"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -145,10 +148,12 @@ def telegram_configured(settings: Settings) -> bool:
 
 
 def telegram_call(
-    settings: Settings, client: httpx.Client, method: str, payload: dict[str, Any]
+    settings: Settings, client: "httpx.Client", method: str, payload: dict[str, Any]
 ) -> dict[str, Any]:
     """Call a Bot API method; the answer's `result`, or SendError."""
     url = f"{settings.telegram_api_url.rstrip('/')}/bot{settings.telegram_bot_token}/{method}"
+    import httpx
+
     try:
         response = client.post(url, json=payload)
     except httpx.HTTPError as exc:
@@ -166,7 +171,7 @@ def telegram_call(
     return result if isinstance(result, dict) else {}
 
 
-def send_telegram(settings: Settings, client: httpx.Client, out: Outgoing) -> str:
+def send_telegram(settings: Settings, client: "httpx.Client", out: Outgoing) -> str:
     if not telegram_configured(settings):
         raise SendError(
             "Telegram belum dikonfigurasi (SERATUS_TELEGRAM_BOT_TOKEN kosong).", permanent=True
@@ -218,7 +223,7 @@ def webhook_body(out: Outgoing) -> bytes:
     ).encode()
 
 
-def send_webhook(settings: Settings, client: httpx.Client, out: Outgoing) -> str:
+def send_webhook(settings: Settings, client: "httpx.Client", out: Outgoing) -> str:
     if not webhook_configured(settings):
         raise SendError(
             "Webhook belum dikonfigurasi (SERATUS_WEBHOOK_URL / SERATUS_WEBHOOK_SECRET).",
@@ -232,6 +237,8 @@ def send_webhook(settings: Settings, client: httpx.Client, out: Outgoing) -> str
         SIGNATURE_HEADER: sign(settings.webhook_secret, body),
         IDEMPOTENCY_HEADER: out.key,
     }
+    import httpx
+
     try:
         response = client.post(settings.webhook_url, content=body, headers=headers)
     except httpx.HTTPError as exc:

@@ -4,11 +4,12 @@ a write transaction that lost a race with a concurrent one."""
 import logging
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from functools import wraps
 from typing import Annotated, Any, Concatenate, ParamSpec, TypeVar
 
+import anyio
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, Engine, create_engine, event
 from sqlalchemy.engine import Connection
@@ -97,10 +98,17 @@ def engine_of(request: Request) -> Engine:
     return engine
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """The request's session. Opening one does no I/O, so it happens on the event loop rather
+    than in a thread-pool hop of its own; closing it (a rollback on its connection) does, so
+    that runs in the pool, shielded so that a client gone away cannot leave it open."""
     write = request.method not in ("GET", "HEAD", "OPTIONS")
-    with open_session(engine_of(request), write=write) as session:
+    session = open_session(engine_of(request), write=write)
+    try:
         yield session
+    finally:
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(session.close)
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

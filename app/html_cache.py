@@ -22,13 +22,18 @@ class HtmlCache:
         self.renders = 0
         self.hits = 0
 
-    def get_or_render(self, key: Hashable, render: Callable[[], str]) -> Markup:
+    def get(self, key: Hashable) -> Markup | None:
         with self._lock:
             found = self._entries.get(key)
             if found is not None:
                 self._entries.move_to_end(key)
                 self.hits += 1
-                return found
+            return found
+
+    def get_or_render(self, key: Hashable, render: Callable[[], str]) -> Markup:
+        found = self.get(key)
+        if found is not None:
+            return found
         # Safe: the output of an autoescaping template. Rendered outside the lock.
         html = Markup(render())  # noqa: S704
         with self._lock:

@@ -5,6 +5,8 @@ answers the same question without raising, for templates that decide which contr
 Services call the `ensure_*` functions on every path (page, fragment, API, import).
 """
 
+from typing import Protocol
+
 from app.errors import Forbidden
 from app.models import BOARD_STATUSES, Role, Task, TaskStatus, User
 
@@ -23,11 +25,25 @@ DONE_TEAM_ONLY_MESSAGE = (
 )
 
 
+class TaskSeat(Protocol):
+    """What the task rules read of a task (a `Task`, or the board's kept card that was never
+    loaded): its column, its lead unit, and its code for the messages."""
+
+    @property
+    def status(self) -> TaskStatus: ...
+
+    @property
+    def lead_unit_id(self) -> int: ...
+
+    @property
+    def code(self) -> str: ...
+
+
 def is_team(user: User) -> bool:
     return user.role == Role.team
 
 
-def leads(user: User, task: Task) -> bool:
+def leads(user: User, task: TaskSeat) -> bool:
     """The user belongs to the unit that leads (is penanggung jawab of) the task."""
     return user.role == Role.unit and user.unit_id is not None and user.unit_id == task.lead_unit_id
 
@@ -52,7 +68,7 @@ def ensure_team(user: User) -> None:
         raise Forbidden(TEAM_ONLY_MESSAGE)
 
 
-def ensure_can_work_on(user: User, task: Task) -> None:
+def ensure_can_work_on(user: User, task: TaskSeat) -> None:
     """Progress, realisation and notes: the team, or the lead unit."""
     if is_team(user):
         return
@@ -62,7 +78,7 @@ def ensure_can_work_on(user: User, task: Task) -> None:
         raise _not_your_unit(task.code)
 
 
-def ensure_can_move(user: User, task: Task, to_status: TaskStatus) -> None:
+def ensure_can_move(user: User, task: TaskSeat, to_status: TaskStatus) -> None:
     """Moves on the board (DESIGN §2, the statuses table)."""
     if to_status == TaskStatus.cancelled:
         ensure_team(user)
@@ -88,11 +104,11 @@ def can_edit(user: User) -> bool:
     return is_team(user)
 
 
-def can_work_on(user: User, task: Task) -> bool:
+def can_work_on(user: User, task: TaskSeat) -> bool:
     return is_team(user) or leads(user, task)
 
 
-def can_move(user: User, task: Task, to_status: TaskStatus) -> bool:
+def can_move(user: User, task: TaskSeat, to_status: TaskStatus) -> bool:
     try:
         ensure_can_move(user, task, to_status)
     except Forbidden:
@@ -105,7 +121,7 @@ def may_move_cards(user: User) -> bool:
     return user.role != Role.executive
 
 
-def move_targets(user: User, task: Task) -> list[TaskStatus]:
+def move_targets(user: User, task: TaskSeat) -> list[TaskStatus]:
     """The columns this user may move this card into (for the "Pindahkan ke…" control)."""
     return [s for s in BOARD_STATUSES if s != task.status and can_move(user, task, s)]
 

@@ -4,10 +4,14 @@ For each database (SQLite, and PostgreSQL when a server URL is given) and each n
 worker processes, it creates a throw-away database, migrates it, loads the demo plan
 (`seratus demo`, ~150 tasks with history), starts `seratus serve --workers N` and runs C
 closed-loop clients (each sends its next request when the previous one is answered, no think
-time) for T seconds. Every client is a logged-in team member's browser session doing a
-realistic mix: 80 % reads — the board page, the board's conditional poll (If-None-Match, a
-304 when nothing changed), the dashboard — and 20 % writes — moving a card (the htmx form)
-and reporting progress. A stale version answers 409, which is counted apart from errors.
+time) for T seconds. Each client is a logged-in user's browser session: by default
+(`--viewers mixed`) one in eight is the transition team (whose board shows the whole plan) and
+the others are unit users (agency heads, camat), each on their unit's board, as they are in
+use; `--viewers team` makes every client a team member. Each does a realistic mix: 80 % reads
+— the board page, the board's conditional poll (If-None-Match, a 304 when nothing it shows
+changed), the dashboard — and 20 % writes — moving a card it may move (the htmx form, to a
+column the card offers) and reporting progress. A stale version answers 409, which is counted
+apart from errors.
 
 Clients ask for gzip, as browsers do. `--tasks N` tops the demo plan up to N tasks (e.g. 1000)
 with bulk-inserted tasks and history, to load a plan of realistic size.
@@ -52,7 +56,7 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 
 from app.db import make_engine, open_session
-from app.models import Task, TaskEvent, Unit, UnitKind, User
+from app.models import Role, Task, TaskEvent, Unit, UnitKind, User
 from app.services import plans
 from bench.live import BACKENDS, LiveServer, seratus, throwaway_database, web_login
 
@@ -71,7 +75,11 @@ KINDS = list(MIX)
 # other answer (or none, counted as 0) is an error.
 ANSWERED = frozenset({200, 303, 304, 409})
 OPEN = ("todo", "in_progress", "blocked", "review")
-_CARD = re.compile(r'data-task-id="(\d+)" data-version="(\d+)" data-status="(\w+)"')
+# A card, and the columns its viewer may move it into (none: not the viewer's to move).
+_CARD = re.compile(
+    r'data-task-id="(\d+)" data-version="(\d+)" data-status="(\w+)"[^>]*?'
+    r'data-targets="([\w ]*)"'
+)
 
 
 @dataclass
@@ -93,10 +101,10 @@ class Result:
         self.generator_cpu_s += float(other.get("cpu_s", 0.0))
 
 
-def login(base_url: str) -> tuple[str, str]:
-    """A fresh browser session of the team user: (session cookie, CSRF token)."""
+def login(base_url: str, username: str) -> tuple[str, str]:
+    """A fresh browser session of `username`: (session cookie, CSRF token)."""
     with httpx.Client(base_url=base_url, timeout=60) as client:
-        csrf = web_login(client, USERNAME, PASSWORD)
+        csrf = web_login(client, username, PASSWORD)
         return client.cookies["seratus_session"], csrf
 
 
@@ -109,7 +117,8 @@ class BrowserClient:
         self.csrf = csrf
         self.rng = random.Random(seed)
         self.etag = ""
-        self.cards: dict[int, tuple[int, str]] = {}  # id -> (version, status)
+        # id -> (version, status, the columns this viewer may move it into)
+        self.cards: dict[int, tuple[int, str, list[str]]] = {}
 
     def request(
         self,
@@ -133,13 +142,17 @@ class BrowserClient:
             raise
         if response.getheader("Content-Encoding") == "gzip":
             payload = gzip.decompress(payload)
-        if response.status == 200 and method == "GET" and path.startswith("/board"):
+        if response.status in (200, 304) and method == "GET" and path.startswith("/board"):
+            # As board.js does: a 304's tag may name the plan's newer change number.
             self.etag = response.getheader("ETag", self.etag)
         return response.status, payload
 
     def learn(self, html: bytes) -> None:
-        for task_id, version, status in _CARD.findall(html.decode(errors="replace")):
-            self.cards[int(task_id)] = (int(version), status)
+        for task_id, version, status, targets in _CARD.findall(html.decode(errors="replace")):
+            if movable := targets.split():
+                self.cards[int(task_id)] = (int(version), status, movable)
+            else:
+                self.cards.pop(int(task_id), None)
 
     def one(self, kind: str) -> int:
         if kind == "board":
@@ -155,14 +168,14 @@ class BrowserClient:
             return status
         if kind == "dashboard":
             return self.request("GET", "/dashboard")[0]
-        movable = [(tid, v, s) for tid, (v, s) in self.cards.items() if s in OPEN]
+        movable = [(tid, v, s, t) for tid, (v, s, t) in self.cards.items() if s in OPEN]
         if not movable:
             status, body = self.request("GET", "/board")
             self.learn(body)
             return status
-        task_id, version, current = self.rng.choice(movable)
+        task_id, version, current, targets = self.rng.choice(movable)
         if kind == "move":
-            target = self.rng.choice([s for s in OPEN if s != current])
+            target = self.rng.choice([s for s in targets if s in OPEN] or targets)
             form = {
                 "csrf_token": self.csrf,
                 "status": target,
@@ -187,7 +200,7 @@ class BrowserClient:
         }
         status, _ = self.request("POST", f"/tasks/{task_id}/progress", body=form)
         if status == 303:
-            self.cards[task_id] = (version + 1, current)
+            self.cards[task_id] = (version + 1, current, targets)
         else:
             self.cards.pop(task_id, None)
         return status
@@ -266,9 +279,15 @@ def _generator_process(
 
 
 def run_load(
-    server: LiveServer, *, clients: int, duration: float, procs: int, pin: bool = False
+    server: LiveServer,
+    *,
+    users: list[str],
+    clients: int,
+    duration: float,
+    procs: int,
+    pin: bool = False,
 ) -> Result:
-    sessions = [login(server.url) for _ in range(clients)]
+    sessions = [login(server.url, users[i % len(users)]) for i in range(clients)]
     last_core = max(os.sched_getaffinity(0))
     procs = max(1, min(procs, clients))
     context = multiprocessing.get_context("spawn")
@@ -367,6 +386,7 @@ def bench_one(
             with sampler:
                 result = run_load(
                     server,
+                    users=client_users(url, args.viewers, args.clients),
                     clients=args.clients,
                     duration=args.duration,
                     procs=args.procs,
@@ -378,7 +398,8 @@ def bench_one(
             f"{backend}, {workers} worker{'s' if workers > 1 else ''}, {args.clients} clients, "
             f"{args.duration:g} s (load from {min(args.procs, args.clients)} processes"
             f"{', pinned to one core' if args.pin else ''}); "
-            f"plan of {total or 'the demo'} tasks; load average {load_before:.2f} before"
+            f"plan of {total or 'the demo'} tasks; viewers: {args.viewers}; "
+            f"load average {load_before:.2f} before"
         )
         errors = report(title, result, args.duration, peaks)
         busy = server_cpu + result.generator_cpu_s
@@ -388,6 +409,24 @@ def bench_one(
             f"({100 * result.generator_cpu_s / busy if busy else 0:.0f} % of the two)"
         )
         return errors
+
+
+def client_users(url: str, viewers: str, clients: int) -> list[str]:
+    """Whom each client logs in as: the team, or (mixed) the team for one client in eight
+    and the demo's unit users, in turn, for the others."""
+    if viewers == "team":
+        return [USERNAME]
+    engine = make_engine(url)
+    try:
+        with open_session(engine) as session:
+            units = session.exec(
+                select(User.username)
+                .where(User.role == Role.unit, col(User.is_active))
+                .order_by(col(User.username))
+            ).all()
+    finally:
+        engine.dispose()
+    return [USERNAME if i % 8 == 0 else units[i % len(units)] for i in range(clients)]
 
 
 class PssSampler:
@@ -522,6 +561,13 @@ def main() -> None:
     )
     parser.add_argument(
         "--pin", action="store_true", help="keep the load generator on the last CPU core"
+    )
+    parser.add_argument(
+        "--viewers",
+        choices=("mixed", "team"),
+        default="mixed",
+        help="mixed: one client in eight is the team, the others unit users on their unit's "
+        "board; team: every client is the team, on the whole plan's board",
     )
     args = parser.parse_args()
     print(

@@ -23,12 +23,20 @@ from sqlmodel import Session, SQLModel
 # (see Settings.gc_freeze); tests/test_gc_freeze.py checks the served default.
 os.environ["SERATUS_GC_FREEZE"] = "false"
 
+from app.card_html import card_cache
 from app.config import Settings
 from app.db import make_engine, open_session
 from app.main import create_app
 from app.services import accounts
 from tests import factories
 from tests.databases import empty_database, postgres_server, throwaway_database
+
+
+@pytest.fixture(autouse=True)
+def fresh_card_cache() -> None:
+    """Each test starts with no kept cards: one process runs many test databases, whose task
+    ids, versions and times may repeat (a server holds one database)."""
+    card_cache.clear()
 
 
 @pytest.fixture(autouse=True)

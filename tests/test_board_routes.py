@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from app.card_html import card_cache
 from app.config import Settings
 from app.main import create_app
 from app.models import ProgressUpdate, Task, TaskEvent, TaskStatus
@@ -116,10 +117,15 @@ def test_htmx_fragment_is_only_the_columns_region(
 def test_statement_count_does_not_grow_with_tasks(
     client: TestClient, session: Session, world: World, statements: list[str]
 ) -> None:
-    def board_statements() -> int:
+    def board_statements() -> tuple[int, int]:
+        """Statements for a board whose cards are all rendered now, then all kept."""
+        card_cache.clear()
         statements.clear()
         assert client.get("/board").status_code == 200
-        return len(statements)
+        cold = len(statements)
+        statements.clear()
+        assert client.get("/board").status_code == 200
+        return cold, len(statements)
 
     for i in range(3):
         _task(session, world, f"Tugas awal {i}", program_ids=[world.sehat.id])
@@ -135,6 +141,9 @@ def test_statement_count_does_not_grow_with_tasks(
             status=TaskStatus.in_progress,
         )
     assert board_statements() == few
+    # Kept cards are not loaded whole: no task row, programs, evidence or directives read.
+    cold, warm = few
+    assert warm == cold - 4
 
 
 # --- filters -----------------------------------------------------------------------------
@@ -322,6 +331,24 @@ def test_long_column_loads_more_when_revealed(
     assert full.status_code == 200
     assert "<html" in full.text
     assert _codes(full.text) == {"T-003", "T-002"}
+
+
+def test_a_column_page_of_kept_cards_loads_no_card_whole(
+    client: TestClient, session: Session, world: World, statements: list[str]
+) -> None:
+    """Only the stamps are read, the look-ahead card (is there a next page?) included."""
+    for i in range(4):
+        _task(session, world, f"Tugas {i}")
+    login(client, world.team)
+    card_cache.clear()  # the board the login lands on showed every card
+    page = "/board/column/todo?offset=1&limit=2"
+    first = client.get(page, headers=HX)
+    statements.clear()
+    again = client.get(page, headers=HX)
+    assert again.text == first.text
+    assert _codes(again.text) == {"T-003", "T-002"}
+    assert "offset=3" in again.text  # a next page follows
+    assert not any("JOIN unit" in s or "task_program" in s for s in statements)
 
 
 @pytest.mark.parametrize(
@@ -704,7 +731,9 @@ def test_poll_answers_304_until_something_changes(
     statements.clear()
     assert client.get("/board/columns", headers={**HX, "If-None-Match": etag}).status_code == 304
     assert not any("JOIN unit" in s for s in statements)  # no card is read
-    assert len(statements) <= 4  # session and user, plan, the columns' stamps: 3 today
+    # Nothing of the plan was written: session and user, then the plan; nothing is counted.
+    assert not any("GROUP BY" in s for s in statements)
+    assert len(statements) <= 3
 
     make_task(session, actor=world.team, plan=world.plan, lead=world.dinkes, title="Baru")
     changed = client.get("/board/columns", headers={**HX, "If-None-Match": etag})
@@ -780,7 +809,7 @@ def test_poll_resends_only_the_columns_that_changed(
 
 
 def test_a_filtered_view_stays_304_when_only_other_cards_change(
-    client: TestClient, session: Session, world: World
+    client: TestClient, session: Session, world: World, statements: list[str]
 ) -> None:
     _task(session, world, "Posyandu", lead=world.dinkes)
     other = _task(session, world, "Jalan poros")
@@ -792,6 +821,18 @@ def test_a_filtered_view_stays_304_when_only_other_cards_change(
         task_id=other.pk,
         data=ProgressUpdate(version=other.version, progress_pct=50),
     )
+    statements.clear()
+    unchanged = client.get("/board/columns", headers={**HX, "If-None-Match": etag})
+    assert unchanged.status_code == 304
+    assert any("GROUP BY" in s for s in statements)  # the plan moved: its columns are counted
+    # The answer names the plan's new change number, so the next poll counts nothing.
+    newer = unchanged.headers["etag"]
+    assert newer != etag
+    assert newer.split(".")[2:] == etag.split(".")[2:]
+    statements.clear()
+    assert client.get("/board/columns", headers={**HX, "If-None-Match": newer}).status_code == 304
+    assert not any("GROUP BY" in s for s in statements)
+    # An old tag still answers 304: what it shows has not changed.
     assert client.get("/board/columns", headers={**HX, "If-None-Match": etag}).status_code == 304
     # Everything: the other unit's change shows.
     everything = _page_etag(client.get("/board", params={"all": "1"}).text)

@@ -3,7 +3,6 @@ version, the viewer's permission class, the plan day or the card markup changes,
 then; what it shows never depends on who asked first."""
 
 import re
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -12,20 +11,14 @@ from sqlmodel import Session
 
 from app import card_html
 from app.card_html import card_cache
+from app.forms.units import UnitInput, parse_unit
 from app.html_cache import HtmlCache
 from app.models import ProgressUpdate, Role, Task
-from app.services import tasks
+from app.services import tasks, units
 from app.services.calendar import PlanCalendar
 from tests.factories import World, login, make_task, make_user
 
 CARD = re.compile(r'<article class="card.*?</article>', re.S)
-
-
-@pytest.fixture(autouse=True)
-def empty_cache() -> Iterator[None]:
-    card_cache.clear()
-    yield
-    card_cache.clear()
 
 
 def _cards(html: str) -> dict[str, str]:
@@ -125,6 +118,31 @@ def test_a_new_plan_day_renders_every_card(
     monkeypatch.setattr(PlanCalendar, "today", tomorrow)
     _board(client)
     assert card_cache.renders == 6
+    _board(client)
+    assert card_cache.renders == 6
+
+
+def test_a_renamed_unit_renders_its_cards_again(
+    client: TestClient, session: Session, world: World, three: list[Task]
+) -> None:
+    """Names on a card (unit, district, programs) change through admin without a task event:
+    the plans' reference revision, in every card's stamp, moves instead."""
+    login(client, world.team)
+    first = _board(client)
+    assert card_cache.renders == 3
+    putr = world.putr
+    units.update_unit(
+        session,
+        actor=world.team,
+        unit_id=putr.pk,
+        data=parse_unit(UnitInput.of(putr).model_copy(update={"short_name": "Dinas PU Baru"})),
+    )
+    session.commit()
+    again = _board(client)
+    assert card_cache.renders == 6
+    jalan = f"task-{three[0].id}"
+    assert "Dinas PU Baru" in again[jalan]
+    assert "Dinas PU Baru" not in first[jalan]
     _board(client)
     assert card_cache.renders == 6
 

@@ -10,6 +10,7 @@ import io
 import os
 import subprocess
 import sys
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -464,6 +465,11 @@ def test_serve_with_workers_hands_over_to_a_lean_supervisor(
     ]
 
 
+def test_the_server_runs_with_two_malloc_arenas_unless_the_operator_says_otherwise() -> None:
+    assert cli.server_environment({"PATH": "/bin"}) == {"PATH": "/bin", "MALLOC_ARENA_MAX": "2"}
+    assert cli.server_environment({"MALLOC_ARENA_MAX": "4"})["MALLOC_ARENA_MAX"] == "4"
+
+
 def test_up_migrates_loads_the_demo_and_serves(
     cli_url: str, server_calls: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -475,6 +481,9 @@ def test_up_migrates_loads_the_demo_and_serves(
     assert demo.DEMO_PASSWORD in out
     assert "http://127.0.0.1:8124" in out
     assert len(server_calls) == 1
+    # The background worker stops with the server: no thread outlives the command (one did,
+    # and its exception reports, formatted while other tests ran, broke them).
+    assert not [t for t in threading.enumerate() if t.name == "seratus-worker" and t.is_alive()]
     engine = make_engine(cli_url)
     try:
         with open_session(engine) as session:

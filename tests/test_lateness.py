@@ -57,11 +57,12 @@ def _views(session: Session, plan: Plan, user: User, today: date) -> dict[str, s
         today=today,
     )
     assert api_total == len(api_rows)
-    cards = [card for column in built.columns for card in column.cards]
+    # Without a card cache every card is loaded whole.
+    cards = [slot.card for column in built.columns for slot in column.cards if slot.card]
     return {
         "card": {card.task.id or 0 for card in cards if card.is_late},
         "board filter": {
-            card.task.id or 0 for column in overdue_board.columns for card in column.cards
+            slot.stamp.task_id for column in overdue_board.columns for slot in column.cards
         },
         "board filter count": {sum(c.count for c in overdue_board.columns)},
         "api filter": {t.id or 0 for t in api_rows},

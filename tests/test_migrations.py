@@ -62,6 +62,13 @@ def test_an_empty_database_upgrades_to_head(migrated_engine: Engine, empty_url: 
     assert _tables(migrated_engine) == {*SQLModel.metadata.tables, "alembic_version"}
 
 
+def test_the_code_names_the_head_of_its_migrations(migrated_engine: Engine, empty_url: str) -> None:
+    """A web worker checks the database against SCHEMA_REVISION without Alembic: a new
+    migration must move it, and the worker's own reading must agree with Alembic's."""
+    assert schema.head_revision(empty_url) == schema.SCHEMA_REVISION
+    assert schema.current_revision(migrated_engine) == _current_revision(migrated_engine)
+
+
 def test_the_migrations_match_the_models(migrated_engine: Engine) -> None:
     with migrated_engine.connect() as conn:
         context = MigrationContext.configure(

@@ -18,7 +18,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
 from app.auth import CurrentUser
-from app.card_html import markup_version
+from app.card_html import cached_cards, markup_version
 from app.config import SettingsDep
 from app.db import SessionDep
 from app.errors import Conflict, Forbidden, NotFound, RuleViolation
@@ -71,7 +71,7 @@ class BoardQuery:
         return self.viewer_unit_id is not None and self.filters.unit_id == self.viewer_unit_id
 
 
-def board_query(
+async def board_query(
     user: CurrentUser,
     asked: FilterQueryDep,
     show_all: Annotated[str | None, Query(alias="all")] = None,
@@ -94,9 +94,11 @@ def _drop_unknown(query: BoardQuery, options: FilterOptions) -> BoardQuery:
     return replace(query, filters=filters, ignored=tuple(dict.fromkeys([*query.ignored, *ignored])))
 
 
-def _view_key(*, user: User, query: BoardQuery, today: date, page_size: int) -> str:
+def _view_key(*, plan: Plan, user: User, query: BoardQuery, today: date, page_size: int) -> str:
     """What the columns region shows besides the cards' data: the markup, the viewer (its
-    permission class, and its id, as the ETag is per user anyway), the filters, the day."""
+    permission class, and its id, as the ETag is per user anyway), the filters, the day, and
+    the plans' reference revision (unit, program and district names, holidays, the plan's
+    dates), which no task write moves."""
     key = "|".join(
         str(part)
         for part in (
@@ -108,36 +110,56 @@ def _view_key(*, user: User, query: BoardQuery, today: date, page_size: int) -> 
             query.query_string,
             today.isoformat(),
             page_size,
+            plan.public_revision,
         )
     )
     return hashlib.sha256(key.encode()).hexdigest()[:20]
 
 
-def _etag(view: str, stats: dict[TaskStatus, board_service.ColumnStat]) -> str:
-    """The view, then each column's change stamp: a poll can tell which columns changed.
-    Weak: it names what the viewer sees, not the bytes (which compression changes)."""
-    return 'W/"' + ".".join([view, *(stats[s].stamp for s in BOARD_STATUSES)]) + '"'
+def _etag(view: str, plan_seq: int, stats: dict[TaskStatus, board_service.ColumnStat]) -> str:
+    """The view, the plan's change number, then each column's change stamp: a poll whose plan
+    number is current is answered without counting anything, and one whose plan moved can
+    still tell which columns changed. Weak: it names what the viewer sees, not the bytes
+    (which compression changes)."""
+    stamps = [stats[s].stamp for s in BOARD_STATUSES]
+    return 'W/"' + ".".join([view, f"p{plan_seq}", *stamps]) + '"'
 
 
-def _sent_tags(header: str | None) -> list[str]:
-    return [tag.strip().removeprefix("W/") for tag in (header or "").split(",") if tag.strip()]
+def _parts(tag: str) -> list[str]:
+    """A tag's parts: view, plan number, then the column stamps."""
+    return tag.strip().removeprefix("W/").strip('"').split(".")
+
+
+def _sent_parts(header: str | None) -> list[list[str]]:
+    """Each tag the browser sent, split into its parts."""
+    return [_parts(tag) for tag in (header or "").split(",") if tag.strip()]
+
+
+def _unchanged_tag(header: str | None, view: str, plan_seq: int) -> str | None:
+    """The tag the browser sent for this view while the plan's change number was what it is
+    now: then no task of the plan was written since, and the browser's copy is current."""
+    for parts in _sent_parts(header):
+        if len(parts) == 2 + len(BOARD_STATUSES) and parts[:2] == [view, f"p{plan_seq}"]:
+            return 'W/"' + ".".join(parts) + '"'
+    return None
 
 
 def _etag_matches(header: str | None, etag: str) -> bool:
-    sent = _sent_tags(header)
-    return etag.removeprefix("W/") in sent or "*" in sent
+    current = _parts(etag)
+    sent = _sent_parts(header)
+    # The plan number may have moved through changes this view does not show.
+    return any(p[:1] == current[:1] and p[2:] == current[2:] for p in sent) or ["*"] in sent
 
 
 def _changed_columns(header: str | None, view: str, etag: str) -> list[TaskStatus] | None:
     """The columns whose stamp differs from the one the browser sent for this same view, or
     None when the browser's copy is of another view (or none): then it gets everything."""
-    current = etag.removeprefix("W/").strip('"').split(".")
-    for tag in _sent_tags(header):
-        parts = tag.strip('"').split(".")
+    current = _parts(etag)
+    for parts in _sent_parts(header):
         if parts[0] == view and len(parts) == len(current):
             return [
                 s
-                for s, old, new in zip(BOARD_STATUSES, parts[1:], current[1:], strict=True)
+                for s, old, new in zip(BOARD_STATUSES, parts[2:], current[2:], strict=True)
                 if old != new
             ]
     return None
@@ -167,14 +189,15 @@ def _board_context(
         page_size=page_size,
         statuses=statuses,
         today=today,
+        cached=cached_cards(env, query.query_string),
     )
-    view = _view_key(user=user, query=query, today=today, page_size=page_size)
+    view = _view_key(plan=plan, user=user, query=query, today=today, page_size=page_size)
     return {
         "board": board,
         "bq": query,
         "today": today,
         "day_label": calendar.day_label(today),
-        "etag": _etag(view, board.stats),
+        "etag": _etag(view, plan.change_seq, board.stats),
     }
 
 
@@ -207,6 +230,12 @@ def board_page(
     return _board_page(request, session, user=user, query=query, page_size=settings.board_page_size)
 
 
+def _not_modified(etag: str) -> Response:
+    response = Response(status_code=304, headers={"ETag": etag, "Cache-Control": "no-cache"})
+    vary_on_htmx(response)
+    return response
+
+
 @router.get("/columns")
 def board_columns(
     request: Request,
@@ -215,9 +244,10 @@ def board_columns(
     user: CurrentUser,
     query: BoardQueryDep,
 ) -> Response:
-    """board.js's poll: 304 when no column the viewer sees changed (one query); else only
-    the changed columns (out of band) when the browser's copy is of the same view, or the
-    whole region."""
+    """board.js's poll: 304 when no task of the plan was written since the browser's copy
+    (no query beyond the plan), or when none the viewer sees was (one GROUP BY); else only the
+    changed columns (out of band) when the browser's copy is of the same view, or the whole
+    region."""
     if not is_htmx(request):
         target = f"/board?{query.query_string}" if query.query_string else "/board"
         return RedirectResponse(target, status_code=303)
@@ -226,20 +256,21 @@ def board_columns(
     lateness = Lateness.now(calendar)
     today = lateness.today
     page_size = settings.board_page_size
+    view = _view_key(plan=plan, user=user, query=query, today=today, page_size=page_size)
+    sent = request.headers.get("If-None-Match")
+    current = _unchanged_tag(sent, view, plan.change_seq)
+    if current is not None:
+        return _not_modified(current)
     stats = board_service.column_counts(
         session,
         plan_id=plan.pk,
         filters=query.filters,
         lateness=lateness,
     )
-    view = _view_key(user=user, query=query, today=today, page_size=page_size)
-    etag = _etag(view, stats)
-    headers = {"ETag": etag, "Cache-Control": "no-cache"}
-    sent = request.headers.get("If-None-Match")
+    etag = _etag(view, plan.change_seq, stats)
     if _etag_matches(sent, etag):
-        response = Response(status_code=304, headers=headers)
-        vary_on_htmx(response)
-        return response
+        return _not_modified(etag)
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
     changed = _changed_columns(sent, view, etag)
     context = _board_context(
         session,
@@ -277,8 +308,7 @@ def board_column(
     plan = plans.current_plan(session)
     calendar = plans.plan_calendar(session, plan)
     page_size = limit or settings.board_column_page_size
-    # One card more than shown tells whether another page follows.
-    cards = board_service.column_page(
+    cards, more = board_service.column_page(
         session,
         plan=plan,
         user=user,
@@ -286,13 +316,14 @@ def board_column(
         filters=query.filters,
         calendar=calendar,
         offset=offset,
-        limit=page_size + 1,
+        limit=page_size,
+        cached=cached_cards(env, query.query_string),
     )
     context = {
         "status": column_status,
-        "cards": cards[:page_size],
+        "cards": cards,
         "offset": offset,
-        "next_offset": offset + page_size if len(cards) > page_size else None,
+        "next_offset": offset + page_size if more else None,
         "bq": query,
     }
     template = "board/_column_page.html" if is_htmx(request) else "board/column.html"
@@ -312,8 +343,8 @@ def _move_page(
 ) -> Response:
     plan = plans.current_plan(session)
     calendar = plans.plan_calendar(session, plan)
-    card = board_service.card_for(session, task_id=task_id, user=user, calendar=calendar)
-    if card is None or card.task.plan_id != plan.id:
+    card = board_service.card_for(session, task_id=task_id, plan=plan, user=user, calendar=calendar)
+    if card is None:
         raise NotFound("Tugas tidak ditemukan di papan.")
     if not card.move_targets:
         # Nothing this viewer may do with the card: the refusal itself, or why not.
@@ -374,7 +405,7 @@ def move_task(
         return RedirectResponse(f"{target}#task-{task_id}", status_code=303)
     plan = plans.get_plan(session, plan_id=task.plan_id)
     calendar = plans.plan_calendar(session, plan)
-    card = board_service.card_for(session, task_id=task_id, user=user, calendar=calendar)
+    card = board_service.card_for(session, task_id=task_id, plan=plan, user=user, calendar=calendar)
     if card is None:
         raise NotFound("Tugas tidak ditemukan.")
     stats = board_service.column_counts(

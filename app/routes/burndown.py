@@ -28,7 +28,7 @@ class BurndownQuery:
     measure: burndown.Measure
 
 
-def burndown_query(
+async def burndown_query(
     filters: ApiScopeFilterDep,
     measure: Annotated[
         burndown.Measure,

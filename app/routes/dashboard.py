@@ -80,7 +80,7 @@ def _parse_measure(raw: str | None, ignored: list[str]) -> Measure:
     return "count"
 
 
-def dashboard_query(
+async def dashboard_query(
     asked: FilterQueryDep,
     measure: str | None = None,
     chart: str | None = None,
@@ -104,14 +104,14 @@ def _parse_chart(raw: str | None) -> Chart:
 DashboardQueryDep = Annotated[DashboardQuery, Depends(dashboard_query)]
 
 
-def _measure_only(measure: str | None = None) -> Measure:
+async def _measure_only(measure: str | None = None) -> Measure:
     return _parse_measure(measure, [])
 
 
 MeasureDep = Annotated[Measure, Depends(_measure_only)]
 
 
-def _chart_only(chart: str | None = None) -> Chart:
+async def _chart_only(chart: str | None = None) -> Chart:
     return _parse_chart(chart)
 
 

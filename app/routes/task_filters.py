@@ -5,6 +5,10 @@ Pages read them leniently (`filter_query`): a malformed value is dropped and nam
 `ignored` so the page can say so, never a 422 or a 500. The JSON API and the burndown CSV,
 whose URLs are built by the dashboard or a script, read the same parameters strictly
 (`api_task_filter`, `api_scope_filter`): typed, described in OpenAPI, 422 naming a bad one.
+
+These dependencies, like every one that only reads the request, are `async def`: FastAPI runs
+a plain `def` dependency in the thread pool, and that hop costs more than the parsing (a board
+poll used to make seven of them).
 """
 
 from dataclasses import dataclass, field
@@ -57,7 +61,7 @@ def _id(raw: str | None, name: str, label: str, ignored: dict[str, str]) -> int 
     return value
 
 
-def filter_query(
+async def filter_query(
     unit: str | None = None,
     program: str | None = None,
     district: str | None = None,
@@ -104,7 +108,7 @@ DistrictParam = Annotated[
 KindParam = Annotated[ProgramKind | None, Query(description="Linked to a program of this kind.")]
 
 
-def api_task_filter(
+async def api_task_filter(
     unit: UnitParam = None,
     program: ProgramParam = None,
     district: DistrictParam = None,
@@ -127,7 +131,7 @@ def api_task_filter(
     )
 
 
-def api_scope_filter(
+async def api_scope_filter(
     unit: UnitParam = None,
     program: ProgramParam = None,
     kind: KindParam = None,

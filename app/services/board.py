@@ -1,17 +1,19 @@
 """The Kanban board: columns with counts and weight sums, cards, and the change stamp.
 
-A board request costs a fixed number of queries whatever the number of tasks: the cards of
-every column come from one query (the first `page_size` per column), their programs and
-evidence counts from one more each, the counts, weight sums and change stamps from one
-GROUP BY.
+A board request costs a fixed number of queries whatever the number of tasks: the counts,
+weight sums and change stamps come from one GROUP BY; the cards shown (the first `page_size`
+of each column) from one narrow query of what their HTML depends on (CardStamp), and only the
+cards whose HTML no earlier request left in the card cache (app.card_html) are loaded whole,
+with their programs, evidence and directive counts in one query each.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from markupsafe import Markup
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select
@@ -43,27 +45,61 @@ class ProgramTag:
     kind: ProgramKind
 
 
+@dataclass(frozen=True)
+class CardStamp:
+    """What a card's HTML depends on, read without loading the task: its id and column, its
+    version and last change (every change a card shows writes the task's event, which moves
+    both: fields, programs, evidence, directives), the columns the viewer may move it into
+    (all a card shows of the viewer), the day it is read for (due day, lateness), and the
+    plans' reference revision (unit, program and district names, holidays, the plan's dates:
+    publishing.touch_public moves it)."""
+
+    task_id: int
+    status: TaskStatus
+    version: int
+    updated_at: datetime
+    targets: tuple[TaskStatus, ...]
+    today: date
+    reference_revision: int
+
+
 @dataclass
 class Card:
     task: Task
+    stamp: CardStamp
     lead_unit_name: str
     district_name: str | None
     programs: list[ProgramTag] = field(default_factory=list)
     due_day: int | None = None
     days_late: int = 0
-    move_targets: list[TaskStatus] = field(default_factory=list)
     # Evidence not removed: moving to Menunggu Verifikasi without any needs a note.
     evidence_count: int = 0
     # Directives not yet answered by a follow-up (the card's badge).
     open_directives: int = 0
     # Days waiting in Menunggu Verifikasi (None: not waiting).
     review_days: int | None = None
-    # The day the card was read for ("late" and "Hari ke-" depend on it).
-    today: date | None = None
 
     @property
     def is_late(self) -> bool:
         return self.days_late > 0
+
+    @property
+    def move_targets(self) -> tuple[TaskStatus, ...]:
+        return self.stamp.targets
+
+
+@dataclass
+class CardSlot:
+    """A card in its place on the board: its HTML as an earlier request left it in the card
+    cache, or (when none did) the card, loaded whole to be rendered."""
+
+    stamp: CardStamp
+    html: Markup | None = None
+    card: Card | None = None
+
+
+# The card cache's answer for a stamp (app.card_html.cached_cards), None when it has none.
+CachedCards = Callable[[CardStamp], Markup | None]
 
 
 @dataclass
@@ -72,7 +108,7 @@ class Column:
     label: str
     count: int
     weight: int
-    cards: list[Card]
+    cards: list[CardSlot]
 
     @property
     def has_more(self) -> bool:
@@ -134,47 +170,117 @@ def _programs_of(session: Session, task_ids: Sequence[int]) -> dict[int, list[Pr
     return tags
 
 
-def _cards(
-    session: Session,
-    rows: Sequence[tuple[Task, str, str | None]] | Sequence[Any],
-    *,
-    user: User,
-    calendar: PlanCalendar,
-    today: date,
-) -> list[Card]:
-    task_ids = [t.pk for t, _, _ in rows]
-    programs = _programs_of(session, task_ids)
-    evidence = evidence_counts(session, task_ids)
-    directives = open_directive_counts(session, task_ids)
-    lateness = Lateness(calendar=calendar, today=today)
-    # The columns a viewer may move a card into depend on the card's column and whether the
-    # viewer's unit leads it (permissions.ensure_can_move): worked out once per such class.
-    targets: dict[tuple[str, bool], list[TaskStatus]] = {}
-    cards = []
-    for task, lead_name, district_name in rows:
-        permission_class = (str(task.status), leads(user, task))
-        if permission_class not in targets:
-            targets[permission_class] = move_targets(user, task)
-        due_day = calendar.day_number(task.due_date) if task.due_date else None
-        late = lateness.days_late(task)
-        cards.append(
-            Card(
-                task=task,
-                lead_unit_name=lead_name,
-                district_name=district_name,
-                programs=programs.get(task.pk, []),
-                due_day=due_day,
-                days_late=late,
-                move_targets=targets[permission_class],
-                evidence_count=evidence.get(task.pk, 0),
-                open_directives=directives.get(task.pk, 0),
-                review_days=max((today - task.review_since_date).days, 0)
-                if task.status == TaskStatus.review and task.review_since_date
-                else None,
-                today=today,
-            )
+@dataclass(frozen=True)
+class _Seat:
+    """A card's column and lead unit: all the move rule reads of it (permissions.TaskSeat)."""
+
+    status: TaskStatus
+    lead_unit_id: int
+    code: str = ""
+
+
+class _CardReader:
+    """Reads cards for one viewer on one day: their stamps, and the cards themselves where
+    the cache has no HTML. The move rule runs once per (column, viewer's unit leads it), the
+    only things permissions.move_targets looks at, not once per card."""
+
+    def __init__(
+        self, session: Session, *, plan: Plan, user: User, calendar: PlanCalendar, today: date
+    ) -> None:
+        self.session = session
+        self.user = user
+        self.calendar = calendar
+        self.today = today
+        self.reference_revision = plan.public_revision
+        self._targets: dict[tuple[TaskStatus, bool], tuple[TaskStatus, ...]] = {}
+
+    def stamp(
+        self, *, task_id: int, status: TaskStatus, version: int, updated_at: datetime, lead: int
+    ) -> CardStamp:
+        seat = _Seat(status=TaskStatus(status), lead_unit_id=lead)
+        permission_class = (seat.status, leads(self.user, seat))
+        if permission_class not in self._targets:
+            self._targets[permission_class] = tuple(move_targets(self.user, seat))
+        return CardStamp(
+            task_id=task_id,
+            status=seat.status,
+            version=version,
+            updated_at=updated_at,
+            targets=self._targets[permission_class],
+            today=self.today,
+            reference_revision=self.reference_revision,
         )
-    return cards
+
+    def stamps(self, shown: Any) -> list[CardStamp]:
+        """The stamps of the cards whose ids `shown` (a subquery) selects, in board order,
+        from one narrow query."""
+        rows = self.session.execute(
+            sa.select(
+                col(Task.id),
+                col(Task.status),
+                col(Task.version),
+                col(Task.updated_at),
+                col(Task.lead_unit_id),
+            )
+            .where(col(Task.id).in_(sa.select(shown.c.id)))
+            .order_by(col(Task.status), col(Task.position), col(Task.id))
+        ).all()
+        return [
+            self.stamp(task_id=i, status=s, version=v, updated_at=at, lead=lead)
+            for i, s, v, at, lead in rows
+        ]
+
+    def cards(self, *conditions: Any) -> list[Card]:
+        """The tasks `conditions` choose, loaded whole, with their programs, evidence and
+        open directives (one query each)."""
+        rows = self.session.exec(_card_query(*conditions)).all()
+        task_ids = [task.pk for task, _, _ in rows]
+        programs = _programs_of(self.session, task_ids)
+        evidence = evidence_counts(self.session, task_ids)
+        directives = open_directive_counts(self.session, task_ids)
+        lateness = Lateness(calendar=self.calendar, today=self.today)
+        cards = []
+        for task, lead_name, district_name in rows:
+            stamp = self.stamp(
+                task_id=task.pk,
+                status=task.status,
+                version=task.version,
+                updated_at=task.updated_at,
+                lead=task.lead_unit_id,
+            )
+            review_since = task.review_since_date
+            cards.append(
+                Card(
+                    task=task,
+                    stamp=stamp,
+                    lead_unit_name=lead_name,
+                    district_name=district_name,
+                    programs=programs.get(task.pk, []),
+                    due_day=self.calendar.day_number(task.due_date) if task.due_date else None,
+                    days_late=lateness.days_late(task),
+                    evidence_count=evidence.get(task.pk, 0),
+                    open_directives=directives.get(task.pk, 0),
+                    review_days=max((self.today - review_since).days, 0)
+                    if task.status == TaskStatus.review and review_since
+                    else None,
+                )
+            )
+        return cards
+
+    def slots(self, stamps: Sequence[CardStamp], cached: CachedCards | None) -> list[CardSlot]:
+        """The cards of `stamps`: their HTML from the cache, or (for those it lacks) the cards
+        loaded whole."""
+        slots = [CardSlot(stamp=stamp, html=cached(stamp) if cached else None) for stamp in stamps]
+        missing = [slot.stamp.task_id for slot in slots if slot.html is None]
+        if not missing:
+            return slots
+        by_id = {card.task.pk: card for card in self.cards(col(Task.id).in_(missing))}
+        for slot in slots:
+            if slot.html is None:
+                slot.card = by_id.get(slot.stamp.task_id)
+        # A card gone between the two reads (PostgreSQL reads each statement afresh) is left
+        # out.
+        return [slot for slot in slots if slot.html is not None or slot.card is not None]
 
 
 def column_counts(
@@ -202,6 +308,23 @@ def column_counts(
     return stats
 
 
+def _column_tops(
+    plan: Plan, statuses: Sequence[TaskStatus], conditions: Sequence[Any], page_size: int
+) -> Any:
+    """The ids of the top `page_size` cards of each column, as one subquery: a UNION ALL of
+    one LIMIT per column, each read along ix_task_board, so the cost follows the cards
+    shown, not the plan's size."""
+    tops = [
+        select(col(Task.id).label("id"))
+        .where(Task.plan_id == plan.id, Task.status == status, *conditions)
+        .order_by(col(Task.position), col(Task.id))
+        .limit(page_size)
+        .subquery()
+        for status in statuses
+    ]
+    return sa.union_all(*(sa.select(top.c.id) for top in tops)).subquery()
+
+
 def build_board(
     session: Session,
     *,
@@ -213,11 +336,13 @@ def build_board(
     stats: dict[TaskStatus, ColumnStat] | None = None,
     statuses: Sequence[TaskStatus] = BOARD_STATUSES,
     today: date | None = None,
+    cached: CachedCards | None = None,
 ) -> Board:
     """The columns `statuses` (all five by default) with the first `page_size` cards of
     each, as they stand on `today` (default: today in the plan's timezone); `stats` are the
     columns' figures (column_counts), read before the cards so that a change made meanwhile
-    shows at the next poll rather than hiding behind the stamp."""
+    shows at the next poll rather than hiding behind the stamp. `cached` is the card cache:
+    only the cards it has no HTML for are loaded whole."""
     lateness = Lateness(calendar=calendar, today=today or calendar.today())
     today = lateness.today
     conditions = filters.conditions(lateness=lateness)
@@ -228,28 +353,14 @@ def build_board(
             filters=filters,
             lateness=lateness,
         )
-    # The top of each column on its own (UNION ALL of one LIMIT per column, each read along
-    # ix_task_board), so the cost follows the cards shown, not the plan's size.
-    tops = [
-        select(col(Task.id).label("id"))
-        .where(Task.plan_id == plan.id, Task.status == status, *conditions)
-        .order_by(col(Task.position), col(Task.id))
-        .limit(page_size)
-        .subquery()
-        for status in statuses
-    ]
-    if not tops:
+    if not statuses:
         return Board(plan=plan, columns=[], stats=stats)
-    shown = sa.union_all(*(sa.select(top.c.id) for top in tops)).subquery()
-    rows = session.exec(
-        _card_query(col(Task.id).in_(sa.select(shown.c.id))).order_by(
-            col(Task.status), col(Task.position), col(Task.id)
-        )
-    ).all()
-    cards = _cards(session, rows, user=user, calendar=calendar, today=today)
-    by_status: dict[TaskStatus, list[Card]] = {s: [] for s in statuses}
-    for card in cards:
-        by_status[TaskStatus(card.task.status)].append(card)
+    reader = _CardReader(session, plan=plan, user=user, calendar=calendar, today=today)
+    shown = _column_tops(plan, statuses, conditions, page_size)
+    slots = reader.slots(reader.stamps(shown), cached)
+    by_status: dict[TaskStatus, list[CardSlot]] = {s: [] for s in statuses}
+    for slot in slots:
+        by_status[slot.stamp.status].append(slot)
     columns = [
         Column(
             status=s,
@@ -273,24 +384,30 @@ def column_page(
     calendar: PlanCalendar,
     offset: int,
     limit: int,
-) -> list[Card]:
-    """More cards of one column (loaded when the end of the column scrolls into view)."""
+    cached: CachedCards | None = None,
+) -> tuple[list[CardSlot], bool]:
+    """Up to `limit` more cards of one column (loaded when the end of the column scrolls into
+    view), and whether more follow."""
     lateness = Lateness.now(calendar)
-    today = lateness.today
-    rows = session.exec(
-        _card_query(
+    page = (
+        select(col(Task.id).label("id"))
+        .where(
             Task.plan_id == plan.id, Task.status == status, *filters.conditions(lateness=lateness)
         )
         .order_by(col(Task.position), col(Task.id))
         .offset(offset)
-        .limit(limit)
-    ).all()
-    return _cards(session, rows, user=user, calendar=calendar, today=today)
+        .limit(limit + 1)  # one more than shown tells whether another page follows
+        .subquery()
+    )
+    reader = _CardReader(session, plan=plan, user=user, calendar=calendar, today=lateness.today)
+    stamps = reader.stamps(page)
+    return reader.slots(stamps[:limit], cached), len(stamps) > limit
 
 
-def card_for(session: Session, *, task_id: int, user: User, calendar: PlanCalendar) -> Card | None:
-    """One card, as the board would show it (the answer to a move)."""
-    rows = session.exec(_card_query(Task.id == task_id)).all()
-    if not rows:
-        return None
-    return _cards(session, rows, user=user, calendar=calendar, today=calendar.today())[0]
+def card_for(
+    session: Session, *, task_id: int, plan: Plan, user: User, calendar: PlanCalendar
+) -> Card | None:
+    """One card of `plan`, as the board would show it (the answer to a move, its move page)."""
+    reader = _CardReader(session, plan=plan, user=user, calendar=calendar, today=calendar.today())
+    cards = reader.cards(Task.id == task_id, Task.plan_id == plan.id)
+    return cards[0] if cards else None

@@ -11,8 +11,8 @@ marked failed and listed for the team (admin) with its last error and "kirim ula
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-import httpx
 import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
@@ -33,6 +33,9 @@ from app.models import (
 )
 from app.permissions import ensure_team
 from app.services.outbox import BASE_URL, can_act_by_chat
+
+if TYPE_CHECKING:
+    import httpx  # the worker passes its client in (app.worker)
 
 log = logging.getLogger("seratus.worker")
 
@@ -123,7 +126,7 @@ class Transports:
     """What a round sends with: one HTTP client (Telegram, webhook) and one SMTP connection."""
 
     settings: Settings
-    client: httpx.Client
+    client: "httpx.Client"
     mailer: channels.Mailer
 
     def send(self, out: Outgoing, channel: Channel) -> str:
@@ -204,7 +207,7 @@ def deliver_due(
     engine: Engine,
     *,
     settings: Settings,
-    client: httpx.Client,
+    client: "httpx.Client",
     now: datetime | None = None,
 ) -> RoundResult:
     """One round: claim a batch, send it (one SMTP connection for its emails), record the

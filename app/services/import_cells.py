@@ -9,8 +9,6 @@ import difflib
 from collections.abc import Iterable
 from datetime import date, datetime
 
-from openpyxl.utils.datetime import from_excel
-
 from app import text_input
 from app.models import SHORT_MAX, TEXT_MAX, TITLE_MAX, TaskStatus, Unit, UnitKind
 from app.services import reference
@@ -141,6 +139,8 @@ def cell_date(cell: Cell, start: date, end: date) -> date | None:
         value = cell
     elif isinstance(cell, (int, float)) and not isinstance(cell, bool) and 20000 < cell < 80000:
         # A date cell whose format was lost: Excel's day number.
+        from openpyxl.utils.datetime import from_excel  # only for serial-number dates
+
         converted = from_excel(cell)
         value = converted.date() if isinstance(converted, datetime) else None
     else:

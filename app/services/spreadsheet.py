@@ -12,15 +12,15 @@ import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Literal
-
-from openpyxl import Workbook, load_workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.datavalidation import DataValidation
+from typing import TYPE_CHECKING, Any, Literal
 
 from app.errors import DomainError
 from app.text_input import export_text
+
+# openpyxl is imported where a workbook is read or written: a web worker that never handles
+# one does not carry it (tests/test_worker_footprint.py).
+if TYPE_CHECKING:
+    from openpyxl import Workbook
 
 TASK_SHEET = "Tugas"
 GUIDE_SHEET = "Petunjuk"
@@ -212,6 +212,8 @@ def _read_xlsx(data: bytes, *, limits: Limits) -> Sheet:
                 raise FileRefused("Berkas ini bukan berkas Excel (.xlsx) yang sah.")
     except zipfile.BadZipFile as exc:
         raise FileRefused("Berkas Excel rusak dan tidak dapat dibuka.") from exc
+    from openpyxl import load_workbook
+
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=False, keep_links=False)
     except FileRefused:
@@ -392,10 +394,6 @@ def _csv_text(value: Any) -> Any:
     return value
 
 
-_HEADER_FONT = Font(bold=True, color="FFFFFF")
-_HEADER_FILL = PatternFill("solid", fgColor="1F5F4A")
-
-
 def write_workbook(
     rows: Iterable[Sequence[Any]],
     *,
@@ -409,6 +407,8 @@ def write_workbook(
     drop-downs, and "Riwayat" when a history is given. The template is this with no rows.
     `with_guide` False leaves out "Petunjuk" (how to fill it in for an import): readers who
     cannot import get the data only."""
+    from openpyxl import Workbook
+
     book = Workbook()
     sheet = book.active
     assert sheet is not None
@@ -445,17 +445,22 @@ def _xlsx_cell(value: Any) -> Any:
 
 
 def _header(sheet: Any, headers: list[str], widths: list[int]) -> None:
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
     sheet.append(headers)
     for index, width in enumerate(widths, start=1):
         cell = sheet.cell(row=1, column=index)
-        cell.font = _HEADER_FONT
-        cell.fill = _HEADER_FILL
+        cell.font = Font(bold=True, color="FFFFFF")
+        cell.fill = PatternFill("solid", fgColor="1F5F4A")
         cell.alignment = Alignment(vertical="center", wrap_text=True)
         sheet.column_dimensions[get_column_letter(index)].width = width
     sheet.freeze_panes = "A2"
 
 
-def _guide(book: Workbook) -> None:
+def _guide(book: "Workbook") -> None:
+    from openpyxl.styles import Font
+
     guide = book.create_sheet(GUIDE_SHEET)
     lines: list[list[str]] = [
         ["Petunjuk pengisian rencana kerja 100 hari"],
@@ -494,9 +499,12 @@ def _guide(book: Workbook) -> None:
     guide.column_dimensions["B"].width = 110
 
 
-def _lists(book: Workbook, sheet: Any, lists: ChoiceLists, *, last_row: int) -> None:
+def _lists(book: "Workbook", sheet: Any, lists: ChoiceLists, *, last_row: int) -> None:
     """The choices on a hidden sheet, and drop-downs on the task columns that use them.
     Multi-valued columns get the list as a suggestion only (more than one may be typed)."""
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
     hidden = book.create_sheet(LISTS_SHEET)
     hidden.sheet_state = "hidden"
     named = {

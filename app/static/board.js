@@ -319,6 +319,13 @@
     fetch("/board/columns" + (query ? "?" + query : ""), {
       cache: "no-store", credentials: "same-origin", headers: headers
     }).then(function (response) {
+      if (response.status === 304) {
+        // Nothing shown changed, but the plan may have (the tag names its change number):
+        // keep the newest tag, so the next poll is answered without counting anything.
+        var tag = response.headers.get("ETag");
+        var box = region();
+        if (tag && box && box.dataset.query === query) box.dataset.etag = tag;
+      }
       if (response.status !== 200) return null;
       return response.text().then(function (html) { return { html: html, etag: response.headers.get("ETag") }; });
     }).then(function (answer) {

@@ -116,6 +116,28 @@ def test_move_by_one_user_appears_on_anothers_board(new_page: NewPage) -> None:
     expect(team.locator(f"#cards-todo #task-{task_id}")).to_have_count(0)
 
 
+def test_a_poll_that_finds_nothing_new_keeps_the_plans_newest_tag(new_page: NewPage) -> None:
+    """A change the viewer does not see answers 304, and board.js keeps the 304's tag (it
+    names the plan's new change number), so the next poll is answered without counting."""
+    head = new_page()
+    login(head, "kadis.dinkes")  # the board opens on Dinas Kesehatan's tasks
+    head.goto("/board")
+    region = head.locator("#board-columns")
+    before = region.get_attribute("data-etag") or ""
+    create_putr_task(new_page(), new_title())  # another unit's task: not on this board
+
+    with head.expect_response(
+        lambda r: "/board/columns" in r.url and r.status == 304 and r.headers["etag"] != before,
+        timeout=25_000,
+    ) as answer:
+        pass
+    after = answer.value.headers["etag"]
+    # Same view and the same column stamps; only the plan's change number moved.
+    assert after.split(".")[0] == before.split(".")[0]
+    assert after.split(".")[2:] == before.split(".")[2:]
+    expect(region).to_have_attribute("data-etag", after)
+
+
 def test_stale_edit_shows_conflict_and_current_state(
     new_page: NewPage, problems: PageProblems
 ) -> None:

@@ -45,6 +45,12 @@ def test_concurrent_moves_and_edits_lose_nothing(
     before = versions_before(db_engine, task_ids)
     tally = Tally()
     with LiveServer(database_url, log_path=tmp_path / "server.log", workers=2) as server:
+        # The supervisor and both workers run with two malloc arenas (app.cli.exec_uvicorn).
+        processes = server.pids()
+        assert len(processes) >= 3
+        for pid in processes:
+            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+            assert b"MALLOC_ARENA_MAX=2" in environ, pid
         users = ["tim.transisi"] * 4 + ["kadis.putr", "kadis.putr", "kadis.dinkes", "bupati"]
         clients = [
             Client(

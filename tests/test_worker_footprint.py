@@ -1,0 +1,19 @@
+"""A web worker imports only what serving pages needs: each worker process imports the app
+itself (uvicorn starts them fresh), so every library pulled in at import costs its memory
+once per worker. Alembic (the revision check reads one row instead), openpyxl (import and
+export) and httpx (the notification worker's channels) are imported where they are used.
+(Pillow stays: the task and public pages make thumbnails and previews while serving.)"""
+
+import subprocess
+import sys
+
+LAZY = ("alembic", "openpyxl", "httpx")
+
+
+def test_importing_the_app_leaves_the_heavy_libraries_out() -> None:
+    code = (
+        "import sys, app.main\n"
+        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({LAZY!r})))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
