@@ -16,7 +16,7 @@ from fastapi import Depends, Request, Response
 from fastapi.security import OAuth2PasswordBearer
 
 from app.config import Settings, SettingsDep
-from app.db import SessionDep, engine_of, open_session
+from app.db import SessionDep, page_reader
 from app.errors import Forbidden, NotAuthenticated, PasswordChangeRequired
 from app.models import LoginSession, SessionKind, Unit, User
 from app.services import accounts, inbox
@@ -64,21 +64,30 @@ async def submitted_csrf_token(request: Request) -> str:
 
 
 def _unit_loader(request: Request, unit_id: int | None) -> Callable[[], Unit | None]:
-    """The user's unit, read once when a page first asks. A session of its own, read-only and
-    closed at once: an error page is drawn after the request's session has ended, and must
-    not open a (write) transaction on it again."""
+    """The user's unit, read once when a page first asks (db.page_reader: never on a closed
+    session, since an error page is drawn after the request's session has ended)."""
     loaded: list[Unit | None] = []
 
     def load() -> Unit | None:
         if not loaded:
             unit = None
             if unit_id is not None:
-                with open_session(engine_of(request)) as own:
-                    unit = own.get(Unit, unit_id)
+                with page_reader(request) as reader:
+                    unit = reader.get(Unit, unit_id)
             loaded.append(unit)
         return loaded[0]
 
     return load
+
+
+def _unread_counter(request: Request, user_id: int) -> Callable[[], int]:
+    """The header's bell count, read when a full page draws the header."""
+
+    def count() -> int:
+        with page_reader(request) as reader:
+            return inbox.unread_count(reader, user_id=user_id)
+
+    return count
 
 
 def get_auth(
@@ -101,7 +110,7 @@ def get_auth(
     request.state.csrf_token = login.csrf_token
     # The header's bell: counted only if a page renders the header, in a short read of its
     # own (an error page renders after the request's session has closed).
-    request.state.inbox_unread = lambda: inbox.unread_count_of(engine_of(request), user_id=user.pk)
+    request.state.inbox_unread = _unread_counter(request, user.pk)
     # The header names the user's unit: read only when a full page is drawn (never for a
     # fragment or the board's 304 poll).
     request.state.unit_loader = _unit_loader(request, user.unit_id)

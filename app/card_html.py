@@ -13,7 +13,7 @@ once per page (templates/board/_move_dialog.html).
 """
 
 import hashlib
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 
 from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
@@ -52,8 +52,10 @@ def cached_cards(environment: Environment, query_string: str) -> CachedCards:
     service to know which cards it must load whole."""
     markup = markup_version(environment)
 
-    def lookup(stamp: CardStamp) -> Markup | None:
-        return card_cache.get(card_key(stamp, query_string=query_string, markup=markup))
+    def lookup(stamps: Sequence[CardStamp]) -> list[Markup | None]:
+        return card_cache.get_many(
+            [card_key(stamp, query_string=query_string, markup=markup) for stamp in stamps]
+        )
 
     return lookup
 
@@ -62,6 +64,18 @@ def cached_cards(environment: Environment, query_string: str) -> CachedCards:
 def card_html(context: Context, card: Card | CardSlot, query_string: str = "") -> Markup:
     """Jinja global: the card's HTML, as the board found it in the cache, or rendered now
     (and kept)."""
+    return _card_html(context.environment, card, query_string)
+
+
+@pass_context
+def cards_html(context: Context, cards: Sequence[CardSlot], query_string: str = "") -> Markup:
+    """Jinja global: the cards' HTML, one after the other (one call for a column, not one
+    per card)."""
+    environment = context.environment
+    return Markup("").join(_card_html(environment, card, query_string) for card in cards)
+
+
+def _card_html(environment: Environment, card: Card | CardSlot, query_string: str) -> Markup:
     if isinstance(card, CardSlot):
         if card.html is not None:
             return card.html
@@ -69,7 +83,6 @@ def card_html(context: Context, card: Card | CardSlot, query_string: str = "") -
         shown = card.card
     else:
         shown = card
-    environment = context.environment
     key = card_key(shown.stamp, query_string=query_string, markup=markup_version(environment))
 
     def render() -> str:

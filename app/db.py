@@ -4,7 +4,8 @@ a write transaction that lost a race with a concurrent one."""
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import wraps
 from typing import Annotated, Any, Concatenate, ParamSpec, TypeVar
@@ -104,11 +105,28 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     that runs in the pool, shielded so that a client gone away cannot leave it open."""
     write = request.method not in ("GET", "HEAD", "OPTIONS")
     session = open_session(engine_of(request), write=write)
+    if not write:
+        request.state.read_session = session
     try:
         yield session
     finally:
+        request.state.read_session = None
         with anyio.CancelScope(shield=True):
             await anyio.to_thread.run_sync(session.close)
+
+
+@contextmanager
+def page_reader(request: Request) -> Iterator[Session]:
+    """A session for a page's small reads of its own (the header's bell and unit): the
+    request's read session while it is open, which saves opening a second one; otherwise
+    (a write request, or an error page drawn after the request's session has closed) a short
+    read-only session, so nothing reopens a transaction on a closed session."""
+    session: Session | None = getattr(request.state, "read_session", None)
+    if session is not None:
+        yield session
+        return
+    with open_session(engine_of(request)) as own:
+        yield own
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

@@ -7,7 +7,7 @@ shows up as a different key, never as a stale entry (app.card_html, app.dashboar
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 
 from markupsafe import Markup
 
@@ -29,6 +29,19 @@ class HtmlCache:
                 self._entries.move_to_end(key)
                 self.hits += 1
             return found
+
+    def get_many(self, keys: Sequence[Hashable]) -> list[Markup | None]:
+        """`get` of each key, under one taking of the lock (a board asks for hundreds)."""
+        entries = self._entries
+        found: list[Markup | None] = []
+        with self._lock:
+            for key in keys:
+                html = entries.get(key)
+                if html is not None:
+                    entries.move_to_end(key)
+                found.append(html)
+            self.hits += sum(html is not None for html in found)
+        return found
 
     def get_or_render(self, key: Hashable, render: Callable[[], str]) -> Markup:
         found = self.get(key)

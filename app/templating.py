@@ -7,7 +7,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import HTMLResponse
 
-from app.card_html import card_html
+from app.card_html import card_html, cards_html
 from app.config import BASE_DIR
 from app.htmx import vary_on_htmx
 from app.models import BOARD_STATUSES, Role, TaskStatus
@@ -71,6 +71,9 @@ def _thousands(value: int) -> str:
 
 templates = Jinja2Templates(directory=str(BASE_DIR / "templates"))
 env = templates.env
+# Templates ship with the code (a deploy restarts the server, and the card cache keys on the
+# card template's source as first read): no file-time check on every include of every page.
+env.auto_reload = False
 # Block tags leave no blank lines behind: a board carries a couple of hundred cards.
 env.trim_blocks = True
 env.lstrip_blocks = True
@@ -87,6 +90,7 @@ env.globals.update(
     UNIT_KIND_LABELS=UNIT_KIND_LABELS,
     Role=Role,
     card_html=card_html,
+    cards_html=cards_html,
     BOARD_STATUSES=BOARD_STATUSES,
 )
 

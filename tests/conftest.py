@@ -27,16 +27,21 @@ from app.card_html import card_cache
 from app.config import Settings
 from app.db import make_engine, open_session
 from app.main import create_app
+from app.routes.board import region_cache
 from app.services import accounts
+from app.services.reference_lists import forget_filter_options
 from tests import factories
 from tests.databases import empty_database, postgres_server, throwaway_database
 
 
 @pytest.fixture(autouse=True)
 def fresh_card_cache() -> None:
-    """Each test starts with no kept cards: one process runs many test databases, whose task
-    ids, versions and times may repeat (a server holds one database)."""
+    """Each test starts with no kept cards, board regions or filter options: one process
+    runs many test databases, whose ids, versions and times may repeat (a server holds one
+    database)."""
     card_cache.clear()
+    region_cache.clear()
+    forget_filter_options()
 
 
 @pytest.fixture(autouse=True)

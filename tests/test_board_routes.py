@@ -1,5 +1,6 @@
 """The board page, its fragments, lazy column pages, moves and the 304 poll."""
 
+import html
 import json
 import re
 from collections.abc import Iterator
@@ -14,9 +15,11 @@ from sqlmodel import Session, col, select
 
 from app.card_html import card_cache
 from app.config import Settings
+from app.forms.units import UnitInput, parse_unit
 from app.main import create_app
-from app.models import ProgressUpdate, Task, TaskEvent, TaskStatus
-from app.services import tasks
+from app.models import ProgressUpdate, Task, TaskEvent, TaskMove, TaskStatus
+from app.routes.board import region_cache
+from app.services import tasks, units
 from app.services.positions import ranks
 from app.timefmt import WIB
 from tests.factories import World, login, make_task, make_unit
@@ -117,15 +120,21 @@ def test_htmx_fragment_is_only_the_columns_region(
 def test_statement_count_does_not_grow_with_tasks(
     client: TestClient, session: Session, world: World, statements: list[str]
 ) -> None:
-    def board_statements() -> tuple[int, int]:
-        """Statements for a board whose cards are all rendered now, then all kept."""
+    def board_statements() -> tuple[int, int, int]:
+        """Statements for a board whose cards are all rendered now, then all kept, then
+        whose whole columns region is kept."""
         card_cache.clear()
+        region_cache.clear()
         statements.clear()
         assert client.get("/board").status_code == 200
         cold = len(statements)
+        region_cache.clear()
         statements.clear()
         assert client.get("/board").status_code == 200
-        return cold, len(statements)
+        warm = len(statements)
+        statements.clear()
+        assert client.get("/board").status_code == 200
+        return cold, warm, len(statements)
 
     for i in range(3):
         _task(session, world, f"Tugas awal {i}", program_ids=[world.sehat.id])
@@ -142,8 +151,51 @@ def test_statement_count_does_not_grow_with_tasks(
         )
     assert board_statements() == few
     # Kept cards are not loaded whole: no task row, programs, evidence or directives read.
-    cold, warm = few
+    cold, warm, kept = few
     assert warm == cold - 4
+    # A kept region reads not even the cards' stamps: the column counts name its state.
+    assert kept == warm - 1
+
+
+def _unit_choices(html: str) -> list[str]:
+    select = re.search(r'<select id="filter-unit".*?</select>', html, re.S)
+    assert select is not None
+    return re.findall(r"<option value=\"\d+\"[^>]*>([^<]*)</option>", select.group(0))
+
+
+def test_filter_choices_are_kept_until_units_or_programs_change(
+    client: TestClient, session: Session, world: World, statements: list[str]
+) -> None:
+    """The board's filter choices are read once per plans' reference revision: a second
+    board reads no unit or program list, and a unit renamed, added or retired through admin
+    shows at once."""
+    login(client, world.team)
+    first = client.get("/board").text
+    assert "Dinas PUTR" in _unit_choices(first)
+    statements.clear()
+    assert client.get("/board").status_code == 200
+    assert not [s for s in statements if "FROM unit" in s or "FROM program" in s]
+
+    putr = world.putr
+    units.update_unit(
+        session,
+        actor=world.team,
+        unit_id=putr.pk,
+        data=parse_unit(UnitInput.of(putr).model_copy(update={"short_name": "Dinas PU Baru"})),
+    )
+    session.commit()
+    choices = _unit_choices(client.get("/board").text)
+    assert "Dinas PU Baru" in choices
+    assert "Dinas PUTR" not in choices
+
+    added = UnitInput(kind="agency", code="DISHUB", name="Dinas Perhubungan", short_name="Dishub")
+    units.create_unit(session, actor=world.team, data=parse_unit(added))
+    session.commit()
+    assert "Dishub" in _unit_choices(client.get("/board").text)
+
+    units.set_unit_active(session, actor=world.team, unit_id=putr.pk, active=False)
+    session.commit()
+    assert "Dinas PU Baru" not in _unit_choices(client.get("/board").text)
 
 
 # --- filters -----------------------------------------------------------------------------
@@ -343,12 +395,120 @@ def test_a_column_page_of_kept_cards_loads_no_card_whole(
     card_cache.clear()  # the board the login lands on showed every card
     page = "/board/column/todo?offset=1&limit=2"
     first = client.get(page, headers=HX)
+    region_cache.clear()  # the page itself would be kept whole
     statements.clear()
     again = client.get(page, headers=HX)
     assert again.text == first.text
     assert _codes(again.text) == {"T-003", "T-002"}
     assert "offset=3" in again.text  # a next page follows
     assert not any("JOIN unit" in s or "task_program" in s for s in statements)
+
+
+def _stamp_reads(statements: list[str]) -> list[str]:
+    """The narrow read of the shown cards' stamps (services.board._CardReader.stamps)."""
+    return [s for s in statements if "task.updated_at, task.lead_unit_id" in s]
+
+
+def test_a_kept_board_is_served_until_a_column_changes(
+    client: TestClient, session: Session, world: World, statements: list[str]
+) -> None:
+    """The columns region is kept under the column stamps: a repeated board reads no card,
+    and a move by someone else shows at the next view."""
+    jalan = _task(session, world, "Jalan desa")
+    _task(session, world, "Jembatan")
+    login(client, world.team)
+    client.get("/board")
+    statements.clear()
+    kept = client.get("/board").text
+    assert not _stamp_reads(statements)
+    assert "T-001" in _column_of(kept, "todo")
+
+    tasks.move_task(
+        session,
+        actor=world.putr_head,
+        task_id=jalan.pk,
+        move=TaskMove(status=TaskStatus.in_progress, version=jalan.version),
+    )
+    statements.clear()
+    moved = client.get("/board").text
+    assert _stamp_reads(statements)
+    assert "T-001" in _column_of(moved, "in_progress")
+    assert "T-001" not in _column_of(moved, "todo")
+
+
+def test_a_kept_region_carries_the_current_etag(
+    client: TestClient, session: Session, world: World, statements: list[str]
+) -> None:
+    """A write this view does not show moves the plan's number in the ETag, not the view's
+    columns: the kept region is served, with the tag as it is now, which the poll accepts."""
+    _task(session, world, "Jalan desa")
+    login(client, world.putr_head)  # their unit's board
+    first = client.get("/board").text
+    _task(session, world, "Posyandu", lead=world.dinkes)
+    statements.clear()
+    again = client.get("/board").text
+    assert not _stamp_reads(statements)
+    tags = []
+    for page in (first, again):
+        found = re.search(r'data-etag="([^"]*)"', page)
+        assert found is not None
+        tags.append(html.unescape(found.group(1)))
+    assert tags[0] != tags[1]
+    assert client.get("/board/columns", headers={**HX, "If-None-Match": tags[1]}).status_code == 304
+    stale = client.get("/board/columns", headers={**HX, "If-None-Match": tags[0]})
+    assert stale.status_code == 304  # the same columns: the newer tag comes back
+    assert stale.headers["etag"] == tags[1]
+
+
+def test_a_kept_board_never_carries_another_requests_warning(
+    client: TestClient, session: Session, world: World
+) -> None:
+    _task(session, world, "Jalan desa")
+    login(client, world.team)
+    warned = client.get("/board", params={"program": "abc"}).text
+    assert "diabaikan" in warned
+    assert "diabaikan" not in client.get("/board").text
+
+
+def test_a_kept_board_is_not_served_for_a_restored_database(
+    client: TestClient, session: Session, world: World
+) -> None:
+    """A backup restored while the server runs may repeat the change numbers the region is
+    kept under; the columns' latest write times never repeat."""
+    jalan = _task(session, world, "Jalan desa")
+    login(client, world.team)
+    assert "Jalan desa" in client.get("/board").text
+    # What a restore looks like to the server: other content, the same change numbers.
+    session.execute(
+        sa.update(Task)
+        .where(col(Task.id) == jalan.pk)
+        .values(title="Jalan kabupaten", updated_at=jalan.updated_at + timedelta(seconds=1))
+    )
+    session.commit()
+    page = client.get("/board").text
+    assert "Jalan kabupaten" in page
+    assert "Jalan desa" not in page
+
+
+def test_a_kept_column_page_is_served_until_its_column_changes(
+    client: TestClient, session: Session, world: World, statements: list[str]
+) -> None:
+    made = [_task(session, world, f"Tugas {i}") for i in range(3)]
+    login(client, world.team)
+    page = "/board/column/todo?offset=1&limit=2"
+    first = client.get(page, headers=HX).text
+    statements.clear()
+    assert client.get(page, headers=HX).text == first
+    assert not _stamp_reads(statements)
+
+    shown = next(t for t in made if t.code in _codes(first))
+    report = ProgressUpdate(version=shown.version, progress_pct=40, note="Survei selesai")
+    tasks.update_progress(session, actor=world.team, task_id=shown.pk, data=report)
+    statements.clear()
+    changed = client.get(page, headers=HX).text
+    assert _stamp_reads(statements)
+    assert 'value="40"' in changed
+    assert 'value="40"' not in first
 
 
 @pytest.mark.parametrize(

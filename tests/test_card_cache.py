@@ -166,6 +166,17 @@ def test_the_cache_is_bounded() -> None:
     assert cache.renders == 4  # "a" was the oldest and had been dropped
 
 
+def test_a_batch_lookup_answers_in_order_and_keeps_what_it_found() -> None:
+    cache = HtmlCache(max_entries=2)
+    cache.get_or_render("a", lambda: "<p>a</p>")
+    cache.get_or_render("b", lambda: "<p>b</p>")
+    assert cache.get_many(["b", "x", "a"]) == ["<p>b</p>", None, "<p>a</p>"]
+    assert cache.hits == 2
+    # "a" was asked for last, so "b" is now the oldest and the one a new entry pushes out.
+    cache.get_or_render("c", lambda: "<p>c</p>")
+    assert cache.get_many(["a", "b"]) == ["<p>a</p>", None]
+
+
 def test_card_html_is_small(client: TestClient, session: Session, world: World) -> None:
     for i in range(20):
         make_task(

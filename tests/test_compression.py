@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from app.compression import Compression, accepts_gzip
+from app.compression import GZIP_LEVEL, MEMO_MIN_SIZE, Compression, GzipMemo, accepts_gzip
 from tests.factories import World, api_token, login, make_task
 
 GZIP = {"Accept-Encoding": "gzip"}
@@ -120,12 +120,16 @@ def _app() -> Starlette:
     def etagged(_: Request) -> Response:
         return PlainTextResponse("y" * 2000, headers={"ETag": '"abc"'})
 
+    def big(request: Request) -> Response:
+        return PlainTextResponse(_big_body(request.query_params["fill"]))
+
     routes = [
         Route("/chart.svg", svg),
         Route("/photo.png", png),
         Route("/small", small),
         Route("/stream.csv", stream),
         Route("/etagged", etagged, methods=["GET", "HEAD"]),
+        Route("/big", big),
     ]
     return Starlette(routes=routes, middleware=[])
 
@@ -135,6 +139,33 @@ def bare() -> TestClient:
     app = _app()
     app.add_middleware(Compression)
     return TestClient(app)
+
+
+def _big_body(fill: str) -> str:
+    """A body above the memo's threshold; bodies of different fills have the same length."""
+    return "".join(f"<p>{i} {fill}</p>" for i in range(MEMO_MIN_SIZE // 8))
+
+
+def test_large_bodies_are_gzipped_once_and_never_mixed_up(bare: TestClient) -> None:
+    sent: dict[str, bytes] = {}
+    for fill in ("a", "b", "a", "b"):
+        _, headers, body = raw_get(bare, f"/big?fill={fill}", GZIP)
+        assert headers["content-encoding"] == "gzip"
+        assert int(headers["content-length"]) == len(body)
+        assert gzip.decompress(body) == _big_body(fill).encode()
+        assert sent.setdefault(fill, body) == body
+    assert sent["a"] != sent["b"]
+
+
+def test_the_gzip_memo_is_bounded_and_answers_what_deflate_would() -> None:
+    memo = GzipMemo(level=GZIP_LEVEL, entries=2)
+    bodies = [_big_body(fill).encode() for fill in ("a", "b", "c")]
+    for body in bodies:
+        assert gzip.decompress(memo.compress(body)) == body
+    assert len(memo) == 2
+    again = memo.compress(bodies[2])
+    assert again is memo.compress(bodies[2])  # kept: the same object, not deflated again
+    assert gzip.decompress(again) == bodies[2]
 
 
 def test_svg_compresses_png_does_not(bare: TestClient) -> None:

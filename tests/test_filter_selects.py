@@ -4,17 +4,17 @@ board and the dashboard."""
 import re
 from typing import Any
 
-from app.models import Program, ProgramKind, Unit, UnitKind
+from app.models import ProgramKind
 from app.services.filters import TaskFilter
-from app.services.reference_lists import FilterOptions
+from app.services.reference_lists import Choice, FilterOptions
 from app.templating import env
 
-PUTR = Unit(id=3, code="PUTR", name="Dinas PUTR", short_name="PUTR", kind=UnitKind.agency)
-RB = Unit(
-    id=7, code="KEC", name="Rantau Bayur", short_name="Rantau <Bayur>", kind=UnitKind.district
+PUTR = Choice(id=3, short_name="PUTR")
+RB = Choice(id=7, short_name="Rantau <Bayur>")
+SEHAT = Choice(id=5, short_name="Sehat")
+OPTIONS = FilterOptions(
+    agencies=(PUTR,), districts=(RB,), programs=((ProgramKind.priority, (SEHAT,)),)
 )
-SEHAT = Program(id=5, code="SEHAT", kind=ProgramKind.priority, short_name="Sehat", name="S")
-OPTIONS = FilterOptions(agencies=[PUTR], districts=[RB], programs=[(ProgramKind.priority, [SEHAT])])
 SELECTS: Any = env.get_template("_filter_selects.html").module  # macros as attributes
 
 

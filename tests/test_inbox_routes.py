@@ -4,6 +4,7 @@ mark one / all read, and nobody reads another's entries."""
 import re
 
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine, event
 from sqlmodel import Session, col, select
 
 from app.models import Notification, TaskStatus
@@ -45,6 +46,34 @@ def test_the_bell_counts_unread_on_every_page(
         assert 'aria-label="Pemberitahuan: 2 belum dibaca"' in page.text
     login(client, world.dinkes_head)
     assert _bell_count(client.get("/board").text) == 0
+
+
+def test_the_header_is_read_in_the_page_session_and_still_on_an_error_page(
+    client: TestClient, session: Session, world: World, engine: Engine
+) -> None:
+    """The bell and the unit in the header come from the request's own read session (one
+    connection for the whole page); an error page, drawn after that session has closed,
+    reads them in a short session of its own."""
+    _rejected_task(session, world)
+    login(client, world.putr_head)
+    checkouts: list[object] = []
+
+    def count(*_args: object) -> None:
+        checkouts.append(None)
+
+    event.listen(engine, "checkout", count)
+    try:
+        page = client.get("/board")
+        assert page.status_code == 200
+        assert _bell_count(page.text) == 2
+        assert world.putr.short_name in page.text
+        assert len(checkouts) == 1
+        missing = client.get("/tasks/999999")
+        assert missing.status_code == 404
+        assert _bell_count(missing.text) == 2
+        assert world.putr.short_name in missing.text
+    finally:
+        event.remove(engine, "checkout", count)
 
 
 def test_the_bell_poll_answers_304_until_something_changes(

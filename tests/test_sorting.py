@@ -57,7 +57,7 @@ def test_units_sort_by_code_point(sorting_session: Session) -> None:
 
 
 def test_filter_choices_sort_by_code_point(sorting_session: Session) -> None:
-    options = reference_lists.filter_options(sorting_session)
+    options = reference_lists.read_filter_options(sorting_session)
 
     assert [u.short_name for u in options.agencies] == sorted(AGENCIES)
 

@@ -6,7 +6,7 @@ board hands out: the filter form, lazy column pages, move forms and the poll.
 """
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from functools import cached_property
@@ -15,15 +15,18 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from markupsafe import Markup, escape
 from sqlmodel import Session
 
+from app import card_html
 from app.auth import CurrentUser
-from app.card_html import cached_cards, markup_version
+from app.card_html import cached_cards
 from app.config import SettingsDep
 from app.db import SessionDep
 from app.errors import Conflict, Forbidden, NotFound, RuleViolation
 from app.forms import tasks as task_forms
 from app.forms.submitted import SubmittedForm
+from app.html_cache import HtmlCache
 from app.htmx import is_htmx, trigger, vary_on_htmx
 from app.models import BOARD_STATUSES, Plan, Role, TaskStatus, User
 from app.path_ids import TaskId
@@ -43,6 +46,11 @@ router = APIRouter(prefix="/board", include_in_schema=False)
 MARKUP_VERSION = "2"
 # The most cards one lazy column page may ask for.
 MAX_COLUMN_PAGE = 200
+# The columns region and lazy column pages, rendered once per view and change stamps (the
+# poll's ETag parts): every card write moves its column's stamp, so an entry is only ever
+# served for the board state it was rendered from. 100–200 KB each.
+REGION_CACHE_ENTRIES = 32
+region_cache = HtmlCache(REGION_CACHE_ENTRIES)
 
 
 @dataclass(frozen=True)
@@ -103,7 +111,7 @@ def _view_key(*, plan: Plan, user: User, query: BoardQuery, today: date, page_si
         str(part)
         for part in (
             MARKUP_VERSION,
-            markup_version(env),
+            card_html.markup_version(env),
             user.id,
             user.role,
             user.unit_id,
@@ -172,13 +180,13 @@ def _board_context(
     user: User,
     query: BoardQuery,
     page_size: int,
-    calendar: PlanCalendar | None = None,
-    stats: dict[TaskStatus, board_service.ColumnStat] | None = None,
+    calendar: PlanCalendar,
+    today: date,
+    stats: dict[TaskStatus, board_service.ColumnStat],
+    etag: str,
     statuses: Sequence[TaskStatus] = BOARD_STATUSES,
 ) -> dict[str, Any]:
     """Everything the columns region (or the columns `statuses` of it) shows."""
-    calendar = calendar or plans.plan_calendar(session, plan)
-    today = calendar.today()
     board = board_service.build_board(
         session,
         plan=plan,
@@ -191,14 +199,56 @@ def _board_context(
         today=today,
         cached=cached_cards(env, query.query_string),
     )
-    view = _view_key(plan=plan, user=user, query=query, today=today, page_size=page_size)
-    return {
-        "board": board,
-        "bq": query,
-        "today": today,
-        "day_label": calendar.day_label(today),
-        "etag": _etag(view, plan.change_seq, board.stats),
-    }
+    return {"board": board, "bq": query, "etag": etag}
+
+
+# Where a kept region's ETag goes (plain characters: escaping leaves it as it is).
+_ETAG_SLOT = "seratus-etag-slot"
+
+
+def _write_times(plan: Plan, stats: Iterable[board_service.ColumnStat]) -> tuple[Any, ...]:
+    """The part of a kept region's key that its ETag leaves out: when the plan was made and
+    each column's latest write. A database reset or restored while the server runs may repeat
+    the change numbers, never these times."""
+    return (plan.created_at, *(stat.last_write for stat in stats))
+
+
+def _columns_region(
+    session: Session,
+    *,
+    plan: Plan,
+    user: User,
+    query: BoardQuery,
+    page_size: int,
+    calendar: PlanCalendar,
+    lateness: Lateness,
+    stats: dict[TaskStatus, board_service.ColumnStat],
+) -> tuple[Markup, str]:
+    """The whole columns region's HTML and its ETag. The HTML is kept under the view, every
+    column's stamp and the filters it says were ignored, so a board whose columns nobody
+    changed since is not built again; the ETag it carries (which also names the plan's
+    number, moved by writes this view does not show) is put in as it is sent."""
+    view = _view_key(plan=plan, user=user, query=query, today=lateness.today, page_size=page_size)
+    etag = _etag(view, plan.change_seq, stats)
+
+    def render_region() -> str:
+        context = _board_context(
+            session,
+            plan=plan,
+            user=user,
+            query=query,
+            page_size=page_size,
+            calendar=calendar,
+            today=lateness.today,
+            stats=stats,
+            etag=_ETAG_SLOT,
+        )
+        return env.get_template("board/_columns.html").render(context)
+
+    stamps = tuple(stat.stamp for stat in stats.values())
+    key = ("region", view, stamps, _write_times(plan, stats.values()), query.ignored)
+    region = region_cache.get_or_render(key, render_region)
+    return region.replace(_ETAG_SLOT, escape(etag)), etag
 
 
 def _board_page(
@@ -209,13 +259,36 @@ def _board_page(
     query: BoardQuery,
     page_size: int,
 ) -> Response:
-    options = filter_options(session)
-    query = _drop_unknown(query, options)
     plan = plans.current_plan(session)
-    context = _board_context(session, plan=plan, user=user, query=query, page_size=page_size)
-    context.update(options=options, may_move=may_move_cards(user))
-    template = "board/_columns.html" if is_htmx(request) else "board/board.html"
-    return render(request, template, context)
+    options = filter_options(session, plan)
+    query = _drop_unknown(query, options)
+    calendar = plans.plan_calendar(session, plan)
+    lateness = Lateness.now(calendar)
+    stats = board_service.column_counts(
+        session, plan_id=plan.pk, filters=query.filters, lateness=lateness
+    )
+    region, _ = _columns_region(
+        session,
+        plan=plan,
+        user=user,
+        query=query,
+        page_size=page_size,
+        calendar=calendar,
+        lateness=lateness,
+        stats=stats,
+    )
+    if is_htmx(request):
+        return render(request, "_cached.html", {"html": region})
+    context = {
+        "plan": plan,
+        "bq": query,
+        "today": lateness.today,
+        "day_label": calendar.day_label(lateness.today),
+        "columns_html": region,
+        "options": options,
+        "may_move": may_move_cards(user),
+    }
+    return render(request, "board/board.html", context)
 
 
 @router.get("")
@@ -272,6 +345,18 @@ def board_columns(
         return _not_modified(etag)
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
     changed = _changed_columns(sent, view, etag)
+    if changed is None:
+        region, _ = _columns_region(
+            session,
+            plan=plan,
+            user=user,
+            query=query,
+            page_size=page_size,
+            calendar=calendar,
+            lateness=lateness,
+            stats=stats,
+        )
+        return render(request, "_cached.html", {"html": region}, headers=headers)
     context = _board_context(
         session,
         plan=plan,
@@ -279,11 +364,12 @@ def board_columns(
         query=query,
         page_size=page_size,
         calendar=calendar,
+        today=today,
         stats=stats,
-        statuses=BOARD_STATUSES if changed is None else changed,
+        etag=etag,
+        statuses=changed,
     )
-    template = "board/_columns.html" if changed is None else "board/_columns_changed.html"
-    return render(request, template, context, headers=headers)
+    return render(request, "board/_columns_changed.html", context, headers=headers)
 
 
 def _board_status(status: str) -> TaskStatus:
@@ -307,27 +393,46 @@ def board_column(
     column_status = _board_status(status)
     plan = plans.current_plan(session)
     calendar = plans.plan_calendar(session, plan)
+    lateness = Lateness.now(calendar)
     page_size = limit or settings.board_column_page_size
-    cards, more = board_service.column_page(
+
+    def page_context() -> dict[str, Any]:
+        cards, more = board_service.column_page(
+            session,
+            plan=plan,
+            user=user,
+            status=column_status,
+            filters=query.filters,
+            calendar=calendar,
+            offset=offset,
+            limit=page_size,
+            cached=cached_cards(env, query.query_string),
+            today=lateness.today,
+        )
+        return {
+            "status": column_status,
+            "cards": cards,
+            "offset": offset,
+            "next_offset": offset + page_size if more else None,
+            "bq": query,
+        }
+
+    if not is_htmx(request):
+        return render(request, "board/column.html", page_context())
+    # The fragment is kept under the column's change stamp, like the columns region.
+    stat = board_service.column_counts(
         session,
-        plan=plan,
-        user=user,
-        status=column_status,
+        plan_id=plan.pk,
         filters=query.filters,
-        calendar=calendar,
-        offset=offset,
-        limit=page_size,
-        cached=cached_cards(env, query.query_string),
+        lateness=lateness,
+        statuses=(column_status,),
+    )[column_status]
+    view = _view_key(plan=plan, user=user, query=query, today=lateness.today, page_size=page_size)
+    key = ("column", view, column_status, stat.stamp, _write_times(plan, [stat]), offset)
+    html = region_cache.get_or_render(
+        key, lambda: env.get_template("board/_column_page.html").render(page_context())
     )
-    context = {
-        "status": column_status,
-        "cards": cards,
-        "offset": offset,
-        "next_offset": offset + page_size if more else None,
-        "bq": query,
-    }
-    template = "board/_column_page.html" if is_htmx(request) else "board/column.html"
-    return render(request, template, context)
+    return render(request, "_cached.html", {"html": html})
 
 
 def _move_page(

@@ -169,7 +169,7 @@ def dashboard_page(
             )
 
         region = body_cache.get_or_render(("region", *key), render_region)
-        return render(request, "dashboard/_cached.html", {"html": region})
+        return render(request, "_cached.html", {"html": region})
 
     def render_body() -> str:
         dashboard = dashboard_service.build_dashboard(

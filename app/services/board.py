@@ -10,7 +10,7 @@ with their programs, evidence and directive counts in one query each.
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from markupsafe import Markup
@@ -37,6 +37,10 @@ from app.services.labels import STATUS_LABELS
 from app.services.lateness import Lateness
 from app.services.task_reads import evidence_counts
 
+# A column's enum member from the member or its stored value (a StrEnum member hashes as its
+# value): a dict lookup, where TaskStatus(value) costs about a microsecond a card.
+_STATUS_OF: dict[str, TaskStatus] = {status.value: status for status in TaskStatus}
+
 
 @dataclass
 class ProgramTag:
@@ -45,14 +49,16 @@ class ProgramTag:
     kind: ProgramKind
 
 
-@dataclass(frozen=True)
-class CardStamp:
+class CardStamp(NamedTuple):
     """What a card's HTML depends on, read without loading the task: its id and column, its
     version and last change (every change a card shows writes the task's event, which moves
     both: fields, programs, evidence, directives), the columns the viewer may move it into
     (all a card shows of the viewer), the day it is read for (due day, lateness), and the
     plans' reference revision (unit, program and district names, holidays, the plan's dates:
-    publishing.touch_public moves it)."""
+    publishing.touch_public moves it).
+
+    A named tuple, not a dataclass: a board builds and hashes hundreds of these per request,
+    and a tuple is built and hashed in C."""
 
     task_id: int
     status: TaskStatus
@@ -98,8 +104,9 @@ class CardSlot:
     card: Card | None = None
 
 
-# The card cache's answer for a stamp (app.card_html.cached_cards), None when it has none.
-CachedCards = Callable[[CardStamp], Markup | None]
+# The card cache's answers for stamps, in their order (app.card_html.cached_cards), None
+# where it has none.
+CachedCards = Callable[[Sequence[CardStamp]], list[Markup | None]]
 
 
 @dataclass
@@ -118,11 +125,14 @@ class Column:
 @dataclass(frozen=True)
 class ColumnStat:
     """A column under the view's filters: its count and weight sum, and its change stamp
-    (count, highest change number: services.change_seq)."""
+    (count, highest change number: services.change_seq). The latest task write time is not
+    part of the stamp the browser gets; it keeps a server-side entry of a restored database,
+    whose change numbers may repeat, apart from one of the database before."""
 
     count: int = 0
     weight: int = 0
     last_change: int = 0
+    last_write: datetime | None = None
 
     @property
     def stamp(self) -> str:
@@ -193,38 +203,49 @@ class _CardReader:
         self.today = today
         self.reference_revision = plan.public_revision
         self._targets: dict[tuple[TaskStatus, bool], tuple[TaskStatus, ...]] = {}
+        self._seat_targets: dict[tuple[TaskStatus, int], tuple[TaskStatus, ...]] = {}
 
     def stamp(
         self, *, task_id: int, status: TaskStatus, version: int, updated_at: datetime, lead: int
     ) -> CardStamp:
-        seat = _Seat(status=TaskStatus(status), lead_unit_id=lead)
-        permission_class = (seat.status, leads(self.user, seat))
-        if permission_class not in self._targets:
-            self._targets[permission_class] = tuple(move_targets(self.user, seat))
+        seat_key = (status, lead)
+        targets = self._seat_targets.get(seat_key)
+        if targets is None:
+            seat = _Seat(status=_STATUS_OF[status], lead_unit_id=lead)
+            permission_class = (seat.status, leads(self.user, seat))
+            if permission_class not in self._targets:
+                self._targets[permission_class] = tuple(move_targets(self.user, seat))
+            targets = self._seat_targets[seat_key] = self._targets[permission_class]
         return CardStamp(
             task_id=task_id,
-            status=seat.status,
+            status=_STATUS_OF[status],
             version=version,
             updated_at=updated_at,
-            targets=self._targets[permission_class],
+            targets=targets,
             today=self.today,
             reference_revision=self.reference_revision,
         )
 
     def stamps(self, shown: Any) -> list[CardStamp]:
         """The stamps of the cards whose ids `shown` (a subquery) selects, in board order,
-        from one narrow query."""
-        rows = self.session.execute(
-            sa.select(
-                col(Task.id),
-                col(Task.status),
-                col(Task.version),
-                col(Task.updated_at),
-                col(Task.lead_unit_id),
+        from one narrow query (on the session's connection: ORM rows would cost more than
+        the query itself)."""
+        tasks = Task.__table__
+        rows = (
+            self.session.connection()
+            .execute(
+                sa.select(
+                    tasks.c.id,
+                    tasks.c.status,
+                    tasks.c.version,
+                    tasks.c.updated_at,
+                    tasks.c.lead_unit_id,
+                )
+                .where(tasks.c.id.in_(sa.select(shown.c.id)))
+                .order_by(tasks.c.status, tasks.c.position, tasks.c.id)
             )
-            .where(col(Task.id).in_(sa.select(shown.c.id)))
-            .order_by(col(Task.status), col(Task.position), col(Task.id))
-        ).all()
+            .all()
+        )
         return [
             self.stamp(task_id=i, status=s, version=v, updated_at=at, lead=lead)
             for i, s, v, at, lead in rows
@@ -270,7 +291,10 @@ class _CardReader:
     def slots(self, stamps: Sequence[CardStamp], cached: CachedCards | None) -> list[CardSlot]:
         """The cards of `stamps`: their HTML from the cache, or (for those it lacks) the cards
         loaded whole."""
-        slots = [CardSlot(stamp=stamp, html=cached(stamp) if cached else None) for stamp in stamps]
+        found = cached(stamps) if cached else [None] * len(stamps)
+        slots = [
+            CardSlot(stamp=stamp, html=html) for stamp, html in zip(stamps, found, strict=True)
+        ]
         missing = [slot.stamp.task_id for slot in slots if slot.html is None]
         if not missing:
             return slots
@@ -284,27 +308,35 @@ class _CardReader:
 
 
 def column_counts(
-    session: Session, *, plan_id: int, filters: TaskFilter, lateness: Lateness
+    session: Session,
+    *,
+    plan_id: int,
+    filters: TaskFilter,
+    lateness: Lateness,
+    statuses: Sequence[TaskStatus] = BOARD_STATUSES,
 ) -> dict[TaskStatus, ColumnStat]:
-    """Count, weight sum and change stamp of each board column under `filters` (one query:
-    the poll's whole cost when nothing changed)."""
-    rows = session.exec(
-        select(
-            Task.status,
+    """Count, weight sum and change stamp of each board column (or of `statuses`) under
+    `filters` (one query: the poll's whole cost when nothing changed)."""
+    rows = session.execute(
+        sa.select(
+            col(Task.status),
             sa.func.count(),
-            sa.func.coalesce(sa.func.sum(Task.weight), 0),
-            sa.func.coalesce(sa.func.max(Task.change_seq), 0),
+            sa.func.coalesce(sa.func.sum(col(Task.weight)), 0),
+            sa.func.coalesce(sa.func.max(col(Task.change_seq)), 0),
+            sa.func.max(col(Task.updated_at)),
         )
         .where(
-            Task.plan_id == plan_id,
-            col(Task.status).in_(BOARD_STATUSES),
+            col(Task.plan_id) == plan_id,
+            col(Task.status).in_(statuses),
             *filters.conditions(lateness=lateness),
         )
         .group_by(col(Task.status))
     ).all()
-    stats = dict.fromkeys(BOARD_STATUSES, ColumnStat())
-    for status, count, weight, last_change in rows:
-        stats[TaskStatus(status)] = ColumnStat(int(count), int(weight), int(last_change))
+    stats = dict.fromkeys(statuses, ColumnStat())
+    for status, count, weight, last_change, last_write in rows:
+        stats[TaskStatus(status)] = ColumnStat(
+            int(count), int(weight), int(last_change), last_write
+        )
     return stats
 
 
@@ -385,10 +417,12 @@ def column_page(
     offset: int,
     limit: int,
     cached: CachedCards | None = None,
+    today: date | None = None,
 ) -> tuple[list[CardSlot], bool]:
     """Up to `limit` more cards of one column (loaded when the end of the column scrolls into
-    view), and whether more follow."""
-    lateness = Lateness.now(calendar)
+    view) as they stand on `today` (default: today in the plan's timezone), and whether more
+    follow."""
+    lateness = Lateness(calendar=calendar, today=today or calendar.today())
     page = (
         select(col(Task.id).label("id"))
         .where(

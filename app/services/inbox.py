@@ -3,10 +3,9 @@
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from app.db import open_session, utcnow
+from app.db import utcnow
 from app.errors import NotFound
 from app.models import Notification, Task, User
 
@@ -43,12 +42,6 @@ def unread_count(session: Session, *, user_id: int) -> int:
             )
         ).one()
     )
-
-
-def unread_count_of(engine: Engine, *, user_id: int) -> int:
-    """The unread count in a read transaction of its own (for the header's bell)."""
-    with open_session(engine) as session:
-        return unread_count(session, user_id=user_id)
 
 
 @dataclass(frozen=True)

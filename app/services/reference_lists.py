@@ -1,34 +1,44 @@
 """Small read-only lists of reference data for pickers and filters (units, programs)."""
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+import threading
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, replace
 
 from sqlmodel import Session, col, select
 
-from app.models import Program, ProgramKind, Unit, UnitKind
+from app.models import Plan, Program, ProgramKind, Unit, UnitKind
 from app.services.filters import TaskFilter
 from app.sorting import text_order
 
 
-@dataclass
+@dataclass(frozen=True)
+class Choice:
+    """A unit or program as a filter offers it: plain values, so a list of them can be kept
+    between requests."""
+
+    id: int
+    short_name: str
+
+
+@dataclass(frozen=True)
 class FilterOptions:
     """The choices of the task filters: units by kind and programs grouped by kind."""
 
-    agencies: list[Unit] = field(default_factory=list)
-    districts: list[Unit] = field(default_factory=list)
-    programs: list[tuple[ProgramKind, list[Program]]] = field(default_factory=list)
+    agencies: tuple[Choice, ...] = ()
+    districts: tuple[Choice, ...] = ()
+    programs: tuple[tuple[ProgramKind, tuple[Choice, ...]], ...] = ()
 
     @property
     def unit_ids(self) -> set[int]:
-        return {u.pk for u in (*self.agencies, *self.districts)}
+        return {u.id for u in (*self.agencies, *self.districts)}
 
     @property
     def district_ids(self) -> set[int]:
-        return {u.pk for u in self.districts}
+        return {u.id for u in self.districts}
 
     @property
     def program_ids(self) -> set[int]:
-        return {p.pk for _, group in self.programs for p in group}
+        return {p.id for _, group in self.programs for p in group}
 
     def drop_unknown(
         self, filters: TaskFilter, *, keep_unit_id: int | None = None
@@ -55,15 +65,50 @@ def options_from(units: Sequence[Unit], programs: Sequence[Program]) -> FilterOp
     active ones, agencies then districts, programs grouped by kind."""
     active_programs = [p for p in programs if p.is_active]
     # Kinds in the order the administration presents them (the enum's order).
-    grouped = [(kind, [p for p in active_programs if p.kind == kind]) for kind in ProgramKind]
+    grouped = [
+        (kind, tuple(Choice(p.pk, p.short_name) for p in active_programs if p.kind == kind))
+        for kind in ProgramKind
+    ]
+
+    def units_of(kind: UnitKind) -> tuple[Choice, ...]:
+        return tuple(Choice(u.pk, u.short_name) for u in units if u.is_active and u.kind == kind)
+
     return FilterOptions(
-        agencies=[u for u in units if u.is_active and u.kind == UnitKind.agency],
-        districts=[u for u in units if u.is_active and u.kind == UnitKind.district],
-        programs=[(kind, group) for kind, group in grouped if group],
+        agencies=units_of(UnitKind.agency),
+        districts=units_of(UnitKind.district),
+        programs=tuple((kind, group) for kind, group in grouped if group),
     )
 
 
-def filter_options(session: Session) -> FilterOptions:
+# The options last read, under the plans' reference stamp they were read at (one entry: all
+# plans share units and programs).
+_kept: dict[Hashable, FilterOptions] = {}
+_kept_lock = threading.Lock()
+
+
+def filter_options(session: Session, plan: Plan) -> FilterOptions:
+    """`read_filter_options`, read again only when the plans' reference revision has moved:
+    every change to a unit or program moves it (publishing.touch_public), and the plan's
+    identity and the revision's time keep two databases with the same numbers apart. The
+    key is read from the database with the plan, so no process keeps options stale."""
+    key = (plan.id, plan.created_at, plan.public_revision, plan.public_changed_at)
+    with _kept_lock:
+        found = _kept.get(key)
+    if found is None:
+        found = read_filter_options(session)
+        with _kept_lock:
+            _kept.clear()
+            _kept[key] = found
+    return found
+
+
+def forget_filter_options() -> None:
+    """Drop the kept options (tests that run many databases in one process)."""
+    with _kept_lock:
+        _kept.clear()
+
+
+def read_filter_options(session: Session) -> FilterOptions:
     """Active units (agencies, then districts) and active programs by kind, in two queries."""
     units = session.exec(
         select(Unit)
