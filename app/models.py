@@ -318,6 +318,9 @@ class Task(Row, table=True):
     __table_args__ = (
         sa.UniqueConstraint("plan_id", "code", name="uq_task_plan_id_code"),
         sa.Index("ix_task_board", "plan_id", "status", "position"),
+        # Covers the board's column counts (services.board.column_counts): every board view
+        # and every poll whose plan moved reads them, and the plan's rows stay untouched.
+        sa.Index("ix_task_columns", "plan_id", "status", "weight", "change_seq", "updated_at"),
         sa.CheckConstraint("weight >= 1", name="weight_positive"),
         sa.CheckConstraint("progress_pct BETWEEN 0 AND 100", name="progress_range"),
         sa.CheckConstraint("version >= 1", name="version_positive"),
