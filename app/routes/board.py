@@ -223,8 +223,8 @@ def _columns_region(
     calendar: PlanCalendar,
     lateness: Lateness,
     stats: dict[TaskStatus, board_service.ColumnStat],
-) -> tuple[Markup, str]:
-    """The whole columns region's HTML and its ETag. The HTML is kept under the view, every
+) -> Markup:
+    """The whole columns region's HTML, with its ETag. It is kept under the view, every
     column's stamp and the filters it says were ignored, so a board whose columns nobody
     changed since is not built again; the ETag it carries (which also names the plan's
     number, moved by writes this view does not show) is put in as it is sent."""
@@ -248,7 +248,7 @@ def _columns_region(
     stamps = tuple(stat.stamp for stat in stats.values())
     key = ("region", view, stamps, _write_times(plan, stats.values()), query.ignored)
     region = region_cache.get_or_render(key, render_region)
-    return region.replace(_ETAG_SLOT, escape(etag)), etag
+    return region.replace(_ETAG_SLOT, escape(etag))
 
 
 def _board_page(
@@ -267,7 +267,7 @@ def _board_page(
     stats = board_service.column_counts(
         session, plan_id=plan.pk, filters=query.filters, lateness=lateness
     )
-    region, _ = _columns_region(
+    region = _columns_region(
         session,
         plan=plan,
         user=user,
@@ -346,7 +346,7 @@ def board_columns(
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
     changed = _changed_columns(sent, view, etag)
     if changed is None:
-        region, _ = _columns_region(
+        region = _columns_region(
             session,
             plan=plan,
             user=user,
