@@ -151,14 +151,18 @@ class Board:
         return sum(s.count for s in self.stats.values())
 
 
+# Made once: a new alias per query made SQLAlchemy adapt its columns afresh every time, a sixth
+# of a move's answer.
+_LEAD = aliased(Unit, name="lead_unit")
+_DISTRICT = aliased(Unit, name="district_unit")
+
+
 def _card_query(*conditions: Any) -> Select[Task, str, str | None]:
     """Tasks with the short names of their lead unit and district ("Kec. Rantau Bayur")."""
-    lead = aliased(Unit)
-    district = aliased(Unit)
     return (
-        select(Task, lead.short_name, district.short_name)
-        .join(lead, col(lead.id) == Task.lead_unit_id)
-        .join(district, col(district.id) == Task.district_id, isouter=True)
+        select(Task, _LEAD.short_name, _DISTRICT.short_name)
+        .join(_LEAD, col(_LEAD.id) == Task.lead_unit_id)
+        .join(_DISTRICT, col(_DISTRICT.id) == Task.district_id, isouter=True)
         .where(*conditions)
     )
 
