@@ -108,8 +108,7 @@ def get_auth(
     # For templates: the navigation shows the user; every form carries the CSRF token.
     request.state.user = user
     request.state.csrf_token = login.csrf_token
-    # The header's bell: counted only if a page renders the header, in a short read of its
-    # own (an error page renders after the request's session has closed).
+    # The header's bell: counted only if a page renders the header (db.page_reader).
     request.state.inbox_unread = _unread_counter(request, user.pk)
     # The header names the user's unit: read only when a full page is drawn (never for a
     # fragment or the board's 304 poll).

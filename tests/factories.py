@@ -8,6 +8,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from app.forms.units import UnitInput, parse_unit
 from app.models import (
     DayMode,
     Plan,
@@ -22,7 +23,7 @@ from app.models import (
     UnitKind,
     User,
 )
-from app.services import accounts, tasks
+from app.services import accounts, tasks, units
 from app.timefmt import WIB
 
 PASSWORD = "kata-sandi-uji-123"
@@ -63,6 +64,13 @@ def make_unit(
     session.add(unit)
     session.commit()
     return unit
+
+
+def rename_unit(session: Session, *, actor: User, unit: Unit, short_name: str) -> None:
+    """Give `unit` a new short name through the admin service, as /admin/units does."""
+    data = UnitInput.of(unit).model_copy(update={"short_name": short_name})
+    units.update_unit(session, actor=actor, unit_id=unit.pk, data=parse_unit(data))
+    session.commit()
 
 
 def make_program(

@@ -22,7 +22,7 @@ from app.routes.board import region_cache
 from app.services import tasks, units
 from app.services.positions import ranks
 from app.timefmt import WIB
-from tests.factories import World, login, make_task, make_unit
+from tests.factories import World, login, make_task, make_unit, rename_unit
 
 HX = {"HX-Request": "true"}
 COLUMN_LABELS = ("Belum Dimulai", "Sedang Berjalan", "Terkendala", "Menunggu Verifikasi", "Selesai")
@@ -177,13 +177,7 @@ def test_filter_choices_are_kept_until_units_or_programs_change(
     assert not [s for s in statements if "FROM unit" in s or "FROM program" in s]
 
     putr = world.putr
-    units.update_unit(
-        session,
-        actor=world.team,
-        unit_id=putr.pk,
-        data=parse_unit(UnitInput.of(putr).model_copy(update={"short_name": "Dinas PU Baru"})),
-    )
-    session.commit()
+    rename_unit(session, actor=world.team, unit=putr, short_name="Dinas PU Baru")
     choices = _unit_choices(client.get("/board").text)
     assert "Dinas PU Baru" in choices
     assert "Dinas PUTR" not in choices

@@ -11,12 +11,11 @@ from sqlmodel import Session
 
 from app import card_html
 from app.card_html import card_cache
-from app.forms.units import UnitInput, parse_unit
 from app.html_cache import HtmlCache
 from app.models import ProgressUpdate, Role, Task
-from app.services import tasks, units
+from app.services import tasks
 from app.services.calendar import PlanCalendar
-from tests.factories import World, login, make_task, make_user
+from tests.factories import World, login, make_task, make_user, rename_unit
 
 CARD = re.compile(r'<article class="card.*?</article>', re.S)
 
@@ -131,13 +130,7 @@ def test_a_renamed_unit_renders_its_cards_again(
     first = _board(client)
     assert card_cache.renders == 3
     putr = world.putr
-    units.update_unit(
-        session,
-        actor=world.team,
-        unit_id=putr.pk,
-        data=parse_unit(UnitInput.of(putr).model_copy(update={"short_name": "Dinas PU Baru"})),
-    )
-    session.commit()
+    rename_unit(session, actor=world.team, unit=putr, short_name="Dinas PU Baru")
     again = _board(client)
     assert card_cache.renders == 6
     jalan = f"task-{three[0].id}"

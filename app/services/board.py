@@ -29,7 +29,7 @@ from app.models import (
     Unit,
     User,
 )
-from app.permissions import leads, move_targets
+from app.permissions import move_targets
 from app.services.calendar import PlanCalendar
 from app.services.directives import open_directive_counts
 from app.services.filters import TaskFilter
@@ -195,8 +195,8 @@ class _Seat:
 
 class _CardReader:
     """Reads cards for one viewer on one day: their stamps, and the cards themselves where
-    the cache has no HTML. The move rule runs once per (column, viewer's unit leads it), the
-    only things permissions.move_targets looks at, not once per card."""
+    the cache has no HTML. The move rule runs once per (column, lead unit), the only things
+    permissions.move_targets looks at of a card, not once per card."""
 
     def __init__(
         self, session: Session, *, plan: Plan, user: User, calendar: PlanCalendar, today: date
@@ -206,20 +206,15 @@ class _CardReader:
         self.calendar = calendar
         self.today = today
         self.reference_revision = plan.public_revision
-        self._targets: dict[tuple[TaskStatus, bool], tuple[TaskStatus, ...]] = {}
-        self._seat_targets: dict[tuple[TaskStatus, int], tuple[TaskStatus, ...]] = {}
+        self._targets: dict[tuple[TaskStatus, int], tuple[TaskStatus, ...]] = {}
 
     def stamp(
         self, *, task_id: int, status: TaskStatus, version: int, updated_at: datetime, lead: int
     ) -> CardStamp:
-        seat_key = (status, lead)
-        targets = self._seat_targets.get(seat_key)
+        targets = self._targets.get((status, lead))
         if targets is None:
             seat = _Seat(status=_STATUS_OF[status], lead_unit_id=lead)
-            permission_class = (seat.status, leads(self.user, seat))
-            if permission_class not in self._targets:
-                self._targets[permission_class] = tuple(move_targets(self.user, seat))
-            targets = self._seat_targets[seat_key] = self._targets[permission_class]
+            targets = self._targets[status, lead] = tuple(move_targets(self.user, seat))
         return CardStamp(
             task_id=task_id,
             status=_STATUS_OF[status],
