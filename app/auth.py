@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from fastapi import Depends, Request, Response
 from fastapi.security import OAuth2PasswordBearer
+from sqlmodel import Session
 
 from app.config import Settings, SettingsDep
 from app.db import SessionDep, page_reader
@@ -90,12 +91,13 @@ def _unread_counter(request: Request, user_id: int) -> Callable[[], int]:
     return count
 
 
-def get_auth(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    sent_csrf: Annotated[str, Depends(submitted_csrf_token)],
-) -> Auth:
+SentCsrf = Annotated[str, Depends(submitted_csrf_token)]
+
+
+def authenticate(request: Request, session: Session, settings: Settings, sent_csrf: str) -> Auth:
+    """The signed-in user of a page request (or NotAuthenticated / Forbidden), with what the
+    page's header needs set on `request.state`. Reads the database: call it in a worker
+    thread (get_auth does; the board's poll calls it inside its own thread-pool hop)."""
     token = request.cookies.get(SESSION_COOKIE, "")
     found = accounts.resolve_session(session, token=token, kind=SessionKind.web, settings=settings)
     if found is None:
@@ -116,6 +118,12 @@ def get_auth(
     if user.must_change_password and request.url.path not in FORCED_CHANGE_PATHS:
         raise PasswordChangeRequired(FORCED_CHANGE_MESSAGE)
     return Auth(user=user, login_session=login)
+
+
+def get_auth(
+    request: Request, session: SessionDep, settings: SettingsDep, sent_csrf: SentCsrf
+) -> Auth:
+    return authenticate(request, session, settings, sent_csrf)
 
 
 PageAuth = Annotated[Auth, Depends(get_auth)]

@@ -102,7 +102,8 @@ def engine_of(request: Request) -> Engine:
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """The request's session. Opening one does no I/O, so it happens on the event loop rather
     than in a thread-pool hop of its own; closing it (a rollback on its connection) does, so
-    that runs in the pool, shielded so that a client gone away cannot leave it open."""
+    that runs in the pool, shielded so that a client gone away cannot leave it open, unless
+    the route already closed it in its own thread (the board's poll does)."""
     write = request.method not in ("GET", "HEAD", "OPTIONS")
     session = open_session(engine_of(request), write=write)
     if not write:
@@ -111,8 +112,11 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         yield session
     finally:
         request.state.read_session = None
-        with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(session.close)
+        if session.in_transaction():
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(session.close)
+        else:
+            session.close()  # holds no connection (a route closed it in its thread): no I/O
 
 
 @contextmanager

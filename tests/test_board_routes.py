@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
+import anyio.to_thread
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
@@ -993,6 +994,38 @@ def test_a_filtered_view_stays_304_when_only_other_cards_change(
     _task(session, world, "Drainase")
     answer = client.get("/board/columns?all=1", headers={**HX, "If-None-Match": everything})
     assert answer.status_code == 200
+
+
+def test_a_304_poll_takes_one_thread_hop_and_returns_its_connection(
+    client: TestClient, session: Session, world: World, engine: Engine, monkeypatch: Any
+) -> None:
+    """The poll, sent every ~10 s by every open board, checks the login and closes its
+    session inside its one thread-pool hop (a dependency on CurrentUser would add one, and
+    closing the session in app.db.get_session another)."""
+    _task(session, world, "Jalan poros")
+    login(client, world.putr_head)
+    etag = client.get("/board/columns", headers=HX).headers["etag"]
+    hops: list[str] = []
+    run_sync = anyio.to_thread.run_sync
+
+    async def counted(func: Any, *args: Any, **kwargs: Any) -> Any:
+        hops.append(getattr(func, "__qualname__", repr(func)))
+        return await run_sync(func, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+    polled = client.get("/board/columns", headers={**HX, "If-None-Match": etag})
+    assert polled.status_code == 304
+    assert len(hops) == 1, hops
+    pool = engine.pool
+    assert isinstance(pool, sa.pool.QueuePool)
+    assert pool.checkedout() == 0
+    # A changed poll answers in the same single hop.
+    hops.clear()
+    _task(session, world, "Jembatan")
+    changed = client.get("/board/columns", headers={**HX, "If-None-Match": etag})
+    assert changed.status_code == 200
+    assert len(hops) == 1, hops
+    assert pool.checkedout() == 0
 
 
 def test_poll_without_htmx_redirects_to_the_board(client: TestClient, world: World) -> None:

@@ -178,6 +178,9 @@ def test_a_one_time_password_must_be_changed_at_the_next_login(
     # htmx requests are sent to the profile too, and the API refuses with the reason.
     hx = client.get("/board", headers={"HX-Request": "true"}, follow_redirects=False)
     assert hx.headers["HX-Redirect"] == "/profile#password"
+    # The board's poll checks the login in its own thread, with the same rule.
+    poll = client.get("/board/columns", headers={"HX-Request": "true"}, follow_redirects=False)
+    assert poll.headers["HX-Redirect"] == "/profile#password"
     token = client.post(
         "/api/v1/auth/token", data={"username": target.username, "password": one_time}
     ).json()["access_token"]

@@ -13,15 +13,16 @@ from functools import cached_property
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
+import anyio.to_thread
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup, escape
 from sqlmodel import Session
 
 from app import card_html
-from app.auth import CurrentUser
+from app.auth import CurrentUser, authenticate
 from app.card_html import cached_cards
-from app.config import SettingsDep
+from app.config import Settings, SettingsDep
 from app.db import SessionDep
 from app.errors import Conflict, Forbidden, NotFound, RuleViolation
 from app.forms import tasks as task_forms
@@ -31,7 +32,7 @@ from app.htmx import is_htmx, trigger, vary_on_htmx
 from app.models import BOARD_STATUSES, Plan, Role, TaskStatus, User
 from app.path_ids import TaskId
 from app.permissions import may_move_cards
-from app.routes.task_filters import FilterQueryDep
+from app.routes.task_filters import FilterQuery, FilterQueryDep
 from app.services import board as board_service
 from app.services import labels, plans, tasks
 from app.services.calendar import PlanCalendar
@@ -79,11 +80,16 @@ class BoardQuery:
         return self.viewer_unit_id is not None and self.filters.unit_id == self.viewer_unit_id
 
 
+ShowAll = Annotated[str | None, Query(alias="all")]
+
+
 async def board_query(
-    user: CurrentUser,
-    asked: FilterQueryDep,
-    show_all: Annotated[str | None, Query(alias="all")] = None,
+    user: CurrentUser, asked: FilterQueryDep, show_all: ShowAll = None
 ) -> BoardQuery:
+    return board_query_of(user, asked, show_all)
+
+
+def board_query_of(user: User, asked: FilterQuery, show_all: str | None) -> BoardQuery:
     """The page's filters (app.routes.task_filters); a unit user's bare /board is "my unit"."""
     filters = asked.filters
     viewer_unit_id = user.unit_id if user.role == Role.unit else None
@@ -310,17 +316,36 @@ def _not_modified(etag: str) -> Response:
 
 
 @router.get("/columns")
-def board_columns(
+async def board_columns(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    user: CurrentUser,
-    query: BoardQueryDep,
+    asked: FilterQueryDep,
+    show_all: ShowAll = None,
 ) -> Response:
-    """board.js's poll: 304 when no task of the plan was written since the browser's copy
-    (no query beyond the plan), or when none the viewer sees was (one GROUP BY); else only the
-    changed columns (out of band) when the browser's copy is of the same view, or the whole
-    region."""
+    """board.js's poll, every ~10 s from every open board: 304 when no task of the plan was
+    written since the browser's copy (no query beyond the login and the plan), or when none
+    the viewer sees was (one GROUP BY); else only the changed columns (out of band) when the
+    browser's copy is of the same view, or the whole region.
+
+    The login is checked inside the poll's own thread-pool hop rather than by the CurrentUser
+    dependency, which takes a hop of its own, and the session is closed in it too: a 304 costs
+    one hop, as a bare page does."""
+
+    def answer() -> Response:
+        try:
+            user = authenticate(request, session, settings, sent_csrf="").user  # a GET: no CSRF
+            query = board_query_of(user, asked, show_all)
+            return _poll_answer(request, session, settings=settings, user=user, query=query)
+        finally:
+            session.close()  # here, not in yet another hop (app.db.get_session)
+
+    return await anyio.to_thread.run_sync(answer)
+
+
+def _poll_answer(
+    request: Request, session: Session, *, settings: Settings, user: User, query: BoardQuery
+) -> Response:
     if not is_htmx(request):
         target = f"/board?{query.query_string}" if query.query_string else "/board"
         return RedirectResponse(target, status_code=303)

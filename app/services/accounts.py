@@ -326,17 +326,25 @@ def start_session(
     return NewSession(token=token, login_session=row)
 
 
+# Built once: every request runs it, and building a select costs more than SQLite takes to
+# answer it (bench/board.py's 304 poll).
+_SESSION_BY_DIGEST = (
+    select(LoginSession, User)
+    .join(User, col(User.id) == LoginSession.user_id)
+    .where(
+        LoginSession.token_hash == sa.bindparam("digest"),
+        LoginSession.kind == sa.bindparam("kind"),
+    )
+)
+
+
 def resolve_session(
     session: Session, *, token: str, kind: SessionKind, settings: Settings
 ) -> tuple[User, LoginSession] | None:
     """The user behind a session secret, or None when unknown, expired, idle or revoked."""
     if not token or len(token) > 200:
         return None
-    row = session.exec(
-        select(LoginSession, User)
-        .join(User, col(User.id) == LoginSession.user_id)
-        .where(LoginSession.token_hash == _digest(token), LoginSession.kind == kind)
-    ).first()
+    row = session.exec(_SESSION_BY_DIGEST, params={"digest": _digest(token), "kind": kind}).first()
     if row is None:
         return None
     login, user = row

@@ -9,12 +9,13 @@ from app.errors import NotFound
 from app.models import DayMode, Holiday, Plan
 from app.services.calendar import PlanCalendar
 
+# Built once: every page reads it (app.services.accounts._SESSION_BY_DIGEST says why).
+_CURRENT_PLAN = select(Plan).where(col(Plan.is_current)).order_by(col(Plan.id).desc()).limit(1)
+
 
 def current_plan(session: Session) -> Plan:
     """The plan marked current (the newest one if several are marked)."""
-    plan = session.exec(
-        select(Plan).where(col(Plan.is_current)).order_by(col(Plan.id).desc()).limit(1)
-    ).first()
+    plan = session.exec(_CURRENT_PLAN).first()
     if plan is None:
         raise NotFound("Belum ada rencana kerja aktif. Tim Transisi perlu membuatnya lebih dulu.")
     return plan
