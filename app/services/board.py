@@ -306,6 +306,25 @@ class _CardReader:
         return [slot for slot in slots if slot.html is not None or slot.card is not None]
 
 
+# Built once, run on the session's connection: every board view, poll and move counts its
+# columns, and building this select (or loading its rows through the ORM) cost more than
+# SQLite took to answer it from ix_task_columns.
+_COLUMN_STATS = (
+    sa.select(
+        col(Task.status),
+        sa.func.count(),
+        sa.func.coalesce(sa.func.sum(col(Task.weight)), 0),
+        sa.func.coalesce(sa.func.max(col(Task.change_seq)), 0),
+        sa.func.max(col(Task.updated_at)),
+    )
+    .where(
+        col(Task.plan_id) == sa.bindparam("plan_id"),
+        col(Task.status).in_(sa.bindparam("statuses", expanding=True)),
+    )
+    .group_by(col(Task.status))
+)
+
+
 def column_counts(
     session: Session,
     *,
@@ -316,21 +335,13 @@ def column_counts(
 ) -> dict[TaskStatus, ColumnStat]:
     """Count, weight sum and change stamp of each board column (or of `statuses`) under
     `filters` (one query: the poll's whole cost when nothing changed)."""
-    rows = session.execute(
-        sa.select(
-            col(Task.status),
-            sa.func.count(),
-            sa.func.coalesce(sa.func.sum(col(Task.weight)), 0),
-            sa.func.coalesce(sa.func.max(col(Task.change_seq)), 0),
-            sa.func.max(col(Task.updated_at)),
-        )
-        .where(
-            col(Task.plan_id) == plan_id,
-            col(Task.status).in_(statuses),
-            *filters.conditions(lateness=lateness),
-        )
-        .group_by(col(Task.status))
-    ).all()
+    conditions = filters.conditions(lateness=lateness)
+    statement = _COLUMN_STATS.where(*conditions) if conditions else _COLUMN_STATS
+    rows = (
+        session.connection()
+        .execute(statement, {"plan_id": plan_id, "statuses": list(statuses)})
+        .all()
+    )
     stats = dict.fromkeys(statuses, ColumnStat())
     for status, count, weight, last_change, last_write in rows:
         stats[TaskStatus(status)] = ColumnStat(

@@ -8,7 +8,7 @@ record exactly one `task_event` (`history.record_event`), then commit.
 
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -242,9 +242,20 @@ def update_task(session: Session, *, actor: User, task_id: int, data: TaskUpdate
     return task
 
 
-@retry_write
 def move_task(session: Session, *, actor: User, task_id: int, move: TaskMove) -> Task:
-    """Move a card to a column (and place it after `move.after_id`).
+    """Move a card to a column (and place it after `move.after_id`): `move_card`."""
+    return move_card(session, actor=actor, task_id=task_id, move=move).task
+
+
+class Moved(NamedTuple):
+    task: Task
+    from_status: TaskStatus
+
+
+@retry_write
+def move_card(session: Session, *, actor: User, task_id: int, move: TaskMove) -> Moved:
+    """Move a card to a column (and place it after `move.after_id`); the card and the column
+    it left (the board refreshes only that column's header and the new one's).
 
     The rules and side effects are `workflow`'s (reason into Terkendala, evidence or a note
     into Menunggu Verifikasi, verification into Selesai by the team, a note for a rejection).
@@ -264,7 +275,7 @@ def move_task(session: Session, *, actor: User, task_id: int, move: TaskMove) ->
         positions.place(session, task=task, after=after, from_status=from_status)
         touch(session, task)  # a reorder writes no event, but the column's order changed
         session.commit()
-        return task
+        return Moved(task, from_status)
 
     note = move.note.strip()
     reason = move.blocked_reason.strip()
@@ -284,7 +295,7 @@ def move_task(session: Session, *, actor: User, task_id: int, move: TaskMove) ->
         to_status=to_status,
     )
     session.commit()
-    return task
+    return Moved(task, from_status)
 
 
 @retry_write
