@@ -11,7 +11,7 @@ numbers: `ranks` turns them into 1..n per column (the API's `position`), and the
 
 from collections.abc import Sequence
 from enum import Enum
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -76,59 +76,71 @@ def renumber(session: Session, *, task: Task, statuses: set[TaskStatus]) -> None
             session.expire(held, ["position"])
 
 
-def _first(session: Session, task: Task) -> Task | None:
-    return session.exec(
-        select(Task)
-        .where(Task.plan_id == task.plan_id, Task.status == task.status, col(Task.id) != task.id)
-        .order_by(col(Task.position), col(Task.id))
-        .limit(1)
-    ).first()
-
-
-def _last(session: Session, task: Task) -> Task | None:
-    return session.exec(
-        select(Task)
-        .where(Task.plan_id == task.plan_id, Task.status == task.status, col(Task.id) != task.id)
-        .order_by(col(Task.position).desc(), col(Task.id).desc())
-        .limit(1)
-    ).first()
-
-
-def _after(session: Session, task: Task, after: Task) -> Task | None:
-    """The card that follows `after` in its column (not `task` itself)."""
-    return session.exec(
-        select(Task)
-        .where(
-            Task.plan_id == task.plan_id,
-            Task.status == task.status,
-            col(Task.id) != task.id,
-            sa.or_(
-                col(Task.position) > after.position,
-                sa.and_(col(Task.position) == after.position, col(Task.id) > after.id),
+_TASKS = Task.__table__
+# The other cards of the task's column. The neighbour reads below are built once and run on
+# the session's connection: they leave the moving task out, so it need not be flushed first,
+# and its row is then written once, status and position together (place's flush).
+_OTHERS_IN_COLUMN = (
+    _TASKS.c.plan_id == sa.bindparam("plan_id"),
+    _TASKS.c.status == sa.bindparam("status"),
+    _TASKS.c.id != sa.bindparam("task_id"),
+)
+_FIRST = (
+    sa.select(_TASKS.c.position)
+    .where(*_OTHERS_IN_COLUMN)
+    .order_by(_TASKS.c.position, _TASKS.c.id)
+    .limit(1)
+)
+_LAST = (
+    sa.select(_TASKS.c.position)
+    .where(*_OTHERS_IN_COLUMN)
+    .order_by(_TASKS.c.position.desc(), _TASKS.c.id.desc())
+    .limit(1)
+)
+# The card that follows `after` in its column.
+_FOLLOWING = (
+    sa.select(_TASKS.c.position)
+    .where(
+        *_OTHERS_IN_COLUMN,
+        sa.or_(
+            _TASKS.c.position > sa.bindparam("after_position"),
+            sa.and_(
+                _TASKS.c.position == sa.bindparam("after_position"),
+                _TASKS.c.id > sa.bindparam("after_id"),
             ),
-        )
-        .order_by(col(Task.position), col(Task.id))
-        .limit(1)
-    ).first()
+        ),
+    )
+    .order_by(_TASKS.c.position, _TASKS.c.id)
+    .limit(1)
+)
+
+
+def _neighbour(session: Session, statement: sa.Select[Any], task: Task, **more: int) -> int | None:
+    """The position `statement` finds among the other cards of `task`'s column, if any."""
+    params = {"plan_id": task.plan_id, "status": task.status, "task_id": task.id, **more}
+    position: int | None = session.connection().execute(statement, params).scalar()
+    return position
 
 
 def _slot(session: Session, *, task: Task, after: Task | Missing | None) -> int | None:
     """A free number for `task` at the asked place in its (new) column, or None when the
     neighbours have none left between them."""
     if after is None:
-        first = _first(session, task)
-        number = GAP if first is None else first.position - GAP
+        first = _neighbour(session, _FIRST, task)
+        number = GAP if first is None else first - GAP
     elif isinstance(after, Task) and after.status == task.status and after.plan_id == task.plan_id:
-        following = _after(session, task, after)
+        following = _neighbour(
+            session, _FOLLOWING, task, after_position=after.position, after_id=after.pk
+        )
         if following is None:
             number = after.position + GAP
-        elif following.position - after.position >= 2:
-            number = (after.position + following.position) // 2
+        elif following - after.position >= 2:
+            number = (after.position + following) // 2
         else:
             return None
     else:
-        last = _last(session, task)
-        number = GAP if last is None else last.position + GAP
+        last = _neighbour(session, _LAST, task)
+        number = GAP if last is None else last + GAP
     return number if LOWEST <= number <= HIGHEST else None
 
 
