@@ -18,6 +18,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select
 
+from app.db import core_reader
 from app.models import (
     BOARD_STATUSES,
     Plan,
@@ -167,16 +168,20 @@ def _card_query(*conditions: Any) -> Select[Task, str, str | None]:
     )
 
 
+# Built once and run on the connection (app.services.task_reads._EVIDENCE_COUNTS says why).
+_PROGRAM_TAGS = (
+    sa.select(col(TaskProgram.task_id), col(Program.id), col(Program.short_name), col(Program.kind))
+    .join(Program, col(Program.id) == TaskProgram.program_id)
+    .where(col(TaskProgram.task_id).in_(sa.bindparam("task_ids", expanding=True)))
+    .order_by(col(Program.sort_order), col(Program.id))
+)
+
+
 def _programs_of(session: Session, task_ids: Sequence[int]) -> dict[int, list[ProgramTag]]:
     tags: dict[int, list[ProgramTag]] = {tid: [] for tid in task_ids}
     if not task_ids:
         return tags
-    rows = session.exec(
-        select(TaskProgram.task_id, Program.id, Program.short_name, Program.kind)
-        .join(Program, col(Program.id) == TaskProgram.program_id)
-        .where(col(TaskProgram.task_id).in_(task_ids))
-        .order_by(col(Program.sort_order), col(Program.id))
-    ).all()
+    rows = core_reader(session).execute(_PROGRAM_TAGS, {"task_ids": list(task_ids)})
     for task_id, program_id, short_name, kind in rows:
         tags[task_id].append(
             ProgramTag(id=program_id or 0, short_name=short_name, kind=ProgramKind(kind))
@@ -337,11 +342,8 @@ def column_counts(
     `filters` (one query: the poll's whole cost when nothing changed)."""
     conditions = filters.conditions(lateness=lateness)
     statement = _COLUMN_STATS.where(*conditions) if conditions else _COLUMN_STATS
-    rows = (
-        session.connection()
-        .execute(statement, {"plan_id": plan_id, "statuses": list(statuses)})
-        .all()
-    )
+    params = {"plan_id": plan_id, "statuses": list(statuses)}
+    rows = core_reader(session).execute(statement, params).all()
     stats = dict.fromkeys(statuses, ColumnStat())
     for status, count, weight, last_change, last_write in rows:
         stats[TaskStatus(status)] = ColumnStat(

@@ -21,7 +21,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from app import permissions
-from app.db import retry_write
+from app.db import core_reader, retry_write
 from app.errors import Forbidden, NotFound, RuleViolation
 from app.models import (
     ID_MAX,
@@ -208,18 +208,20 @@ def plan_directives(
     )
 
 
+# Built once and run on the connection (app.services.task_reads._EVIDENCE_COUNTS says why).
+_DIRECTIVE_EVENTS = sa.select(
+    col(TaskEvent.id), col(TaskEvent.task_id), col(TaskEvent.kind), col(TaskEvent.changes)
+).where(
+    col(TaskEvent.task_id).in_(sa.bindparam("task_ids", expanding=True)),
+    col(TaskEvent.kind).in_([EventKind.directive, EventKind.follow_up]),
+)
+
+
 def open_directive_counts(session: Session, task_ids: Sequence[int]) -> dict[int, int]:
     """Open directives per task among `task_ids` (the board's cards): one query."""
     if not task_ids:
         return {}
-    rows = session.exec(
-        select(
-            col(TaskEvent.id), col(TaskEvent.task_id), col(TaskEvent.kind), col(TaskEvent.changes)
-        ).where(
-            col(TaskEvent.task_id).in_(task_ids),
-            col(TaskEvent.kind).in_([EventKind.directive, EventKind.follow_up]),
-        )
-    ).all()
+    rows = core_reader(session).execute(_DIRECTIVE_EVENTS, {"task_ids": list(task_ids)}).all()
     answered = {
         answered_ids(changes) for _, _, kind, changes in rows if kind == EventKind.follow_up
     }

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from app.db import core_reader
 from app.errors import NotFound
 from app.models import (
     Evidence,
@@ -82,16 +83,24 @@ def task_publics(
     ]
 
 
+# Built once and run on the connection: every card read (a board page, a move's answer)
+# asks, and building the select cost about as much as running it.
+_EVIDENCE_COUNTS = (
+    sa.select(col(Evidence.task_id), sa.func.count())
+    .where(
+        col(Evidence.task_id).in_(sa.bindparam("task_ids", expanding=True)),
+        col(Evidence.removed_at).is_(None),
+    )
+    .group_by(col(Evidence.task_id))
+)
+
+
 def evidence_counts(session: Session, task_ids: Sequence[int]) -> dict[int, int]:
     """Pieces of evidence not removed, per task (tasks without any are left out)."""
     if not task_ids:
         return {}
-    rows = session.exec(
-        select(Evidence.task_id, sa.func.count())
-        .where(col(Evidence.task_id).in_(task_ids), col(Evidence.removed_at).is_(None))
-        .group_by(col(Evidence.task_id))
-    ).all()
-    return dict(rows)
+    rows = core_reader(session).execute(_EVIDENCE_COUNTS, {"task_ids": list(task_ids)})
+    return {int(task_id): int(count) for task_id, count in rows}
 
 
 def has_evidence(session: Session, *, task_id: int) -> bool:
