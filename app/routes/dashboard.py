@@ -13,10 +13,11 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from markupsafe import Markup
 from sqlmodel import Session
 
 from app.auth import CurrentUser
-from app.db import SessionDep
+from app.db import SessionDep, engine_of, open_session
 from app.html_cache import HtmlCache
 from app.htmx import is_htmx
 from app.models import Plan
@@ -28,6 +29,7 @@ from app.services.burndown import MEASURES, Measure
 from app.services.dashboard import Chart
 from app.services.dashboard_stamp import dashboard_stamp
 from app.services.filters import TaskFilter
+from app.shared_builds import SharedBuilds
 from app.templating import env, render
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
@@ -141,6 +143,33 @@ def _body_key(
     return (dashboard_stamp(session, plan), day.today, query)
 
 
+# While writes keep moving the stamp, the requests that find the page stale share builds
+# (app.shared_builds): one at a time per view in each process.
+shared_bodies: SharedBuilds[Markup] = SharedBuilds()
+
+
+def _render_body(
+    session: Session,
+    *,
+    plan: Plan,
+    query: DashboardQuery,
+    reference: dashboard_service.Reference,
+) -> str:
+    dashboard = dashboard_service.build_dashboard(
+        session,
+        plan=plan,
+        filters=query.filters,
+        measure=query.measure,
+        chart=query.chart,
+        reference_data=reference,
+    )
+    assert dashboard.burndown is not None  # built with its chart
+    context = _burndown_context(dashboard.burndown, query)
+    context |= {"options": reference.options, "action": "/dashboard"}
+    context |= {"d": dashboard, "stale_days": dashboard_service.STALE_DAYS}
+    return env.get_template("dashboard/_body.html").render(context)
+
+
 @router.get("")
 def dashboard_page(
     request: Request, session: SessionDep, user: CurrentUser, query: DashboardQueryDep
@@ -171,24 +200,23 @@ def dashboard_page(
         region = body_cache.get_or_render(("region", *key), render_region)
         return render(request, "_cached.html", {"html": region})
 
-    def render_body() -> str:
-        dashboard = dashboard_service.build_dashboard(
-            session,
-            plan=plan,
-            filters=query.filters,
-            measure=query.measure,
-            chart=query.chart,
-            reference_data=reference,
-        )
-        assert dashboard.burndown is not None  # built with its chart
-        context = _burndown_context(dashboard.burndown, query) | shared
-        context |= {"d": dashboard, "stale_days": dashboard_service.STALE_DAYS}
-        return env.get_template("dashboard/_body.html").render(context)
+    def build_afresh() -> Markup:
+        # The tasks and events are read in a session of the build's own, begun after every
+        # request it serves asked (app.shared_builds); kept under this request's stamp, which
+        # is no newer than what it shows.
+        def render_body() -> str:
+            with open_session(engine_of(request)) as fresh:
+                return _render_body(fresh, plan=plan, query=query, reference=reference)
 
+        return body_cache.get_or_render(("page", *key), render_body)
+
+    body = body_cache.get(("page", *key))
+    if body is None:
+        body = shared_bodies.get((plan.pk, day.today, query), build_afresh)
     context = {
         "day": day,
         "dq": query,
-        "body": body_cache.get_or_render(("page", *key), render_body),
+        "body": body,
         "printed_at": now,
         "missing_holiday_years": holiday_source.years_without_holidays(session, plan),
     }
