@@ -999,7 +999,7 @@ def test_a_filtered_view_stays_304_when_only_other_cards_change(
     assert answer.status_code == 200
 
 
-def test_a_304_poll_takes_one_thread_hop_and_returns_its_connection(
+def test_the_poll_and_the_board_take_one_thread_hop_and_return_their_connection(
     client: TestClient, session: Session, world: World, engine: Engine, monkeypatch: Any
 ) -> None:
     """The poll, sent every ~10 s by every open board, checks the login and closes its
@@ -1029,6 +1029,12 @@ def test_a_304_poll_takes_one_thread_hop_and_returns_its_connection(
     assert changed.status_code == 200
     assert len(hops) == 1, hops
     assert pool.checkedout() == 0
+    # So do the page and a lazy column page.
+    for path in ("/board", "/board/column/todo"):
+        hops.clear()
+        assert client.get(path).status_code == 200
+        assert len(hops) == 1, (path, hops)
+        assert pool.checkedout() == 0
 
 
 def test_poll_without_htmx_redirects_to_the_board(client: TestClient, world: World) -> None:

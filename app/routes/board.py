@@ -299,15 +299,23 @@ def _board_page(
 
 
 @router.get("")
-def board_page(
+async def board_page(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    user: CurrentUser,
-    query: BoardQueryDep,
+    asked: FilterQueryDep,
+    show_all: ShowAll = None,
 ) -> Response:
-    """The board; for htmx (the filter form) only the columns region."""
-    return _board_page(request, session, user=user, query=query, page_size=settings.board_page_size)
+    """The board; for htmx (the filter form) only the columns region. One thread-pool hop
+    (`_in_one_hop`)."""
+
+    def answer(user: User) -> Response:
+        query = board_query_of(user, asked, show_all)
+        return _board_page(
+            request, session, user=user, query=query, page_size=settings.board_page_size
+        )
+
+    return await _in_one_hop(request, session, settings, "", answer)  # a GET: no CSRF token
 
 
 def _not_modified(etag: str) -> Response:
@@ -420,17 +428,46 @@ def _board_status(status: str) -> TaskStatus:
 
 
 @router.get("/column/{status}")
-def board_column(
+async def board_column(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    user: CurrentUser,
-    query: BoardQueryDep,
+    asked: FilterQueryDep,
     status: str,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     limit: Annotated[int | None, Query(ge=1, le=MAX_COLUMN_PAGE)] = None,
+    show_all: ShowAll = None,
 ) -> Response:
-    """The next cards of one column (htmx: when its end scrolls into view; else a page)."""
+    """The next cards of one column (htmx: when its end scrolls into view; else a page).
+    One thread-pool hop (`_in_one_hop`)."""
+
+    def answer(user: User) -> Response:
+        query = board_query_of(user, asked, show_all)
+        return _column_page(
+            request,
+            session,
+            settings,
+            user=user,
+            query=query,
+            status=status,
+            offset=offset,
+            limit=limit,
+        )
+
+    return await _in_one_hop(request, session, settings, "", answer)  # a GET: no CSRF token
+
+
+def _column_page(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    *,
+    user: User,
+    query: BoardQuery,
+    status: str,
+    offset: int,
+    limit: int | None,
+) -> Response:
     column_status = _board_status(status)
     plan = plans.current_plan(session)
     calendar = plans.plan_calendar(session, plan)
