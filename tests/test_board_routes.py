@@ -999,12 +999,12 @@ def test_a_filtered_view_stays_304_when_only_other_cards_change(
     assert answer.status_code == 200
 
 
-def test_the_poll_and_the_board_take_one_thread_hop_and_return_their_connection(
+def test_the_busiest_pages_take_one_thread_hop_and_return_their_connection(
     client: TestClient, session: Session, world: World, engine: Engine, monkeypatch: Any
 ) -> None:
     """The poll, sent every ~10 s by every open board, checks the login and closes its
     session inside its one thread-pool hop (a dependency on CurrentUser would add one, and
-    closing the session in app.db.get_session another)."""
+    closing the session in app.db.get_session another): app.auth.in_one_hop."""
     _task(session, world, "Jalan poros")
     login(client, world.putr_head)
     etag = client.get("/board/columns", headers=HX).headers["etag"]
@@ -1029,8 +1029,8 @@ def test_the_poll_and_the_board_take_one_thread_hop_and_return_their_connection(
     assert changed.status_code == 200
     assert len(hops) == 1, hops
     assert pool.checkedout() == 0
-    # So do the page and a lazy column page.
-    for path in ("/board", "/board/column/todo"):
+    # So do the page, a lazy column page and the dashboard.
+    for path in ("/board", "/board/column/todo", "/dashboard"):
         hops.clear()
         assert client.get(path).status_code == 200
         assert len(hops) == 1, (path, hops)

@@ -6,14 +6,13 @@ board hands out: the filter form, lazy column pages, move forms and the poll.
 """
 
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from functools import cached_property
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-import anyio.to_thread
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup, escape
@@ -21,7 +20,7 @@ from sqlmodel import Session
 from starlette.datastructures import FormData
 
 from app import card_html
-from app.auth import CurrentUser, SentCsrf, authenticate
+from app.auth import CurrentUser, SentCsrf, in_one_hop
 from app.card_html import cached_cards
 from app.config import Settings, SettingsDep
 from app.db import SessionDep
@@ -307,7 +306,7 @@ async def board_page(
     show_all: ShowAll = None,
 ) -> Response:
     """The board; for htmx (the filter form) only the columns region. One thread-pool hop
-    (`_in_one_hop`)."""
+    (`app.auth.in_one_hop`)."""
 
     def answer(user: User) -> Response:
         query = board_query_of(user, asked, show_all)
@@ -315,7 +314,7 @@ async def board_page(
             request, session, user=user, query=query, page_size=settings.board_page_size
         )
 
-    return await _in_one_hop(request, session, settings, "", answer)  # a GET: no CSRF token
+    return await in_one_hop(request, session, settings, "", answer)  # a GET: no CSRF token
 
 
 def _not_modified(etag: str) -> Response:
@@ -337,34 +336,13 @@ async def board_columns(
     the viewer sees was (one GROUP BY); else only the changed columns (out of band) when the
     browser's copy is of the same view, or the whole region.
 
-    One thread-pool hop (`_in_one_hop`): a 304 costs what a bare page does."""
+    One thread-pool hop (`app.auth.in_one_hop`): a 304 costs what a bare page does."""
 
     def answer(user: User) -> Response:
         query = board_query_of(user, asked, show_all)
         return _poll_answer(request, session, settings=settings, user=user, query=query)
 
-    return await _in_one_hop(request, session, settings, "", answer)  # a GET: no CSRF token
-
-
-async def _in_one_hop(
-    request: Request,
-    session: Session,
-    settings: Settings,
-    sent_csrf: str,
-    answer: Callable[[User], Response],
-) -> Response:
-    """Check the login, `answer` for the user and close the session, all in one thread-pool
-    hop. The board's busiest requests (the poll from every open board, a move) use it: a
-    CurrentUser dependency would take a hop of its own, and closing the session in
-    app.db.get_session another, each a fifth of a 304's cost."""
-
-    def run() -> Response:
-        try:
-            return answer(authenticate(request, session, settings, sent_csrf).user)
-        finally:
-            session.close()
-
-    return await anyio.to_thread.run_sync(run)
+    return await in_one_hop(request, session, settings, "", answer)  # a GET: no CSRF token
 
 
 def _poll_answer(
@@ -439,7 +417,7 @@ async def board_column(
     show_all: ShowAll = None,
 ) -> Response:
     """The next cards of one column (htmx: when its end scrolls into view; else a page).
-    One thread-pool hop (`_in_one_hop`)."""
+    One thread-pool hop (`app.auth.in_one_hop`)."""
 
     def answer(user: User) -> Response:
         query = board_query_of(user, asked, show_all)
@@ -454,7 +432,7 @@ async def board_column(
             limit=limit,
         )
 
-    return await _in_one_hop(request, session, settings, "", answer)  # a GET: no CSRF token
+    return await in_one_hop(request, session, settings, "", answer)  # a GET: no CSRF token
 
 
 def _column_page(
@@ -568,13 +546,13 @@ async def move_task(
     gets the card and the headers of the two columns it touched (out of band), or the
     refusal, on which board.js puts a dropped card back; a plain form gets 303 back to the
     board, or its move page again with the reason beside the field. One thread-pool hop, as
-    the poll (`_in_one_hop`)."""
+    the poll (`app.auth.in_one_hop`)."""
 
     def answer(user: User) -> Response:
         query = board_query_of(user, asked, show_all)
         return _move(request, session, user=user, query=query, task_id=task_id, form=form)
 
-    return await _in_one_hop(request, session, settings, sent_csrf, answer)
+    return await in_one_hop(request, session, settings, sent_csrf, answer)
 
 
 def _move(

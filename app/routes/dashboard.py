@@ -16,7 +16,8 @@ from fastapi.responses import Response
 from markupsafe import Markup
 from sqlmodel import Session
 
-from app.auth import CurrentUser
+from app.auth import CurrentUser, in_one_hop
+from app.config import SettingsDep
 from app.db import SessionDep, engine_of, open_session
 from app.html_cache import HtmlCache
 from app.htmx import is_htmx
@@ -171,10 +172,17 @@ def _render_body(
 
 
 @router.get("")
-def dashboard_page(
-    request: Request, session: SessionDep, user: CurrentUser, query: DashboardQueryDep
+async def dashboard_page(
+    request: Request, session: SessionDep, settings: SettingsDep, query: DashboardQueryDep
 ) -> Response:
-    """The dashboard; for htmx (the burndown's filter form) only the burndown region."""
+    """The dashboard; for htmx (the burndown's filter form) only the burndown region. One
+    thread-pool hop (app.auth.in_one_hop)."""
+    return await in_one_hop(
+        request, session, settings, "", lambda _user: _dashboard(request, session, query)
+    )
+
+
+def _dashboard(request: Request, session: Session, query: DashboardQuery) -> Response:
     plan = plans.current_plan(session)
     reference = dashboard_service.reference(session)
     filters, ignored = reference.options.drop_unknown(query.filters)
