@@ -187,9 +187,11 @@ def test_drag_from_far_down_a_long_column(new_page: NewPage) -> None:
 
 def test_putr_head_cannot_move_another_agencys_card(page: Page, problems: PageProblems) -> None:
     login(page, "kadis.putr")
+    # A tall window: the demo plan's cards fall where its dates put them (it is placed so
+    # that today is day 45), and the card and the drop target must both be in view.
+    page.set_viewport_size({"width": 1280, "height": 1600})
     page.goto("/board")
-    # Another agency's card (PUTR only supports it), the highest on the page so that it and
-    # the drop target both fit in the viewport.
+    # Another agency's card (PUTR only supports it), the highest on the page.
     card_id, status = page.evaluate(
         """() => {
           const cards = [...document.querySelectorAll('.card[data-movable="false"]')].filter(
