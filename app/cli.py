@@ -243,7 +243,7 @@ def cmd_digest(settings: Settings, args: argparse.Namespace) -> None:
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     _migrated_engine(settings).dispose()
-    _serve(settings, args, lean_supervisor=True)
+    _serve(settings, args, prefork=True)
 
 
 def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
@@ -299,17 +299,16 @@ def _background_worker(settings: Settings) -> Iterator[None]:
         engine.dispose()
 
 
-def _serve(settings: Settings, args: argparse.Namespace, *, lean_supervisor: bool = False) -> None:
+def _serve(settings: Settings, args: argparse.Namespace, *, prefork: bool = False) -> None:
     host = args.host or settings.host
     port = args.port or settings.port
     workers = args.workers or settings.workers
-    # (Not for `up`: its background worker thread lives in this process.)
-    if workers > 1 and lean_supervisor:
-        # The supervisor only starts and watches the workers (each imports the app itself):
-        # a fresh interpreter holding uvicorn alone (~25 MB) instead of this one, which has
-        # imported the app and Alembic (~100 MB).
-        options = ["--host", host, "--port", str(port), "--workers", str(workers)]
-        exec_uvicorn([*options, "--log-level", settings.log_level])
+    # (Not for `up`: its background worker thread lives in this process, and forking a
+    # process that runs threads can copy a lock in a held state.)
+    if workers > 1 and prefork:
+        # A pre-fork server (app.prefork): its master loads the app once and forks the
+        # workers, which share that memory.
+        exec_prefork_server([host, str(port), str(workers), settings.log_level])
         return
     import uvicorn  # imported here: the other commands do not need a server
 
@@ -326,8 +325,12 @@ def _serve(settings: Settings, args: argparse.Namespace, *, lean_supervisor: boo
 # glibc gives threads that allocate their own malloc arenas (up to eight per core) and a
 # worker's thread pool runs up to 40 threads, so freed memory stays spread over many arenas.
 # Two arenas took the whole server's peak PSS under bench/load.py (2 workers, 1,000 tasks)
-# from 332 to 285 MiB at the same throughput. It must be set before the interpreter starts.
-SERVER_ENVIRONMENT = {"MALLOC_ARENA_MAX": "2"}
+# from 332 to 285 MiB at the same throughput. A fixed mmap threshold: glibc otherwise raises
+# it up to 32 MB after freeing a large block (an argon2 hash frees 64 MB, at import already),
+# and blocks of up to that size then stay in the heap after use instead of going back to the
+# system; it took that peak PSS from about 267 to 255 MiB with the pre-fork server. Both must
+# be set before the interpreter starts.
+SERVER_ENVIRONMENT = {"MALLOC_ARENA_MAX": "2", "MALLOC_MMAP_THRESHOLD_": "131072"}
 
 
 def server_environment(base: Mapping[str, str]) -> dict[str, str]:
@@ -336,13 +339,13 @@ def server_environment(base: Mapping[str, str]) -> dict[str, str]:
     return {**SERVER_ENVIRONMENT, **base}
 
 
-def exec_uvicorn(options: list[str]) -> None:
-    """Replace this process by `uvicorn app.main:create_app --factory OPTIONS` (same pid, so
-    a process manager or a process group still reaches the server); the workers it starts
-    inherit its environment."""
+def exec_prefork_server(arguments: list[str]) -> None:
+    """Replace this process by `python -m app.prefork ARGUMENTS` (same pid, so a process
+    manager or a process group still reaches the server); the workers it forks inherit its
+    environment."""
     sys.stdout.flush()
     sys.stderr.flush()
-    argv = [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", *options]
+    argv = [sys.executable, "-m", "app.prefork", *arguments]
     os.execve(sys.executable, argv, server_environment(os.environ))  # noqa: S606
 
 

@@ -91,7 +91,8 @@ def seratus(
 
 class LiveServer:
     """`seratus serve --workers N` on 127.0.0.1 in a process group of its own, so stopping or
-    killing it reaches the uvicorn supervisor and every worker."""
+    killing it reaches the server (with several workers, the pre-fork master) and every
+    worker."""
 
     def __init__(self, database_url: str, *, log_path: Path, workers: int = 1, **env: str) -> None:
         self.database_url = database_url
@@ -148,7 +149,7 @@ class LiveServer:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def pids(self) -> list[int]:
-        """The server's process and its workers (uvicorn spawns them as children)."""
+        """The server's process and its workers (its children, forked or spawned)."""
         if self.process is None or self.process.poll() is not None:
             return []
         pid = self.process.pid

@@ -448,25 +448,28 @@ def test_serve_takes_its_defaults_from_the_settings(
     )
 
 
-def test_serve_with_workers_hands_over_to_a_lean_supervisor(
+def test_serve_with_workers_hands_over_to_the_prefork_server(
     migrated: str, monkeypatch: pytest.MonkeyPatch, server_calls: list[dict[str, Any]]
 ) -> None:
-    """Several workers: this process (which imported the app) becomes plain uvicorn."""
+    """Several workers: this process (which imported the command line's modules too) becomes
+    a fresh `python -m app.prefork`, which loads the app once and forks the workers."""
     monkeypatch.setenv("SERATUS_WORKERS", "3")
     get_settings.cache_clear()
     handed: list[list[str]] = []
-    monkeypatch.setattr(cli, "exec_uvicorn", handed.append)
+    monkeypatch.setattr(cli, "exec_prefork_server", handed.append)
 
     assert cli.main(["serve", "--port", "9002"]) == 0
 
     assert server_calls == []
-    assert handed == [
-        ["--host", "127.0.0.1", "--port", "9002", "--workers", "3", "--log-level", "info"]
-    ]
+    assert handed == [["127.0.0.1", "9002", "3", "info"]]
 
 
-def test_the_server_runs_with_two_malloc_arenas_unless_the_operator_says_otherwise() -> None:
-    assert cli.server_environment({"PATH": "/bin"}) == {"PATH": "/bin", "MALLOC_ARENA_MAX": "2"}
+def test_the_server_runs_with_its_malloc_settings_unless_the_operator_says_otherwise() -> None:
+    assert cli.server_environment({"PATH": "/bin"}) == {
+        "PATH": "/bin",
+        "MALLOC_ARENA_MAX": "2",
+        "MALLOC_MMAP_THRESHOLD_": "131072",
+    }
     assert cli.server_environment({"MALLOC_ARENA_MAX": "4"})["MALLOC_ARENA_MAX"] == "4"
 
 

@@ -1,7 +1,8 @@
-"""A web worker imports only what serving pages needs: each worker process imports the app
-itself (uvicorn starts them fresh), so every library pulled in at import costs its memory
-once per worker. Alembic (the revision check reads one row instead), openpyxl (import and
-export) and httpx (the notification worker's channels) are imported where they are used.
+"""A web worker imports only what serving pages needs: every library pulled in at import
+costs its memory in each worker (with several workers the master imports the app once and
+forks them, but a worker copies the pages of whatever it touches). Alembic (the revision
+check reads one row instead), openpyxl (import and export) and httpx (the notification
+worker's channels) are imported where they are used.
 (Pillow stays: the task and public pages make thumbnails and previews while serving.)"""
 
 import subprocess

@@ -45,12 +45,14 @@ def test_concurrent_moves_and_edits_lose_nothing(
     before = versions_before(db_engine, task_ids)
     tally = Tally()
     with LiveServer(database_url, log_path=tmp_path / "server.log", workers=2) as server:
-        # The supervisor and both workers run with two malloc arenas (app.cli.exec_uvicorn).
+        # The master and both workers run with the server's malloc settings
+        # (app.cli.SERVER_ENVIRONMENT, set by exec_prefork_server).
         processes = server.pids()
         assert len(processes) >= 3
         for pid in processes:
             environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
             assert b"MALLOC_ARENA_MAX=2" in environ, pid
+            assert b"MALLOC_MMAP_THRESHOLD_=131072" in environ, pid
         users = ["tim.transisi"] * 4 + ["kadis.putr", "kadis.putr", "kadis.dinkes", "bupati"]
         clients = [
             Client(
