@@ -6,7 +6,7 @@ board hands out: the filter form, lazy column pages, move forms and the poll.
 """
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from functools import cached_property
@@ -101,6 +101,26 @@ def board_query_of(user: User, asked: FilterQuery, show_all: str | None) -> Boar
 
 
 BoardQueryDep = Annotated[BoardQuery, Depends(board_query)]
+
+
+async def _as_viewer(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    asked: FilterQuery,
+    show_all: str | None,
+    answer: Callable[[User, BoardQuery], Response],
+    sent_csrf: str = "",  # a GET sends none
+) -> Response:
+    """`answer` for the signed-in viewer and their board query, in one thread-pool hop
+    (app.auth.in_one_hop): the board's page, its poll, column pages and moves."""
+    return await in_one_hop(
+        request,
+        session,
+        settings,
+        sent_csrf,
+        lambda user: answer(user, board_query_of(user, asked, show_all)),
+    )
 
 
 def _drop_unknown(query: BoardQuery, options: FilterOptions) -> BoardQuery:
@@ -308,13 +328,12 @@ async def board_page(
     """The board; for htmx (the filter form) only the columns region. One thread-pool hop
     (`app.auth.in_one_hop`)."""
 
-    def answer(user: User) -> Response:
-        query = board_query_of(user, asked, show_all)
+    def answer(user: User, query: BoardQuery) -> Response:
         return _board_page(
             request, session, user=user, query=query, page_size=settings.board_page_size
         )
 
-    return await in_one_hop(request, session, settings, "", answer)  # a GET: no CSRF token
+    return await _as_viewer(request, session, settings, asked, show_all, answer)
 
 
 def _not_modified(etag: str) -> Response:
@@ -338,11 +357,10 @@ async def board_columns(
 
     One thread-pool hop (`app.auth.in_one_hop`): a 304 costs what a bare page does."""
 
-    def answer(user: User) -> Response:
-        query = board_query_of(user, asked, show_all)
+    def answer(user: User, query: BoardQuery) -> Response:
         return _poll_answer(request, session, settings=settings, user=user, query=query)
 
-    return await in_one_hop(request, session, settings, "", answer)  # a GET: no CSRF token
+    return await _as_viewer(request, session, settings, asked, show_all, answer)
 
 
 def _poll_answer(
@@ -419,8 +437,7 @@ async def board_column(
     """The next cards of one column (htmx: when its end scrolls into view; else a page).
     One thread-pool hop (`app.auth.in_one_hop`)."""
 
-    def answer(user: User) -> Response:
-        query = board_query_of(user, asked, show_all)
+    def answer(user: User, query: BoardQuery) -> Response:
         return _column_page(
             request,
             session,
@@ -432,7 +449,7 @@ async def board_column(
             limit=limit,
         )
 
-    return await in_one_hop(request, session, settings, "", answer)  # a GET: no CSRF token
+    return await _as_viewer(request, session, settings, asked, show_all, answer)
 
 
 def _column_page(
@@ -548,11 +565,10 @@ async def move_task(
     board, or its move page again with the reason beside the field. One thread-pool hop, as
     the poll (`app.auth.in_one_hop`)."""
 
-    def answer(user: User) -> Response:
-        query = board_query_of(user, asked, show_all)
+    def answer(user: User, query: BoardQuery) -> Response:
         return _move(request, session, user=user, query=query, task_id=task_id, form=form)
 
-    return await in_one_hop(request, session, settings, sent_csrf, answer)
+    return await _as_viewer(request, session, settings, asked, show_all, answer, sent_csrf)
 
 
 def _move(
