@@ -98,7 +98,7 @@ SentCsrf = Annotated[str, Depends(submitted_csrf_token)]
 def authenticate(request: Request, session: Session, settings: Settings, sent_csrf: str) -> Auth:
     """The signed-in user of a page request (or NotAuthenticated / Forbidden), with what the
     page's header needs set on `request.state`. Reads the database: call it in a worker
-    thread (get_auth does; the board's poll calls it inside its own thread-pool hop)."""
+    thread (get_auth does, and in_one_hop inside the route's own hop)."""
     token = request.cookies.get(SESSION_COOKIE, "")
     found = accounts.resolve_session(session, token=token, kind=SessionKind.web, settings=settings)
     if found is None:

@@ -103,7 +103,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     """The request's session. Opening one does no I/O, so it happens on the event loop rather
     than in a thread-pool hop of its own; closing it (a rollback on its connection) does, so
     that runs in the pool, shielded so that a client gone away cannot leave it open, unless
-    the route already closed it in its own thread (the board's poll does)."""
+    the route already closed it in its own thread (app.auth.in_one_hop does)."""
     write = request.method not in ("GET", "HEAD", "OPTIONS")
     session = open_session(engine_of(request), write=write)
     if not write:
