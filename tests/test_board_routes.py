@@ -1037,6 +1037,20 @@ def test_the_busiest_pages_take_one_thread_hop_and_return_their_connection(
         assert pool.checkedout() == 0
 
 
+def test_an_error_in_a_one_hop_page_still_draws_the_header_and_returns_the_connection(
+    client: TestClient, world: World, engine: Engine
+) -> None:
+    """The hop closed the request's session before the error page is drawn; the header's
+    unit is read all the same, and no connection stays checked out."""
+    login(client, world.putr_head)
+    missing = client.get("/board/column/bogus")
+    assert missing.status_code == 404
+    assert world.putr.short_name in missing.text
+    pool = engine.pool
+    assert isinstance(pool, sa.pool.QueuePool)
+    assert pool.checkedout() == 0
+
+
 def test_poll_without_htmx_redirects_to_the_board(client: TestClient, world: World) -> None:
     login(client, world.team)
     response = client.get("/board/columns?overdue=1", follow_redirects=False)
