@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from app.routes import task_filters
 from tests.factories import World, login
 from tests.fuzzing import (
     FUZZ_SETTINGS,
@@ -77,14 +78,18 @@ def _declared_fields(route: AppRoute) -> list[str]:
     query: list[Any] = []
     body: list[Any] = []
 
+    read: list[str] = []
+
     def walk(dependant: Dependant) -> None:
         query.extend(dependant.query_params)
         body.extend(dependant.body_params)
+        if dependant.call is task_filters.filter_query:
+            read.extend(task_filters.FILTER_PARAMS)  # read from the query string itself
         for sub in dependant.dependencies:
             walk(sub)
 
     walk(route.route.dependant)
-    names = [p.alias for p in query]
+    names = [p.alias for p in query] + read
     for param in body:
         annotation = param.field_info.annotation
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
