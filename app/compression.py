@@ -36,6 +36,12 @@ COMPRESSIBLE_TYPES = frozenset(
 )
 
 
+def gzip_deflater(level: int) -> "_Deflater":
+    """A deflater that writes the gzip format (header and trailer), as Content-Encoding: gzip
+    needs."""
+    return zlib.compressobj(level, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+
+
 # Whole bodies at least this large are looked up in the memo before being compressed.
 MEMO_MIN_SIZE = 16 * 1024
 MEMO_ENTRIES = 16
@@ -59,7 +65,7 @@ class GzipMemo:
             if found is not None:
                 self._kept.move_to_end(body)
                 return found
-        deflater = zlib.compressobj(self.level, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+        deflater = gzip_deflater(self.level)
         compressed = deflater.compress(body) + deflater.flush()
         with self._lock:
             self._kept[body] = compressed
@@ -182,7 +188,7 @@ class _Responder:
             compressed = self.memo.compress(body)
             headers["Content-Length"] = str(len(compressed))
         else:
-            self.compressor = zlib.compressobj(self.level, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+            self.compressor = gzip_deflater(self.level)
             compressed = self.compressor.compress(body)
             if more:
                 del headers["content-length"]

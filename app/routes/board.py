@@ -249,12 +249,13 @@ def _columns_region(
     calendar: PlanCalendar,
     lateness: Lateness,
     stats: dict[TaskStatus, board_service.ColumnStat],
+    view: str,
 ) -> Markup:
-    """The whole columns region's HTML, with its ETag. It is kept under the view, every
-    column's stamp and the filters it says were ignored, so a board whose columns nobody
-    changed since is not built again; the ETag it carries (which also names the plan's
-    number, moved by writes this view does not show) is put in as it is sent."""
-    view = _view_key(plan=plan, user=user, query=query, today=lateness.today, page_size=page_size)
+    """The whole columns region's HTML, with its ETag. It is kept under the view (`_view_key`,
+    which the caller has made already), every column's stamp and the filters it says were
+    ignored, so a board whose columns nobody changed since is not built again; the ETag it
+    carries (which also names the plan's number, moved by writes this view does not show)
+    is put in as it is sent."""
     etag = _etag(view, plan.change_seq, stats)
 
     def render_region() -> str:
@@ -302,6 +303,9 @@ def _board_page(
         calendar=calendar,
         lateness=lateness,
         stats=stats,
+        view=_view_key(
+            plan=plan, user=user, query=query, today=lateness.today, page_size=page_size
+        ),
     )
     if is_htmx(request):
         return render(request, "_cached.html", {"html": region})
@@ -400,6 +404,7 @@ def _poll_answer(
             calendar=calendar,
             lateness=lateness,
             stats=stats,
+            view=view,
         )
         return render(request, "_cached.html", {"html": region}, headers=headers)
     context = _board_context(

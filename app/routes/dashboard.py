@@ -149,6 +149,11 @@ def _body_key(
 shared_bodies: SharedBuilds[Markup] = SharedBuilds()
 
 
+def _filter_form(reference: dashboard_service.Reference) -> dict[str, Any]:
+    """What the chart's filter form needs besides the query: its choices and its action."""
+    return {"options": reference.options, "action": "/dashboard"}
+
+
 def _render_body(
     session: Session,
     *,
@@ -165,8 +170,7 @@ def _render_body(
         reference_data=reference,
     )
     assert dashboard.burndown is not None  # built with its chart
-    context = _burndown_context(dashboard.burndown, query)
-    context |= {"options": reference.options, "action": "/dashboard"}
+    context = _burndown_context(dashboard.burndown, query) | _filter_form(reference)
     context |= {"d": dashboard, "stale_days": dashboard_service.STALE_DAYS}
     return env.get_template("dashboard/_body.html").render(context)
 
@@ -190,7 +194,6 @@ def _dashboard(request: Request, session: Session, query: DashboardQuery) -> Res
     now = datetime.now(UTC)
     day = dashboard_service.plan_day(session, plan, now)
     key = _body_key(session, plan, day, query)
-    shared = {"options": reference.options, "action": "/dashboard"}
     if is_htmx(request):
 
         def render_region() -> str:
@@ -202,7 +205,7 @@ def _dashboard(request: Request, session: Session, query: DashboardQuery) -> Res
                 chart=query.chart,
             )
             return env.get_template("dashboard/_burndown.html").render(
-                _burndown_context(view, query) | shared
+                _burndown_context(view, query) | _filter_form(reference)
             )
 
         region = body_cache.get_or_render(("region", *key), render_region)

@@ -346,7 +346,7 @@ def column_counts(
     rows = core_reader(session).execute(statement, params).all()
     stats = dict.fromkeys(statuses, ColumnStat())
     for status, count, weight, last_change, last_write in rows:
-        stats[TaskStatus(status)] = ColumnStat(
+        stats[_STATUS_OF[status]] = ColumnStat(
             int(count), int(weight), int(last_change), last_write
         )
     return stats
