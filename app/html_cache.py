@@ -11,13 +11,23 @@ from collections.abc import Callable, Hashable, Sequence
 
 from markupsafe import Markup
 
+# What a key shows, without the stamps of the state it shows: a view of a page, say.
+SlotOf = Callable[[Hashable], Hashable]
+
 
 class HtmlCache:
-    """A bounded LRU of rendered fragments, shared by the threads of one process."""
+    """A bounded LRU of rendered fragments, shared by the threads of one process.
 
-    def __init__(self, max_entries: int) -> None:
+    With `slot_of`, each slot keeps only the entry stored last: for keys whose stamps only
+    move forward, an entry under an older stamp will never be asked for again, and a page
+    written to often would otherwise fill the cache with dead copies of itself (48 dashboard
+    bodies of ~300 KB each, most of a worker's cached HTML under bench/load.py)."""
+
+    def __init__(self, max_entries: int, *, slot_of: SlotOf | None = None) -> None:
         self.max_entries = max_entries
         self._entries: OrderedDict[Hashable, Markup] = OrderedDict()
+        self._slot_of = slot_of
+        self._slots: dict[Hashable, Hashable] = {}  # slot -> the key it holds
         self._lock = threading.Lock()
         self.renders = 0
         self.hits = 0
@@ -51,15 +61,30 @@ class HtmlCache:
         html = Markup(render())  # noqa: S704
         with self._lock:
             self.renders += 1
-            self._entries[key] = html
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
+            self._store(key, html)
         return html
+
+    def _store(self, key: Hashable, html: Markup) -> None:
+        entries = self._entries
+        entries[key] = html
+        entries.move_to_end(key)
+        if self._slot_of is not None:
+            slot = self._slot_of(key)
+            replaced = self._slots.get(slot)
+            self._slots[slot] = key
+            if replaced is not None and replaced != key:
+                entries.pop(replaced, None)
+        while len(entries) > self.max_entries:
+            dropped, _ = entries.popitem(last=False)
+            if self._slot_of is not None:
+                slot = self._slot_of(dropped)
+                if self._slots.get(slot) == dropped:
+                    del self._slots[slot]
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._slots.clear()
             self.renders = self.hits = 0
 
     def __len__(self) -> int:

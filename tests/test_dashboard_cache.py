@@ -77,6 +77,8 @@ def test_an_event_renders_the_body_again(
     )
     after = _get(client)
     assert body_cache.renders == 2
+    # The body under the old stamp will never be asked for again: the new one replaced it.
+    assert len(body_cache) == 1
     # The blocked task is now on the attention list, with its reason.
     assert "Menunggu pembebasan lahan" in after
 

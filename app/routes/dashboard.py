@@ -8,7 +8,7 @@ answers only the burndown region (and `hx-push-url` keeps the URL in step).
 from collections.abc import Hashable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
@@ -133,9 +133,16 @@ def _burndown_context(
     return {"bd": view, "dq": query, "rag_rule": RAG_RULE, "printed_at": datetime.now(UTC)}
 
 
+def _view_of(key: Hashable) -> Hashable:
+    """A body key's view, ("page" or "region", query), without the state it shows: a newer
+    stamp or day replaces that view's entry (app.html_cache's slots)."""
+    kind, _stamp, _today, query = cast(tuple[str, Hashable, date, DashboardQuery], key)
+    return (kind, query)
+
+
 # The plan-wide picture, rendered once per (plan state, date, filters, chart) and kept: the
 # key's stamp is read from the database on every request, so no process serves it stale.
-body_cache = HtmlCache(BODY_CACHE_ENTRIES)
+body_cache = HtmlCache(BODY_CACHE_ENTRIES, slot_of=_view_of)
 
 
 def _body_key(
