@@ -21,10 +21,11 @@ from app.db import retry_write, utcnow
 from app.errors import NotAuthenticated, NotFound, RuleViolation
 from app.forms.users import POSITION_NOT_EXECUTIVE, UserInput
 from app.models import ExecutivePosition, LoginSession, Role, SessionKind, Unit, User
+from app.services.password_hashing import BoundedPasswordHash
 from app.services.rows import get_row
 from app.sorting import text_order
 
-password_hash = PasswordHash.recommended()  # argon2id
+password_hash = BoundedPasswordHash(PasswordHash.recommended())  # argon2id
 # Verified against when the username is unknown, so timing does not reveal which names exist.
 _DUMMY_HASH = password_hash.hash("seratus-dummy-password")
 
