@@ -50,18 +50,37 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> Engine:
+def make_engine(
+    url: str,
+    *,
+    pool_size: int | None = None,
+    max_overflow: int | None = None,
+    pool_timeout: float = 30,
+) -> Engine:
     """An engine for `url`; SQLite gets WAL, foreign keys, a busy timeout and explicit BEGIN.
 
-    On PostgreSQL each process holds up to `pool_size + max_overflow` connections."""
+    Each process holds up to `pool_size + max_overflow` connections: by default 10 + 10 on
+    PostgreSQL, and SQLAlchemy's 5 + 10 on a SQLite file."""
+    sized = {
+        name: value
+        for name, value in (("pool_size", pool_size), ("max_overflow", max_overflow))
+        if value is not None
+    }
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
+            pool_timeout=pool_timeout,
+            **sized,
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow)
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_timeout=pool_timeout,
+        **({"pool_size": 10, "max_overflow": 10} | sized),
+    )
 
 
 def _unicode_lower(value: Any) -> Any:

@@ -10,6 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from app.config import Settings
+from app.db import make_engine
+from app.main import create_app
 from app.models import Plan, TaskMove, TaskStatus
 from app.routes.dashboard import body_cache
 from app.services import dashboard as dashboard_service
@@ -181,3 +184,19 @@ def test_a_repeat_view_costs_a_few_statements_whatever_the_number_of_tasks(
         )
     assert repeat_view() == few
     assert few <= 10
+
+
+def test_a_stale_dashboard_is_built_without_a_second_connection_of_the_pool(
+    settings: Settings, db_url: str, session: Session, world: World
+) -> None:
+    # The build reads in a session of its own (app.shared_builds). Had the request kept its
+    # connection meanwhile, each build would need two, and requests waiting for a build while
+    # holding theirs could leave none for it: with a pool of one, even a single view.
+    make_task(session, actor=world.team, plan=world.plan, lead=world.putr, title="Jalan poros")
+    engine = make_engine(db_url, pool_size=1, max_overflow=0, pool_timeout=3)
+    try:
+        with TestClient(create_app(settings, engine)) as client:
+            login(client, world.executive)
+            assert "Jalan poros" in _get(client)
+    finally:
+        engine.dispose()

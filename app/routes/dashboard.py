@@ -230,6 +230,10 @@ def _dashboard(request: Request, session: Session, query: DashboardQuery) -> Res
 
     body = body_cache.get(("page", *key))
     if body is None:
+        # Wait for a build, or make one, holding no connection (the read transaction ends; the
+        # session reads again below): a build reads in a session of its own, and requests
+        # waiting while holding theirs could leave the pool none for it.
+        session.commit()
         body = shared_bodies.get((plan.pk, day.today, query), build_afresh)
     context = {
         "day": day,
