@@ -8,26 +8,25 @@ shows up as a different key, never as a stale entry (app.card_html, app.dashboar
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
+from typing import cast
 
 from markupsafe import Markup
-
-# What a key shows, without the stamps of the state it shows: a view of a page, say.
-SlotOf = Callable[[Hashable], Hashable]
 
 
 class HtmlCache:
     """A bounded LRU of rendered fragments, shared by the threads of one process.
 
-    With `slot_of`, each slot keeps only the entry stored last: for keys whose stamps only
-    move forward, an entry under an older stamp will never be asked for again, and a page
-    written to often would otherwise fill the cache with dead copies of itself (48 dashboard
-    bodies of ~300 KB each, most of a worker's cached HTML under bench/load.py)."""
+    With `one_per_view`, keys are (view, state) pairs — what is shown, and the stamps of the
+    state it is shown in — and each view keeps only the entry stored last. States only move
+    forward, so an entry of an older one will never be asked for again, and a page written
+    to often would otherwise fill the cache with dead copies of itself (48 dashboard bodies
+    of ~300 KB each were most of a worker's cached HTML under bench/load.py)."""
 
-    def __init__(self, max_entries: int, *, slot_of: SlotOf | None = None) -> None:
+    def __init__(self, max_entries: int, *, one_per_view: bool = False) -> None:
         self.max_entries = max_entries
         self._entries: OrderedDict[Hashable, Markup] = OrderedDict()
-        self._slot_of = slot_of
-        self._slots: dict[Hashable, Hashable] = {}  # slot -> the key it holds
+        self._one_per_view = one_per_view
+        self._views: dict[Hashable, Hashable] = {}  # view -> the key holding it
         self._lock = threading.Lock()
         self.renders = 0
         self.hits = 0
@@ -68,24 +67,27 @@ class HtmlCache:
         entries = self._entries
         entries[key] = html
         entries.move_to_end(key)
-        if self._slot_of is not None:
-            slot = self._slot_of(key)
-            replaced = self._slots.get(slot)
-            self._slots[slot] = key
+        if self._one_per_view:
+            view = _view_of(key)
+            replaced = self._views.get(view)
+            self._views[view] = key
             if replaced is not None and replaced != key:
                 entries.pop(replaced, None)
         while len(entries) > self.max_entries:
             dropped, _ = entries.popitem(last=False)
-            if self._slot_of is not None:
-                slot = self._slot_of(dropped)
-                if self._slots.get(slot) == dropped:
-                    del self._slots[slot]
+            if self._one_per_view and self._views.get(_view_of(dropped)) == dropped:
+                del self._views[_view_of(dropped)]
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
-            self._slots.clear()
+            self._views.clear()
             self.renders = self.hits = 0
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+def _view_of(key: Hashable) -> Hashable:
+    view, _state = cast(tuple[Hashable, Hashable], key)
+    return view

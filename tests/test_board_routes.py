@@ -158,6 +158,27 @@ def test_statement_count_does_not_grow_with_tasks(
     assert kept == warm - 1
 
 
+def test_a_kept_region_is_replaced_by_its_views_newer_state(
+    client: TestClient, session: Session, world: World
+) -> None:
+    task = _task(session, world, "Jalan poros desa")
+    login(client, world.team)
+    assert client.get("/board").status_code == 200
+    assert len(region_cache) == 1
+    assert task.id is not None
+    tasks.move_task(
+        session,
+        actor=world.team,
+        task_id=task.id,
+        move=TaskMove(version=task.version, status=TaskStatus.in_progress),
+    )
+    board = client.get("/board").text
+    in_progress = board[board.index('data-status="in_progress"') :]
+    assert "Jalan poros desa" in in_progress
+    # The region of the board before the move will never be asked for again.
+    assert len(region_cache) == 1
+
+
 def _unit_choices(html: str) -> list[str]:
     select = re.search(r'<select id="filter-unit".*?</select>', html, re.S)
     assert select is not None

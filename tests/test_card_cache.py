@@ -188,9 +188,9 @@ def test_card_html_is_small(client: TestClient, session: Session, world: World) 
     assert average <= 1024, average
 
 
-def test_a_slot_keeps_only_its_latest_entry() -> None:
+def test_a_view_keeps_only_its_latest_entry() -> None:
     # Keys (view, stamp): a view's newer stamp makes its older entry dead weight.
-    cache = HtmlCache(max_entries=10, slot_of=lambda key: key[0])
+    cache = HtmlCache(max_entries=10, one_per_view=True)
     cache.get_or_render(("board", 1), lambda: "<p>board at 1</p>")
     cache.get_or_render(("dashboard", 1), lambda: "<p>dashboard at 1</p>")
     cache.get_or_render(("board", 2), lambda: "<p>board at 2</p>")
@@ -200,8 +200,8 @@ def test_a_slot_keeps_only_its_latest_entry() -> None:
     assert cache.get(("dashboard", 1)) == "<p>dashboard at 1</p>"
 
 
-def test_a_slot_forgets_a_key_the_bound_pushed_out() -> None:
-    cache = HtmlCache(max_entries=1, slot_of=lambda key: key[0])
+def test_a_view_forgets_a_key_the_bound_pushed_out() -> None:
+    cache = HtmlCache(max_entries=1, one_per_view=True)
     cache.get_or_render(("a", 1), lambda: "<p>a</p>")
     cache.get_or_render(("b", 1), lambda: "<p>b</p>")  # pushes ("a", 1) out
     cache.get_or_render(("a", 2), lambda: "<p>a again</p>")  # pushes ("b", 1) out

@@ -49,9 +49,10 @@ MARKUP_VERSION = "2"
 MAX_COLUMN_PAGE = 200
 # The columns region and lazy column pages, rendered once per view and change stamps (the
 # poll's ETag parts): every card write moves its column's stamp, so an entry is only ever
-# served for the board state it was rendered from. 100–200 KB each.
+# served for the board state it was rendered from, and it replaces its view's older entry
+# (app.html_cache). 100–200 KB each.
 REGION_CACHE_ENTRIES = 32
-region_cache = HtmlCache(REGION_CACHE_ENTRIES)
+region_cache = HtmlCache(REGION_CACHE_ENTRIES, one_per_view=True)
 
 
 @dataclass(frozen=True)
@@ -273,7 +274,7 @@ def _columns_region(
         return env.get_template("board/_columns.html").render(context)
 
     stamps = tuple(stat.stamp for stat in stats.values())
-    key = ("region", view, stamps, _write_times(plan, stats.values()), query.ignored)
+    key = (("region", view, query.ignored), (stamps, _write_times(plan, stats.values())))
     region = region_cache.get_or_render(key, render_region)
     return region.replace(_ETAG_SLOT, escape(etag))
 
@@ -506,7 +507,7 @@ def _column_page(
         statuses=(column_status,),
     )[column_status]
     view = _view_key(plan=plan, user=user, query=query, today=lateness.today, page_size=page_size)
-    key = ("column", view, column_status, stat.stamp, _write_times(plan, [stat]), offset)
+    key = (("column", view, column_status, offset), (stat.stamp, _write_times(plan, [stat])))
     html = region_cache.get_or_render(
         key, lambda: env.get_template("board/_column_page.html").render(page_context())
     )

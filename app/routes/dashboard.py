@@ -8,7 +8,7 @@ answers only the burndown region (and `hx-push-url` keeps the URL in step).
 from collections.abc import Hashable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
@@ -133,22 +133,16 @@ def _burndown_context(
     return {"bd": view, "dq": query, "rag_rule": RAG_RULE, "printed_at": datetime.now(UTC)}
 
 
-def _view_of(key: Hashable) -> Hashable:
-    """A body key's view, ("page" or "region", query), without the state it shows: a newer
-    stamp or day replaces that view's entry (app.html_cache's slots)."""
-    kind, _stamp, _today, query = cast(tuple[str, Hashable, date, DashboardQuery], key)
-    return (kind, query)
-
-
 # The plan-wide picture, rendered once per (plan state, date, filters, chart) and kept: the
 # key's stamp is read from the database on every request, so no process serves it stale.
-body_cache = HtmlCache(BODY_CACHE_ENTRIES, slot_of=_view_of)
+body_cache = HtmlCache(BODY_CACHE_ENTRIES, one_per_view=True)
 
 
-def _body_key(
-    session: Session, plan: Plan, day: dashboard_service.PlanDay, query: DashboardQuery
+def _body_state(
+    session: Session, plan: Plan, day: dashboard_service.PlanDay
 ) -> tuple[Hashable, ...]:
-    return (dashboard_stamp(session, plan), day.today, query)
+    """What a body's key holds besides its view (the query): the plan's state and the day."""
+    return (dashboard_stamp(session, plan), day.today)
 
 
 # While writes keep moving the stamp, the requests that find the page stale share builds
@@ -200,7 +194,7 @@ def _dashboard(request: Request, session: Session, query: DashboardQuery) -> Res
     query = replace(query, filters=filters, ignored=(*query.ignored, *ignored))
     now = datetime.now(UTC)
     day = dashboard_service.plan_day(session, plan, now)
-    key = _body_key(session, plan, day, query)
+    state = _body_state(session, plan, day)
     if is_htmx(request):
 
         def render_region() -> str:
@@ -215,7 +209,7 @@ def _dashboard(request: Request, session: Session, query: DashboardQuery) -> Res
                 _burndown_context(view, query) | _filter_form(reference)
             )
 
-        region = body_cache.get_or_render(("region", *key), render_region)
+        region = body_cache.get_or_render((("region", query), state), render_region)
         return render(request, "_cached.html", {"html": region})
 
     def build_afresh() -> Markup:
@@ -226,9 +220,9 @@ def _dashboard(request: Request, session: Session, query: DashboardQuery) -> Res
             with open_session(engine_of(request)) as fresh:
                 return _render_body(fresh, plan=plan, query=query, reference=reference)
 
-        return body_cache.get_or_render(("page", *key), render_body)
+        return body_cache.get_or_render((("page", query), state), render_body)
 
-    body = body_cache.get(("page", *key))
+    body = body_cache.get((("page", query), state))
     if body is None:
         # Wait for a build, or make one, holding no connection (the read transaction ends; the
         # session reads again below): a build reads in a session of its own, and requests
