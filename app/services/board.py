@@ -169,6 +169,13 @@ def _card_query(*conditions: Any) -> Select[Task, str, str | None]:
     )
 
 
+# One card of a plan (bound: task_id, plan_id), built once: every move answers with its card,
+# and building the select (its cache key) cost twice what loading the card did.
+_ONE_CARD = _card_query(
+    col(Task.id) == sa.bindparam("task_id"), col(Task.plan_id) == sa.bindparam("plan_id")
+)
+
+
 # Built once and run on the connection (app.services.task_reads._EVIDENCE_COUNTS says why).
 _PROGRAM_TAGS = (
     sa.select(col(TaskProgram.task_id), col(Program.id), col(Program.short_name), col(Program.kind))
@@ -259,7 +266,17 @@ class _CardReader:
     def cards(self, *conditions: Any) -> list[Card]:
         """The tasks `conditions` choose, loaded whole, with their programs, evidence and
         open directives (one query each)."""
-        rows = self.session.exec(_card_query(*conditions)).all()
+        return self.cards_of(self.session.exec(_card_query(*conditions)).all())
+
+    def card(self, *, task_id: int, plan_id: int) -> Card | None:
+        """One task of the plan, loaded whole, or None."""
+        rows = self.session.exec(_ONE_CARD, params={"task_id": task_id, "plan_id": plan_id}).all()
+        cards = self.cards_of(rows)
+        return cards[0] if cards else None
+
+    def cards_of(self, rows: Sequence[tuple[Task, str, str | None]]) -> list[Card]:
+        """The cards of `rows` (a card query's), with their programs, evidence and open
+        directives (one query each)."""
         task_ids = [task.pk for task, _, _ in rows]
         programs = _programs_of(self.session, task_ids)
         evidence = evidence_counts(self.session, task_ids)
@@ -501,5 +518,4 @@ def card_for(
 ) -> Card | None:
     """One card of `plan`, as the board would show it (the answer to a move, its move page)."""
     reader = _CardReader(session, plan=plan, user=user, calendar=calendar, today=calendar.today())
-    cards = reader.cards(Task.id == task_id, Task.plan_id == plan.id)
-    return cards[0] if cards else None
+    return reader.card(task_id=task_id, plan_id=plan.pk)
