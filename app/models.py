@@ -321,6 +321,17 @@ class Task(Row, table=True):
         # Covers the board's column counts (services.board.column_counts): every board view
         # and every poll whose plan moved reads them, and the plan's rows stay untouched.
         sa.Index("ix_task_columns", "plan_id", "status", "weight", "change_seq", "updated_at"),
+        # The same for a unit's view (every unit user's default board): the cards it leads,
+        # without reading the rest of their columns.
+        sa.Index(
+            "ix_task_unit_columns",
+            "plan_id",
+            "lead_unit_id",
+            "status",
+            "weight",
+            "change_seq",
+            "updated_at",
+        ),
         sa.CheckConstraint("weight >= 1", name="weight_positive"),
         sa.CheckConstraint("progress_pct BETWEEN 0 AND 100", name="progress_range"),
         sa.CheckConstraint("version >= 1", name="version_positive"),

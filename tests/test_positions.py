@@ -288,6 +288,87 @@ def test_a_move_writes_one_task_row_whatever_the_column_length(
     assert len(column) == 120
 
 
+class TaskUpdates:
+    """UPDATE statements on `task` while active."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.count = 0
+
+    def _count(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("UPDATE TASK "):
+            self.count += 1
+
+    def __enter__(self) -> "TaskUpdates":
+        event.listen(self.engine, "before_cursor_execute", self._count)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._count)
+
+
+@pytest.mark.parametrize(
+    ("start", "to_status", "note"),
+    [
+        (TaskStatus.todo, TaskStatus.in_progress, ""),
+        (TaskStatus.in_progress, TaskStatus.review, "Bukti diserahkan langsung."),
+        (TaskStatus.review, TaskStatus.done, ""),
+        (TaskStatus.in_progress, TaskStatus.in_progress, ""),  # a reorder
+    ],
+)
+def test_a_move_writes_the_cards_row_in_one_statement(
+    session: Session,
+    engine: Engine,
+    world: World,
+    start: TaskStatus,
+    to_status: TaskStatus,
+    note: str,
+) -> None:
+    """Status, position, version and change number go to the database together (placing the
+    card leaves its write to the change's flush)."""
+    neighbours = [
+        new_task(session, world, status=to_status, title=f"Tetangga {i}") for i in range(3)
+    ]
+    mover = new_task(session, world, status=start, title="Yang dipindah")
+    current = task_reads.get_task(session, task_id=mover.pk)
+    after = neighbours[1].pk  # between two cards, wherever the card stood
+
+    # A fresh session, as a request has: nothing of the plan is held yet.
+    with TaskUpdates(engine) as updates, open_session(engine, write=True) as fresh:
+        tasks.move_task(
+            fresh,
+            actor=world.team,
+            task_id=mover.pk,
+            move=TaskMove(version=current.version, status=to_status, after_id=after, note=note),
+        )
+
+    assert updates.count == 1
+    column = board_in_db(engine, world.plan.pk)[0][to_status]
+    assert column[column.index(after) + 1] == mover.pk
+
+
+def test_creating_and_cancelling_write_the_cards_row_once(
+    session: Session, engine: Engine, world: World
+) -> None:
+    new_task(session, world, title="Tetangga")
+    with TaskUpdates(engine) as created:
+        task = tasks.create_task(
+            session,
+            actor=world.team,
+            plan_id=world.plan.pk,
+            data=TaskCreate(title="Baru", lead_unit_id=world.putr.pk),
+        )
+    assert board_in_db(engine, world.plan.pk)[0][TaskStatus.todo][0] == task.pk
+    with TaskUpdates(engine) as cancelled:
+        tasks.cancel_task(
+            session, actor=world.team, task_id=task.pk, version=task.version, note="Batal"
+        )
+
+    assert task.pk in board_in_db(engine, world.plan.pk)[1]
+    # The new row is inserted, then placed and numbered in one UPDATE; cancelling is one.
+    assert (created.count, cancelled.count) == (1, 1)
+
+
 def test_a_full_gap_renumbers_the_column_and_keeps_the_order(
     session: Session, engine: Engine, world: World
 ) -> None:

@@ -8,7 +8,7 @@ with their programs, evidence and directive counts in one query each.
 """
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
@@ -27,6 +27,7 @@ from app.models import (
     Task,
     TaskProgram,
     TaskStatus,
+    TaskSupportingUnit,
     Unit,
     User,
 )
@@ -168,6 +169,13 @@ def _card_query(*conditions: Any) -> Select[Task, str, str | None]:
     )
 
 
+# One card of a plan (bound: task_id, plan_id), built once: every move answers with its card,
+# and building the select (its cache key) cost twice what loading the card did.
+_ONE_CARD = _card_query(
+    col(Task.id) == sa.bindparam("task_id"), col(Task.plan_id) == sa.bindparam("plan_id")
+)
+
+
 # Built once and run on the connection (app.services.task_reads._EVIDENCE_COUNTS says why).
 _PROGRAM_TAGS = (
     sa.select(col(TaskProgram.task_id), col(Program.id), col(Program.short_name), col(Program.kind))
@@ -258,7 +266,17 @@ class _CardReader:
     def cards(self, *conditions: Any) -> list[Card]:
         """The tasks `conditions` choose, loaded whole, with their programs, evidence and
         open directives (one query each)."""
-        rows = self.session.exec(_card_query(*conditions)).all()
+        return self.cards_of(self.session.exec(_card_query(*conditions)).all())
+
+    def card(self, *, task_id: int, plan_id: int) -> Card | None:
+        """One task of the plan, loaded whole, or None."""
+        rows = self.session.exec(_ONE_CARD, params={"task_id": task_id, "plan_id": plan_id}).all()
+        cards = self.cards_of(rows)
+        return cards[0] if cards else None
+
+    def cards_of(self, rows: Sequence[tuple[Task, str, str | None]]) -> list[Card]:
+        """The cards of `rows` (a card query's), with their programs, evidence and open
+        directives (one query each)."""
         task_ids = [task.pk for task, _, _ in rows]
         programs = _programs_of(self.session, task_ids)
         evidence = evidence_counts(self.session, task_ids)
@@ -311,23 +329,57 @@ class _CardReader:
         return [slot for slot in slots if slot.html is not None or slot.card is not None]
 
 
+def _column_stats_select(
+    *conditions: Any,
+) -> sa.Select[TaskStatus, int, int, int, datetime]:
+    """Count, weight sum, highest change number and latest write per column of the plan, of
+    the tasks `conditions` choose (bound: plan_id, statuses)."""
+    return (
+        sa.select(
+            col(Task.status),
+            sa.func.count(),
+            sa.func.coalesce(sa.func.sum(col(Task.weight)), 0),
+            sa.func.coalesce(sa.func.max(col(Task.change_seq)), 0),
+            sa.func.max(col(Task.updated_at)),
+        )
+        .where(
+            col(Task.plan_id) == sa.bindparam("plan_id"),
+            col(Task.status).in_(sa.bindparam("statuses", expanding=True)),
+            *conditions,
+        )
+        .group_by(col(Task.status))
+    )
+
+
+def _unit_column_stats_select(
+    *conditions: Any,
+) -> sa.CompoundSelect[TaskStatus, int, int, int, datetime]:
+    """The column figures of one unit's cards (bound: unit_id), in two parts the caller adds
+    up: the cards it leads, read along ix_task_unit_columns, and the cards it only supports,
+    reached from task_supporting_unit. The filter's own "lead or supporting" (one OR) is read
+    along a whole column, so it cost what the plan's size does; these parts cost what the
+    unit's cards do. DISTINCT keeps the supported ids a subquery of their own, which SQLite
+    reads first (its planner, with no ANALYZE statistics, would otherwise walk the columns)."""
+    unit_id: sa.BindParameter[int] = sa.bindparam("unit_id")
+    supported = (
+        sa.select(col(TaskSupportingUnit.task_id).label("id"))
+        .where(col(TaskSupportingUnit.unit_id) == unit_id)
+        .distinct()
+        .subquery("supported")
+    )
+    led = _column_stats_select(col(Task.lead_unit_id) == unit_id, *conditions)
+    only_supported = _column_stats_select(col(Task.lead_unit_id) != unit_id, *conditions).join(
+        supported, supported.c.id == col(Task.id)
+    )
+    return sa.union_all(led, only_supported)
+
+
 # Built once, run on the session's connection: every board view, poll and move counts its
-# columns, and building this select (or loading its rows through the ORM) cost more than
-# SQLite took to answer it from ix_task_columns.
-_COLUMN_STATS = (
-    sa.select(
-        col(Task.status),
-        sa.func.count(),
-        sa.func.coalesce(sa.func.sum(col(Task.weight)), 0),
-        sa.func.coalesce(sa.func.max(col(Task.change_seq)), 0),
-        sa.func.max(col(Task.updated_at)),
-    )
-    .where(
-        col(Task.plan_id) == sa.bindparam("plan_id"),
-        col(Task.status).in_(sa.bindparam("statuses", expanding=True)),
-    )
-    .group_by(col(Task.status))
-)
+# columns, and building these selects (or loading their rows through the ORM) cost more than
+# SQLite took to answer them from ix_task_columns (the whole plan's) or ix_task_unit_columns
+# (a unit's view, the default board of every unit user).
+_COLUMN_STATS = _column_stats_select()
+_UNIT_COLUMN_STATS = _unit_column_stats_select()
 
 
 def column_counts(
@@ -340,14 +392,25 @@ def column_counts(
 ) -> dict[TaskStatus, ColumnStat]:
     """Count, weight sum and change stamp of each board column (or of `statuses`) under
     `filters` (one query: the poll's whole cost when nothing changed)."""
-    conditions = filters.conditions(lateness=lateness)
-    statement = _COLUMN_STATS.where(*conditions) if conditions else _COLUMN_STATS
-    params = {"plan_id": plan_id, "statuses": list(statuses)}
+    params: dict[str, Any] = {"plan_id": plan_id, "statuses": list(statuses)}
+    if filters.unit_id:
+        params["unit_id"] = filters.unit_id
+        rest = replace(filters, unit_id=None).conditions(lateness=lateness)
+        statement: sa.Executable = _unit_column_stats_select(*rest) if rest else _UNIT_COLUMN_STATS
+    else:
+        conditions = filters.conditions(lateness=lateness)
+        statement = _COLUMN_STATS.where(*conditions) if conditions else _COLUMN_STATS
     rows = core_reader(session).execute(statement, params).all()
     stats = dict.fromkeys(statuses, ColumnStat())
     for status, count, weight, last_change, last_write in rows:
-        stats[_STATUS_OF[status]] = ColumnStat(
-            int(count), int(weight), int(last_change), last_write
+        column = _STATUS_OF[status]
+        before = stats[column]
+        writes = [at for at in (before.last_write, last_write) if at is not None]
+        stats[column] = ColumnStat(
+            before.count + int(count),
+            before.weight + int(weight),
+            max(before.last_change, int(last_change)),
+            max(writes, default=None),
         )
     return stats
 
@@ -455,5 +518,4 @@ def card_for(
 ) -> Card | None:
     """One card of `plan`, as the board would show it (the answer to a move, its move page)."""
     reader = _CardReader(session, plan=plan, user=user, calendar=calendar, today=calendar.today())
-    cards = reader.cards(Task.id == task_id, Task.plan_id == plan.id)
-    return cards[0] if cards else None
+    return reader.card(task_id=task_id, plan_id=plan.pk)

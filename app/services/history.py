@@ -115,7 +115,9 @@ def record_event(
     )
     task.updated_at = event.at
     if to_status == TaskStatus.review:
-        plan = session.get(Plan, task.plan_id)
+        # Without autoflush: the task's row is written once, below, with all of its change.
+        with session.no_autoflush:
+            plan = session.get(Plan, task.plan_id)
         zone = ZoneInfo(plan.timezone if plan is not None else "Asia/Jakarta")
         task.review_since_date = event.at.astimezone(zone).date()
     touch(session, task)

@@ -79,7 +79,7 @@ def renumber(session: Session, *, task: Task, statuses: set[TaskStatus]) -> None
 _TASKS = Task.__table__
 # The other cards of the task's column. The neighbour reads below are built once and run on
 # the session's connection: they leave the moving task out, so it need not be flushed first,
-# and its row is then written once, status and position together (place's flush).
+# and its row is then written once, with the rest of the change (the writer's next flush).
 _OTHERS_IN_COLUMN = (
     _TASKS.c.plan_id == sa.bindparam("plan_id"),
     _TASKS.c.status == sa.bindparam("status"),
@@ -153,7 +153,9 @@ def place(
 ) -> None:
     """Put `task` (already in its new status) right after `after` (top when None); a card
     that is gone or now in another column (`MISSING`, or a stale drop) appends at the end.
-    Writes the task's row only, unless its column has to be renumbered to make room."""
+    Writes the task's row only, unless its column has to be renumbered to make room, and
+    leaves that write to the session's next flush (record_event's, or the commit), so a
+    change writes the row once: status, position, version and change number together."""
     to_status = TaskStatus(task.status)
     if to_status not in BOARD_STATUSES:
         task.position = 0
@@ -170,7 +172,6 @@ def place(
             assert number is not None, "a renumbered column has room"
         task.position = number
     session.add(task)
-    session.flush()
 
 
 def append(tasks: list[Task], *, start: int = END_OF_COLUMN) -> None:
