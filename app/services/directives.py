@@ -112,15 +112,10 @@ def answered_ids(changes: Any) -> int | None:
     return None
 
 
-def _follow_ups(session: Session, conditions: Iterable[Any]) -> dict[int, FollowUp]:
-    rows = session.exec(
-        select(TaskEvent, User.full_name)
-        .join(User, col(User.id) == TaskEvent.actor_id, isouter=True)
-        .where(TaskEvent.kind == EventKind.follow_up, *conditions)
-        .order_by(col(TaskEvent.id))
-    ).all()
+def _follow_ups(rows: Iterable[tuple[TaskEvent, str | None]]) -> dict[int, FollowUp]:
+    """Each directive's answer: the first follow-up (by id) naming it."""
     found: dict[int, FollowUp] = {}
-    for event, name in rows:
+    for event, name in sorted(rows, key=lambda row: row[0].pk):
         directive_id = answered_ids(event.changes)
         if directive_id is not None and directive_id not in found:
             found[directive_id] = FollowUp(
@@ -132,9 +127,10 @@ def _follow_ups(session: Session, conditions: Iterable[Any]) -> dict[int, Follow
 def _views(
     session: Session, conditions: Iterable[Any], *, calendar: PlanCalendar, today: date
 ) -> list[DirectiveView]:
-    conditions = list(conditions)
     author = aliased(User)
-    rows = session.execute(
+    # Directives and follow-ups in one query: on a plan's events the kind is no index's, so
+    # each query of them reads every event of the plan.
+    found = session.execute(
         sa.select(
             TaskEvent,
             col(author.full_name),
@@ -145,10 +141,11 @@ def _views(
         )
         .join(Task, col(Task.id) == TaskEvent.task_id)
         .join(author, col(author.id) == TaskEvent.actor_id, isouter=True)
-        .where(col(TaskEvent.kind) == EventKind.directive, *conditions)
+        .where(col(TaskEvent.kind).in_([EventKind.directive, EventKind.follow_up]), *conditions)
         .order_by(col(TaskEvent.at), col(TaskEvent.id))
     ).all()
-    answers = _follow_ups(session, conditions)
+    rows = [row for row in found if row[0].kind == EventKind.directive]
+    answers = _follow_ups((row[0], row[1]) for row in found if row[0].kind == EventKind.follow_up)
     views = []
     for event, name, position, code, title, status in rows:
         follow_up = answers.get(event.pk)
