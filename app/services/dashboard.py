@@ -48,7 +48,13 @@ from app.services.plans import plan_calendar
 from app.services.rag import RAG_ORDER, GroupStats, Judgement, judge
 from app.services.reference_lists import FilterOptions, options_from
 from app.services.task_detail import HistoryEntry, describe_events
-from app.services.task_facts import Facts, GroupedStats, TaskFact, load_facts
+from app.services.task_facts import (
+    Facts,
+    GroupedStats,
+    TaskFact,
+    load_facts,
+    needs_attention,
+)
 from app.services.task_reads import EventView
 from app.sorting import text_order
 
@@ -141,7 +147,7 @@ def shows(fact: TaskFact, show: Show, *, facts: Facts) -> bool:
         return fact.is_open and fact.needs_decision
     if show == Show.review:
         return fact.is_waiting_review
-    return fact.is_open and (fact.is_blocked or fact.is_late or fact.needs_decision)
+    return needs_attention(fact)
 
 
 def attention_rank(fact: TaskFact) -> tuple[int, int, int]:
@@ -454,7 +460,7 @@ def _attention(session: Session, facts: list[TaskFact], limit: int) -> list[Atte
 
 
 def _review_queue(facts: Facts) -> ReviewQueue:
-    waiting = [f.status_days for f in facts.tasks if f.is_waiting_review]
+    waiting = [f.status_days for f in facts.tasks if f.status == TaskStatus.review]
     return ReviewQueue(count=len(waiting), oldest_days=max(waiting, default=0))
 
 
@@ -657,7 +663,7 @@ def build_dashboard(
         key=_by_severity,
     )
     behind = [row for _, rows in units for row in rows if _is_behind(row)]
-    attention_facts = [f for f in facts.tasks if shows(f, Show.attention, facts=facts)]
+    attention_facts = list(filter(needs_attention, facts.tasks))  # shows(…, Show.attention)
     return Dashboard(
         day=day,
         headline=_headline(day, grouped.plan),

@@ -10,9 +10,9 @@ cannot disagree.
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlmodel import Session, col
@@ -33,11 +33,13 @@ from app.services.rag import GroupStats
 
 _SINCE_STATUSES = (TaskStatus.blocked.value,)
 _STATUS_OF = {status.value: status for status in TaskStatus}
+_IN_SCOPE = frozenset(BOARD_STATUSES)
+_IN_SCOPE_VALUES = [status.value for status in BOARD_STATUSES]
 
 
-@dataclass(frozen=True)
-class TaskFact:
-    """A task in scope, with what the rule needs of it today."""
+class TaskFact(NamedTuple):
+    """A task in scope, with what the rule needs of it today. A named tuple: thousands are
+    made per dashboard build, and a frozen dataclass's constructor costs several times more."""
 
     id: int
     status: TaskStatus
@@ -71,26 +73,27 @@ class TaskFact:
 
 # GroupStats' fields, in the order of Facts._row's figures: the sums, then the longest waits.
 _STATS_FIELDS = tuple(f.name for f in fields(GroupStats))
+_SUMMED = len(_STATS_FIELDS) - 2
 
 
-@dataclass
-class _Tally:
-    """One group's task rows (the figures of `Facts._row`, then days late and days blocked),
-    summed column by column at the end: appending is all the per-task work, and the sums run
-    in C, which matters when every task is counted in five or six groups."""
+def _stats_of(rows: list[tuple[int, ...]]) -> GroupStats:
+    """One group's figures from its task rows (`Facts._row`), summed column by column: the
+    sums run in C, which matters when every task is counted in five or six groups."""
+    if not rows:
+        return GroupStats()
+    columns = list(zip(*rows, strict=True))
+    values = [sum(column) for column in columns[:_SUMMED]]
+    values += [max(0, *columns[_SUMMED]), max(0, *columns[_SUMMED + 1])]
+    return GroupStats(**dict(zip(_STATS_FIELDS, values, strict=True)))
 
-    rows: list[tuple[int, ...]] = field(default_factory=list)
 
-    def add(self, row: tuple[int, ...]) -> None:
-        self.rows.append(row)
+_DONE, _REVIEW, _BLOCKED = TaskStatus.done, TaskStatus.review, TaskStatus.blocked
 
-    def stats(self) -> GroupStats:
-        if not self.rows:
-            return GroupStats()
-        columns = list(zip(*self.rows, strict=True))
-        *sums, days_late, blocked_days = columns
-        values = [*(sum(column) for column in sums), max(0, *days_late), max(0, *blocked_days)]
-        return GroupStats(**dict(zip(_STATS_FIELDS, values, strict=True)))
+
+def needs_attention(t: TaskFact) -> bool:
+    """Open, and blocked, late or waiting for the Bupati's decision: the headline's
+    exceptions (GroupStats.exceptions counts the same tasks)."""
+    return t.status != _DONE and (t.status == _BLOCKED or t.days_late > 0 or t.needs_decision)
 
 
 @dataclass(frozen=True)
@@ -103,59 +106,57 @@ class Facts:
     tasks: list[TaskFact]
 
     def _row(self, t: TaskFact) -> tuple[int, ...]:
-        done = t.status == TaskStatus.done
-        delivered = done or t.status == TaskStatus.review
+        status, weight, days_late = t.status, t.weight, t.days_late
+        done = status == _DONE
+        delivered = done or status == _REVIEW
+        blocked = status == _BLOCKED
         due_by = t.due_date or self.end_date
         planned = due_by <= self.today
         due = due_by < self.cutoff
-        open_task = not done
-        exception = open_task and (t.is_blocked or t.is_late or t.needs_decision)
+        decision = not done and t.needs_decision
         return (
             1,
             int(done),
-            t.weight,
-            t.weight if done else 0,
+            weight,
+            weight if done else 0,
             int(planned),
-            t.weight if planned else 0,
+            weight if planned else 0,
             int(due),
             int(due and delivered),
             int(delivered),
-            int(t.is_late),
-            int(t.is_blocked),
-            int(t.is_waiting_review),
-            int(open_task and t.needs_decision),
-            int(exception),
-            t.days_late,
-            t.status_days if t.is_blocked else 0,
+            int(days_late > 0),
+            int(blocked),
+            int(status == _REVIEW),
+            int(decision),
+            int(not done and (blocked or days_late > 0 or decision)),
+            days_late,
+            t.status_days if blocked else 0,
         )
 
     def stats(self, tasks: Iterable[TaskFact] | None = None) -> GroupStats:
-        tally = _Tally()
-        for t in self.tasks if tasks is None else tasks:
-            tally.add(self._row(t))
-        return tally.stats()
+        row = self._row
+        return _stats_of([row(t) for t in (self.tasks if tasks is None else tasks)])
 
     def grouped(self) -> "GroupedStats":
         """Every grouping in one pass: per program, per unit (lead or supporting), per
         district, and the whole plan."""
-        plan = _Tally()
-        programs: dict[int, _Tally] = defaultdict(_Tally)
-        units: dict[int, _Tally] = defaultdict(_Tally)
-        districts: dict[int, _Tally] = defaultdict(_Tally)
-        for t in self.tasks:
-            row = self._row(t)
-            plan.add(row)
+        row_of = self._row
+        rows = [row_of(t) for t in self.tasks]
+        programs: dict[int, list[tuple[int, ...]]] = defaultdict(list)
+        units: dict[int, list[tuple[int, ...]]] = defaultdict(list)
+        districts: dict[int, list[tuple[int, ...]]] = defaultdict(list)
+        for t, row in zip(self.tasks, rows, strict=True):
             for pid in t.programs:
-                programs[pid].add(row)
+                programs[pid].append(row)
             for uid in t.units:
-                units[uid].add(row)
+                units[uid].append(row)
             if t.district_id is not None:
-                districts[t.district_id].add(row)
+                districts[t.district_id].append(row)
         return GroupedStats(
-            plan=plan.stats(),
-            programs={k: v.stats() for k, v in programs.items()},
-            units={k: v.stats() for k, v in units.items()},
-            districts={k: v.stats() for k, v in districts.items()},
+            plan=_stats_of(rows),
+            programs={k: _stats_of(v) for k, v in programs.items()},
+            units={k: _stats_of(v) for k, v in units.items()},
+            districts={k: _stats_of(v) for k, v in districts.items()},
         )
 
 
@@ -196,12 +197,30 @@ def _local_date(calendar: PlanCalendar, value: Any) -> date | None:
     return calendar.local_date(value) if isinstance(value, datetime) else None
 
 
-def load_facts(session: Session, *, plan: Plan, lateness: Lateness) -> Facts:
-    """The plan's tasks in scope (not cancelled) with their links: three queries. Late is
-    `lateness`'s rule (the one definition)."""
-    calendar, today = lateness.calendar, lateness.today
-    in_scope = [col(Task.plan_id) == plan.id, col(Task.status).in_(BOARD_STATUSES)]
+# A task's fields the facts are made of, as of its last write, before any rule of the day:
+# (id, status, due date, weight, needs decision, lead unit, district, review since, when it
+# entered its blocked status, programs, lead unit then supporting units).
+_Base = tuple[
+    int,
+    TaskStatus,
+    date | None,
+    int,
+    bool,
+    int,
+    int | None,
+    date | None,
+    Any,
+    tuple[int, ...],
+    tuple[int, ...],
+]
+_NO_LINKS: tuple[int, ...] = ()
+
+
+def _read_bases(session: Session, *, plan_id: int, after_seq: int) -> dict[int, _Base | None]:
+    """The plan's tasks written after change number `after_seq` (all of them for -1), each
+    with its links: three queries. A task out of scope (cancelled) maps to None."""
     tasks = Task.__table__
+    written = [tasks.c.plan_id == plan_id, tasks.c.change_seq > after_seq]
     rows = plain_rows(
         session,
         sa.select(
@@ -214,21 +233,21 @@ def load_facts(session: Session, *, plan: Plan, lateness: Lateness) -> Facts:
             tasks.c.district_id,
             tasks.c.review_since_date,
             _status_since(),
-        ).where(*in_scope),
+        ).where(*written),
     )
     links = TaskProgram.__table__
     program_rows = plain_rows(
         session,
         sa.select(links.c.task_id, links.c.program_id)
-        .select_from(links.join(tasks, tasks.c.id == links.c.task_id))
-        .where(tasks.c.plan_id == plan.id, tasks.c.status.in_([s.value for s in BOARD_STATUSES])),
+        .select_from(tasks.join(links, tasks.c.id == links.c.task_id))
+        .where(*written),
     )
     support = TaskSupportingUnit.__table__
     support_rows = plain_rows(
         session,
         sa.select(support.c.task_id, support.c.unit_id)
-        .select_from(support.join(tasks, tasks.c.id == support.c.task_id))
-        .where(tasks.c.plan_id == plan.id, tasks.c.status.in_([s.value for s in BOARD_STATUSES])),
+        .select_from(tasks.join(support, tasks.c.id == support.c.task_id))
+        .where(*written),
     )
     programs: dict[int, list[int]] = defaultdict(list)
     for task_id, program_id in program_rows:
@@ -236,29 +255,81 @@ def load_facts(session: Session, *, plan: Plan, lateness: Lateness) -> Facts:
     supporting: dict[int, list[int]] = defaultdict(list)
     for task_id, unit_id in support_rows:
         supporting[task_id].append(unit_id)
-    facts = []
+    bases: dict[int, _Base | None] = {}
     for task_id, status, due, weight, needs_decision, lead, district, review, since_at in rows:
         status = _STATUS_OF[status]  # a dict lookup: TaskStatus(value) costs ~1 µs a row
-        due = _as_date(due)
-        review_since = _as_date(review)
-        since = review_since if status == TaskStatus.review else _local_date(calendar, since_at)
-        units = (lead, *(u for u in supporting.get(task_id, ()) if u != lead))
-        facts.append(
-            TaskFact(
-                id=task_id,
-                status=status,
-                due_date=due,
-                weight=weight,
-                needs_decision=bool(needs_decision),
-                lead_unit_id=lead,
-                district_id=district,
-                status_since=since,
-                days_late=lateness.days_late_of(
-                    status=status, due_date=due, review_since_date=review_since
-                ),
-                status_days=max((today - since).days, 0) if since is not None else 0,
-                programs=tuple(programs.get(task_id, ())),
-                units=units,
-            )
+        if status not in _IN_SCOPE:
+            bases[task_id] = None
+            continue
+        extra = supporting.get(task_id)
+        linked = programs.get(task_id)
+        bases[task_id] = (
+            task_id,
+            status,
+            _as_date(due) if due is not None else None,
+            weight,
+            bool(needs_decision),
+            lead,
+            district,
+            _as_date(review) if review is not None else None,
+            since_at,
+            tuple(linked) if linked is not None else _NO_LINKS,
+            (lead,) if extra is None else (lead, *(u for u in extra if u != lead)),
         )
-    return Facts(today=today, cutoff=lateness.cutoff, end_date=calendar.end_date, tasks=facts)
+    return bases
+
+
+def _fact(base: _Base, lateness: Lateness) -> TaskFact:
+    """A task's fact on `lateness`'s day: its lateness and days in status by the plan's calendar."""
+    (
+        task_id,
+        status,
+        due,
+        weight,
+        needs_decision,
+        lead,
+        district,
+        review,
+        since_at,
+        programs,
+        units,
+    ) = base
+    if status == TaskStatus.review:
+        since = review
+    else:
+        since = _local_date(lateness.calendar, since_at) if since_at is not None else None
+    days_late = (
+        lateness.days_late_of(status=status, due_date=due, review_since_date=review)
+        if due is not None
+        else 0
+    )
+    return TaskFact(
+        task_id,
+        status,
+        due,
+        weight,
+        needs_decision,
+        lead,
+        district,
+        since,
+        days_late,
+        max((lateness.today - since).days, 0) if since is not None else 0,
+        programs,
+        units,
+    )
+
+
+def _facts_of(tasks: list[TaskFact], lateness: Lateness) -> Facts:
+    return Facts(
+        today=lateness.today,
+        cutoff=lateness.cutoff,
+        end_date=lateness.calendar.end_date,
+        tasks=tasks,
+    )
+
+
+def load_facts(session: Session, *, plan: Plan, lateness: Lateness) -> Facts:
+    """The plan's tasks in scope (not cancelled) with their links: three queries. Late is
+    `lateness`'s rule (the one definition)."""
+    bases = _read_bases(session, plan_id=plan.pk, after_seq=-1)
+    return _facts_of([_fact(b, lateness) for b in bases.values() if b is not None], lateness)
