@@ -52,7 +52,7 @@ from app.models import (
     User,
 )
 from app.routes.dashboard import body_cache
-from app.services import accounts, curve, tasks
+from app.services import accounts, curve, task_facts, tasks
 from app.services.burndown import burndown_series
 from app.services.filters import TaskFilter
 from app.timefmt import WIB
@@ -365,6 +365,7 @@ def run(n_tasks: int, repeat: int) -> None:
                 def forget() -> None:
                     body_cache.clear()
                     curve.forget_live_curves()
+                    task_facts.forget_kept_facts()
 
                 def change() -> None:
                     report_progress(engine, plan_id=plan.pk, team=info["team"])

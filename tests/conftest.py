@@ -30,18 +30,20 @@ from app.main import create_app
 from app.routes.board import region_cache
 from app.services import accounts
 from app.services.reference_lists import forget_filter_options
+from app.services.task_facts import forget_kept_facts
 from tests import factories
 from tests.databases import empty_database, postgres_server, throwaway_database
 
 
 @pytest.fixture(autouse=True)
 def fresh_card_cache() -> None:
-    """Each test starts with no kept cards, board regions or filter options: one process
-    runs many test databases, whose ids, versions and times may repeat (a server holds one
-    database)."""
+    """Each test starts with no kept cards, board regions, filter options or task facts: one
+    process runs many test databases, whose ids, versions and times may repeat (a server holds
+    one database)."""
     card_cache.clear()
     region_cache.clear()
     forget_filter_options()
+    forget_kept_facts()
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,8 @@ Every colour is judged by `app.services.rag` from `task_facts` (one row per task
 the headline, the tables, the attention list, the task lists behind each figure, the JSON API
 and the public page read one computation. The page is a pure function of (plan, filters, the
 plan's tasks and events, now) and costs a fixed number of queries whatever the size: the
-plan's holidays (working-day mode), units, programs, the task facts (three), the details of
+plan's holidays (working-day mode), units, programs, the task facts (kept between calls: one,
+and three more when tasks were written since; task_facts.kept_facts), the details of
 the listed tasks, the units' last update, the activity and the names it mentions, the burndown
 series and the curve. Nothing here knows about HTTP.
 """
@@ -52,6 +53,7 @@ from app.services.task_facts import (
     Facts,
     GroupedStats,
     TaskFact,
+    kept_facts,
     load_facts,
     needs_attention,
 )
@@ -351,7 +353,8 @@ def plan_day(session: Session, plan: Plan, now: datetime | None = None) -> PlanD
 
 
 def _facts(session: Session, plan: Plan, day: PlanDay) -> Facts:
-    return load_facts(session, plan=plan, lateness=Lateness(calendar=day.calendar, today=day.today))
+    # Kept between calls: only the tasks written since the last call are read again.
+    return kept_facts(session, plan=plan, lateness=Lateness(calendar=day.calendar, today=day.today))
 
 
 def _matches(fact: TaskFact, filters: TaskFilter, program_kinds: dict[int, ProgramKind]) -> bool:

@@ -6,11 +6,15 @@ Three queries whatever the size (tasks, their program links, their supporting un
 as plain rows; the grouping is one pass in Python, so every group's figures come from the same
 rows and the same rule: the headline, the tables, the attention list and the public page
 cannot disagree.
+
+The dashboard's services keep each plan's facts between calls (`kept_facts`): the plan's change
+number, read on every call, says which tasks to read again.
 """
 
-from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass, fields
+import threading
+from collections import OrderedDict, defaultdict
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
 
@@ -333,3 +337,102 @@ def load_facts(session: Session, *, plan: Plan, lateness: Lateness) -> Facts:
     `lateness`'s rule (the one definition)."""
     bases = _read_bases(session, plan_id=plan.pk, after_seq=-1)
     return _facts_of([_fact(b, lateness) for b in bases.values() if b is not None], lateness)
+
+
+# --- kept between calls ----------------------------------------------------------------
+
+
+@dataclass
+class _Kept:
+    """A plan's task bases as of its change number `seq` (with the number in scope, checked
+    against the database), and their facts on the day and calendar of `judged`."""
+
+    seq: int
+    bases: dict[int, _Base]
+    judged: Lateness | None = None
+    facts: dict[int, TaskFact] = field(default_factory=dict)
+
+
+# Per database and plan (its identity and creation time keep two databases with the same ids
+# apart, as a restored backup). Every task write takes the plan's next change number
+# (app.services.change_seq), and the plan's writes are serialised, so the numbers commit in
+# order: once the plan's number reads N, every write numbered up to N is visible, and only the
+# tasks numbered above what was kept need reading again.
+KEPT_PLANS = 4
+_kept: OrderedDict[Hashable, _Kept] = OrderedDict()
+_kept_lock = threading.Lock()
+
+
+def _plan_state(session: Session, plan_id: int) -> tuple[int, int] | None:
+    """The plan's change number and its number of tasks in scope, read afresh: one query."""
+    plans, tasks = Plan.__table__, Task.__table__
+    in_scope = (
+        sa.select(sa.func.count())
+        .select_from(tasks)
+        .where(tasks.c.plan_id == plan_id, tasks.c.status.in_(_IN_SCOPE_VALUES))
+        .scalar_subquery()
+    )
+    row = (
+        session.connection()
+        .execute(sa.select(plans.c.change_seq, in_scope).where(plans.c.id == plan_id))
+        .first()
+    )
+    return (int(row[0]), int(row[1])) if row is not None else None
+
+
+def kept_facts(session: Session, *, plan: Plan, lateness: Lateness) -> Facts:
+    """`load_facts`, from the plan's facts kept in this process: one query when no task of
+    the plan was written since the last call, and then only the tasks written since are read
+    (three more); on another day or calendar the facts are judged again from what is kept.
+    The plan's change number and number of tasks in scope are read from the database on every
+    call, so a write by any process is seen; a plan whose number went back (a restored
+    backup), or whose count disagrees with what is kept (tasks written some other way), is
+    read whole again."""
+    state = _plan_state(session, plan.pk)
+    if state is None:
+        return load_facts(session, plan=plan, lateness=lateness)
+    seq, count = state
+    key = (str(session.connection().engine.url), plan.id, plan.created_at)
+    with _kept_lock:
+        kept = _kept.get(key)
+        try:
+            if kept is not None and kept.seq > seq:
+                kept = None
+            if kept is None:
+                kept = _Kept(seq=-1, bases={})
+                _kept[key] = kept
+                while len(_kept) > KEPT_PLANS:
+                    _kept.popitem(last=False)
+            else:
+                _kept.move_to_end(key)
+            changed: Iterable[int] = ()
+            if kept.seq < seq:
+                read = _read_bases(session, plan_id=plan.pk, after_seq=kept.seq)
+                for task_id, base in read.items():
+                    if base is None:
+                        kept.bases.pop(task_id, None)
+                        kept.facts.pop(task_id, None)
+                    else:
+                        kept.bases[task_id] = base
+                kept.seq = seq
+                changed = [task_id for task_id, base in read.items() if base is not None]
+            if len(kept.bases) != count:
+                _kept.pop(key, None)
+                return load_facts(session, plan=plan, lateness=lateness)
+            if kept.judged != lateness:
+                kept.facts = {i: _fact(b, lateness) for i, b in kept.bases.items()}
+                kept.judged = lateness
+            else:
+                for task_id in changed:
+                    kept.facts[task_id] = _fact(kept.bases[task_id], lateness)
+            tasks = list(kept.facts.values())
+        except BaseException:
+            _kept.pop(key, None)  # half-read: start again next time
+            raise
+    return _facts_of(tasks, lateness)
+
+
+def forget_kept_facts() -> None:
+    """Drop the kept facts (a benchmark's cold start; tests that run many databases)."""
+    with _kept_lock:
+        _kept.clear()
