@@ -53,6 +53,7 @@ from app.models import (
 )
 from app.routes.dashboard import body_cache
 from app.services import accounts, curve, task_facts, tasks
+from app.services import dashboard as dashboard_service
 from app.services.burndown import burndown_series
 from app.services.filters import TaskFilter
 from app.timefmt import WIB
@@ -366,6 +367,7 @@ def run(n_tasks: int, repeat: int) -> None:
                     body_cache.clear()
                     curve.forget_live_curves()
                     task_facts.forget_kept_facts()
+                    dashboard_service.forget_kept_reference()
 
                 def change() -> None:
                     report_progress(engine, plan_id=plan.pk, team=info["team"])

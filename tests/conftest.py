@@ -29,6 +29,7 @@ from app.db import make_engine, open_session
 from app.main import create_app
 from app.routes.board import region_cache
 from app.services import accounts
+from app.services.dashboard import forget_kept_reference
 from app.services.reference_lists import forget_filter_options
 from app.services.task_facts import forget_kept_facts
 from tests import factories
@@ -37,13 +38,14 @@ from tests.databases import empty_database, postgres_server, throwaway_database
 
 @pytest.fixture(autouse=True)
 def fresh_card_cache() -> None:
-    """Each test starts with no kept cards, board regions, filter options or task facts: one
-    process runs many test databases, whose ids, versions and times may repeat (a server holds
-    one database)."""
+    """Each test starts with no kept cards, board regions, filter options, task facts or
+    dashboard reference: one process runs many test databases, whose ids, versions and times
+    may repeat (a server holds one database)."""
     card_cache.clear()
     region_cache.clear()
     forget_filter_options()
     forget_kept_facts()
+    forget_kept_reference()
 
 
 @pytest.fixture(autouse=True)

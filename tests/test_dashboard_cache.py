@@ -1,23 +1,24 @@
 """The dashboard's plan-wide body is rendered once per plan state and kept
 (app.routes.dashboard.body_cache): a repeat view is a hit, and anything the page shows that
 changes (an event, a unit's name, a person, a plan setting, the date, the filters) gives a
-fresh render, never the old HTML."""
+fresh render, never the old HTML; so do the units and programs kept between views."""
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from app.config import Settings
-from app.db import make_engine
+from app.db import make_engine, open_session
 from app.main import create_app
-from app.models import Plan, TaskMove, TaskStatus
+from app.models import Plan, TaskMove, TaskStatus, Unit, User
 from app.routes.dashboard import body_cache
 from app.services import dashboard as dashboard_service
 from app.services import tasks
-from tests.factories import World, login, make_task
+from tests.factories import World, login, make_task, rename_unit
 
 HX = {"HX-Request": "true"}
 
@@ -200,3 +201,43 @@ def test_a_stale_dashboard_is_built_without_a_second_connection_of_the_pool(
             assert "Jalan poros" in _get(client)
     finally:
         engine.dispose()
+
+
+def test_a_unit_renamed_by_another_process_shows_on_the_next_view(
+    client: TestClient, engine: Engine, session: Session, world: World
+) -> None:
+    # The units and programs are kept between views (dashboard.kept_reference) under the
+    # plans' reference stamp, read from the database on every view.
+    make_task(session, actor=world.team, plan=world.plan, lead=world.putr, title="Jalan poros")
+    login(client, world.executive)
+    assert "Dinas PUTR" in _get(client)
+    other = make_engine(str(engine.url))
+    try:
+        with open_session(other) as elsewhere:
+            team, unit = elsewhere.get(User, world.team.id), elsewhere.get(Unit, world.putr.id)
+            assert team is not None
+            assert unit is not None
+            rename_unit(elsewhere, actor=team, unit=unit, short_name="PU Banyuasin")
+    finally:
+        other.dispose()
+    page = _main(_get(client))
+    assert "PU Banyuasin" in page
+    assert "Dinas PUTR" not in page
+
+
+def test_the_kept_reference_is_read_again_only_when_its_stamp_moves(
+    session: Session, world: World, statements: list[str]
+) -> None:
+    first = dashboard_service.kept_reference(session, plan=world.plan)
+    statements.clear()
+    assert dashboard_service.kept_reference(session, plan=world.plan) is first
+    assert not [s for s in statements if "FROM unit" in s or "FROM program" in s]
+
+    rename_unit(session, actor=world.team, unit=world.putr, short_name="PU Banyuasin")
+    session.refresh(world.plan)
+    again = dashboard_service.kept_reference(session, plan=world.plan)
+    assert again is not first
+    assert again.units[world.putr.pk].short_name == "PU Banyuasin"
+    # Plain copies: the session's own rows are left in it.
+    assert world.putr in session
+    assert again.units[world.putr.pk] is not world.putr

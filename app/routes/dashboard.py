@@ -189,7 +189,7 @@ async def dashboard_page(
 
 def _dashboard(request: Request, session: Session, query: DashboardQuery) -> Response:
     plan = plans.current_plan(session)
-    reference = dashboard_service.reference(session)
+    reference = dashboard_service.kept_reference(session, plan=plan)
     filters, ignored = reference.options.drop_unknown(query.filters)
     query = replace(query, filters=filters, ignored=(*query.ignored, *ignored))
     now = datetime.now(UTC)
