@@ -35,6 +35,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from itertools import accumulate
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -274,9 +275,10 @@ class _Replay:
         by_task: dict[int, list[Any]] = defaultdict(list)
         for row in rows:
             by_task[row[0]].append(row)
-            self.last_id = max(self.last_id, row[2])
+        if rows:
+            self.last_id = max(self.last_id, max(map(_EVENT_ID, rows)))
         for task_id, task_rows in by_task.items():
-            task_rows.sort(key=lambda r: (r[1], r[2]))
+            task_rows.sort(key=_IN_TIME_ORDER)
             self.states[task_id] = _replay_task(
                 task_rows,
                 self.states.get(task_id),
@@ -293,6 +295,13 @@ class _Replay:
 LIVE_ENTRIES = 8
 _live: OrderedDict[tuple[Any, ...], _Replay] = OrderedDict()
 _live_lock = threading.Lock()
+
+
+# A row's event id, and its place in time (instant, then id); json.loads' own decoder, called
+# without its wrapper (~13,000 changes a whole replay at 50,000 events).
+_EVENT_ID = itemgetter(2)
+_IN_TIME_ORDER = itemgetter(1, 2)
+_decode = json.JSONDecoder().decode
 
 
 def _as_date(value: Any) -> date | None:
@@ -323,7 +332,7 @@ def _replay_task(
             return last_index
         return min(max((due - first).days, 0), size - 1)
 
-    parsed = [_changes(r[5]) for r in task_rows]
+    parsed = [None if r[5] is None else _changes(r[5]) for r in task_rows]
     if before is None:
         current = task_rows[0]
         weight = _initial(parsed, "weight", current[6])
@@ -366,7 +375,7 @@ def _replay_task(
 def _changes(raw: Any) -> dict[str, Any] | None:
     if raw is None:
         return None
-    value = json.loads(raw) if isinstance(raw, str) else raw
+    value = _decode(raw) if isinstance(raw, str) else raw
     return value if isinstance(value, dict) else None
 
 
