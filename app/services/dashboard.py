@@ -572,7 +572,9 @@ def kept_reference(session: Session, *, plan: Plan) -> Reference:
         found = _kept_reference.get(key)
     if found is None:
         read = reference(session)
-        # Copies in no session: the session's own rows stay as they are.
+        # Copies in no session: the session's own rows stay as they are. (Not rows read in a
+        # session of its own: that would take a second connection while the request holds
+        # one, and a small pool could leave it none.)
         found = Reference(
             units={k: Unit(**u.model_dump()) for k, u in read.units.items()},
             programs={k: Program(**p.model_dump()) for k, p in read.programs.items()},
