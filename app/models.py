@@ -375,6 +375,9 @@ class TaskEvent(Row, table=True):
         sa.Index("ix_task_event_plan_id_id", "plan_id", "id"),
         # "When did this person last record anything in the plan": one seek per user.
         sa.Index("ix_task_event_actor_id_plan_id_at", "actor_id", "plan_id", "at"),
+        # The plan's directives and follow-ups (the dashboard's, on every build): a few rows
+        # among all of the plan's events.
+        sa.Index("ix_task_event_plan_id_kind", "plan_id", "kind"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -161,6 +161,19 @@ def client(settings: Settings, engine: Engine) -> Iterator[TestClient]:
         yield client
 
 
+@pytest.fixture
+def sent(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
+    """The statements run on `engine`, with their parameters."""
+    seen: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
+        seen.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", record)
+    yield seen
+    event.remove(engine, "before_cursor_execute", record)
+
+
 # Transaction control is left out of statement counts: SQLite's BEGIN is a statement of its
 # own (app/db.py), PostgreSQL's is implicit, and COMMIT is no statement on either.
 TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")

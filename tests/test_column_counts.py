@@ -3,13 +3,12 @@ parts (the cards the unit leads, the cards it only supports), which must add up 
 filter's own "lead or supporting" chooses, and must be read along the unit's cards, not its
 whole columns."""
 
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from app.models import BOARD_STATUSES, Task, TaskStatus, TaskSupportingUnit
@@ -144,19 +143,6 @@ def test_a_units_figures_count_a_card_it_leads_and_supports_once(
     session.refresh(both)
     assert counted[TaskStatus.in_progress].last_change >= both.change_seq
     assert isinstance(counted[TaskStatus.in_progress].last_write, datetime)
-
-
-@pytest.fixture
-def sent(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
-    """The statements run on `engine`, with their parameters."""
-    seen: list[tuple[str, Any]] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
-        seen.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", record)
-    yield seen
-    event.remove(engine, "before_cursor_execute", record)
 
 
 def test_a_units_figures_are_read_along_its_cards_not_its_columns(

@@ -3,14 +3,18 @@ decision (keputusan), what each changes, and what the history, the task page, th
 and the dashboard show."""
 
 import re
+from datetime import date
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from app.errors import Forbidden, NotFound, RuleViolation
 from app.models import EventKind, ExecutivePosition, Task, TaskEvent, User
 from app.services import directives, tasks
+from app.services.plans import plan_calendar
 from tests.factories import World, login, make_task
 from tests.test_task_routes import post
 
@@ -212,3 +216,24 @@ def test_a_forbidden_answer_through_the_page_is_403(
     )
 
     assert response.status_code == 403
+
+
+def test_the_plans_directives_are_read_from_their_index(
+    engine: Engine, session: Session, world: World, sent: list[tuple[str, Any]]
+) -> None:
+    """The dashboard reads the plan's directives on every build: from ix_task_event_plan_id_kind,
+    not along every event of the plan."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the query plan checked is SQLite's")
+    calendar = plan_calendar(session, world.plan)
+    sent.clear()
+    directives.plan_directives(session, plan=world.plan, calendar=calendar, today=date.today())
+    [(statement, parameters)] = [(s, p) for s, p in sent if "task_event" in s]
+    with engine.connect() as conn:
+        plan = [
+            row[3] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+        ]
+    events = [step for step in plan if " task_event " in f"{step} "]
+    assert events == [
+        "SEARCH task_event USING INDEX ix_task_event_plan_id_kind (plan_id=? AND kind=?)"
+    ]
