@@ -54,4 +54,4 @@ def test_hashes_beyond_the_bound_wait_for_their_turn() -> None:
 def test_the_login_hasher_is_bounded() -> None:
     # Its hashes and their upgrade at login: tests/test_accounts.py.
     assert isinstance(PRODUCTION_HASHER, BoundedPasswordHash)
-    assert PRODUCTION_HASHER._turns._value == HASHES_AT_ONCE  # type: ignore[attr-defined]
+    assert PRODUCTION_HASHER._turns._value == HASHES_AT_ONCE

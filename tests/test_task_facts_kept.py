@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.db import make_engine, open_session
 from app.models import DayMode, Plan, Task, TaskMove, TaskStatus, TaskUpdate, User
@@ -230,9 +230,9 @@ def test_a_plan_whose_number_went_back_is_read_whole(
     # A restored backup: an older state under lower change numbers.
     with engine.begin() as conn:
         conn.execute(
-            sa.update(Task).where(Task.id == task.id).values(status="blocked", change_seq=0)
+            sa.update(Task).where(col(Task.id) == task.id).values(status="blocked", change_seq=0)
         )
-        conn.execute(sa.update(Plan).where(Plan.id == world.plan.id).values(change_seq=0))
+        conn.execute(sa.update(Plan).where(col(Plan.id) == world.plan.id).values(change_seq=0))
     session.rollback()
     facts = _assert_kept_equals_whole(session, world.plan, lateness)
     assert _fact(facts, task).status == TaskStatus.blocked  # type: ignore[union-attr]
