@@ -13,8 +13,6 @@ the listed tasks, the units' last update, the activity and the names it mentions
 series and the curve. Nothing here knows about HTTP.
 """
 
-import threading
-from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
@@ -49,7 +47,7 @@ from app.services.labels import RAG_LABELS
 from app.services.lateness import Lateness
 from app.services.plans import plan_calendar
 from app.services.rag import RAG_ORDER, GroupStats, Judgement, judge
-from app.services.reference_lists import FilterOptions, options_from
+from app.services.reference_lists import FilterOptions, KeptUnderReference, options_from
 from app.services.task_detail import HistoryEntry, describe_events
 from app.services.task_facts import (
     Facts,
@@ -549,47 +547,30 @@ def reference(session: Session) -> Reference:
     )
 
 
-# The reference last read, under the plans' reference stamp it was read at (one entry: all
-# plans share units and programs; as reference_lists.filter_options).
-_kept_reference: dict[Hashable, Reference] = {}
-_kept_reference_lock = threading.Lock()
+_kept_reference: KeptUnderReference[Reference] = KeptUnderReference()
 
 
 def kept_reference(session: Session, *, plan: Plan) -> Reference:
-    """`reference`, read again only when the plans' reference stamp has moved: every change
-    to a unit or program moves it (publishing.touch_public). The key is read from the
-    database with `plan`, so no process keeps it stale; the database's address, the plan's
-    identity and the stamp's time keep two databases with the same numbers apart. The units
+    """`reference`, kept under the plans' reference stamp (KeptUnderReference). The units
     and programs kept belong to no session: plain values to read, never to change."""
-    key = (
-        str(session.connection().engine.url),
-        plan.id,
-        plan.created_at,
-        plan.public_revision,
-        plan.public_changed_at,
-    )
-    with _kept_reference_lock:
-        found = _kept_reference.get(key)
-    if found is None:
-        read = reference(session)
+
+    def read() -> Reference:
+        found = reference(session)
         # Copies in no session: the session's own rows stay as they are. (Not rows read in a
         # session of its own: that would take a second connection while the request holds
         # one, and a small pool could leave it none.)
-        found = Reference(
-            units={k: Unit(**u.model_dump()) for k, u in read.units.items()},
-            programs={k: Program(**p.model_dump()) for k, p in read.programs.items()},
-            options=read.options,
+        return Reference(
+            units={k: Unit(**u.model_dump()) for k, u in found.units.items()},
+            programs={k: Program(**p.model_dump()) for k, p in found.programs.items()},
+            options=found.options,
         )
-        with _kept_reference_lock:
-            _kept_reference.clear()
-            _kept_reference[key] = found
-    return found
+
+    return _kept_reference.get(session, plan, read)
 
 
 def forget_kept_reference() -> None:
     """Drop the kept reference (a benchmark's cold start; tests that run many databases)."""
-    with _kept_reference_lock:
-        _kept_reference.clear()
+    _kept_reference.forget()
 
 
 def _headline(day: PlanDay, stats: GroupStats) -> Headline:

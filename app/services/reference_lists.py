@@ -1,14 +1,17 @@
 """Small read-only lists of reference data for pickers and filters (units, programs)."""
 
 import threading
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, replace
+from typing import Generic, TypeVar
 
 from sqlmodel import Session, col, select
 
 from app.models import Plan, Program, ProgramKind, Unit, UnitKind
 from app.services.filters import TaskFilter
 from app.sorting import text_order
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -80,32 +83,51 @@ def options_from(units: Sequence[Unit], programs: Sequence[Program]) -> FilterOp
     )
 
 
-# The options last read, under the plans' reference stamp they were read at (one entry: all
-# plans share units and programs).
-_kept: dict[Hashable, FilterOptions] = {}
-_kept_lock = threading.Lock()
+class KeptUnderReference(Generic[T]):
+    """One value derived from units and programs, kept under the plans' reference stamp it
+    was read at, and read again only when that stamp moves: every change to a unit or program
+    moves it (publishing.touch_public). The key is read from the database with the plan, so
+    no process keeps a value stale; the database's address, the plan's identity and the
+    stamp's time keep two databases with the same numbers apart. One entry: all plans share
+    units and programs."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._kept: dict[Hashable, T] = {}
+
+    def get(self, session: Session, plan: Plan, read: Callable[[], T]) -> T:
+        key = (
+            str(session.connection().engine.url),
+            plan.id,
+            plan.created_at,
+            plan.public_revision,
+            plan.public_changed_at,
+        )
+        with self._lock:
+            found = self._kept.get(key)
+        if found is None:
+            found = read()
+            with self._lock:
+                self._kept.clear()
+                self._kept[key] = found
+        return found
+
+    def forget(self) -> None:
+        with self._lock:
+            self._kept.clear()
+
+
+_kept_options: KeptUnderReference[FilterOptions] = KeptUnderReference()
 
 
 def filter_options(session: Session, plan: Plan) -> FilterOptions:
-    """`read_filter_options`, read again only when the plans' reference revision has moved:
-    every change to a unit or program moves it (publishing.touch_public), and the plan's
-    identity and the revision's time keep two databases with the same numbers apart. The
-    key is read from the database with the plan, so no process keeps options stale."""
-    key = (plan.id, plan.created_at, plan.public_revision, plan.public_changed_at)
-    with _kept_lock:
-        found = _kept.get(key)
-    if found is None:
-        found = read_filter_options(session)
-        with _kept_lock:
-            _kept.clear()
-            _kept[key] = found
-    return found
+    """`read_filter_options`, kept under the plans' reference stamp (KeptUnderReference)."""
+    return _kept_options.get(session, plan, lambda: read_filter_options(session))
 
 
 def forget_filter_options() -> None:
     """Drop the kept options (tests that run many databases in one process)."""
-    with _kept_lock:
-        _kept.clear()
+    _kept_options.forget()
 
 
 def read_filter_options(session: Session) -> FilterOptions:
