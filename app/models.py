@@ -238,6 +238,23 @@ class PlanLogo(TableModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class CurveCheckpoint(TableModel, table=True):
+    """The plan-wide Kurva S replayed up to an event, written by the worker now and then
+    (app.services.curve): a process that keeps no replay yet starts from here and replays
+    only the events recorded since, instead of the plan's whole history."""
+
+    __tablename__ = "curve_checkpoint"
+
+    plan_id: int = Field(foreign_key="plan.id", primary_key=True)
+    measure: str = Field(primary_key=True, max_length=10)  # "count" or "weight"
+    # The date frame the sums are laid out on (the plan's dates, calendar and creation): a
+    # checkpoint of another frame is not used.
+    frame_key: str = Field(max_length=64)
+    last_event_id: int
+    payload: str = Field(sa_type=sa.Text)  # JSON: the per-date sums and each task's state
+    written_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 class Holiday(Row, table=True):
     __tablename__ = "holiday"
 

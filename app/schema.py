@@ -20,7 +20,7 @@ MIGRATE_COMMAND = "seratus migrate"
 MIGRATION_LOCK_KEY = 0x5E7A7115
 # The newest migration's revision: update it with every new migration (tests/test_migrations.py
 # fails until it equals the head of migrations/).
-SCHEMA_REVISION = "0011"
+SCHEMA_REVISION = "0012"
 
 
 class DatabaseNotMigrated(RuntimeError):

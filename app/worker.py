@@ -1,5 +1,6 @@
-"""`seratus worker`: sends the outbox, and runs the daily routines (the Laporan Pagi and the
-escalation ladder). Any number may run at once; the database decides who does what."""
+"""`seratus worker`: sends the outbox, and runs the routines (the Laporan Pagi, the escalation
+ladder, and the Kurva S checkpoint a new app process starts from). Any number may run at once;
+the database decides who does what."""
 
 import logging
 import threading
@@ -29,12 +30,13 @@ class WorkerTotals:
 
 
 def run_routines(engine: Engine, *, settings: Settings, now: datetime | None = None) -> list[str]:
-    """The digest and the escalation ladder, each guarded so one failing cannot stop the
-    worker from sending. Returns a line per routine that did something."""
+    """The routines, each guarded so one failing cannot stop the worker from sending. Returns
+    a line per routine that did something."""
     done: list[str] = []
     for name, step in (
         ("digest", routines.run_digest_if_due),
         ("escalation", routines.run_escalations),
+        ("curve checkpoint", routines.write_curve_checkpoints),
     ):
         try:
             line = step(engine, settings=settings, now=now or utcnow())

@@ -7,8 +7,9 @@ restores, weight edits, progress reports and notes. Prints p50/p95 time and SQL 
 per call of `burndown_series`, and per request (server time and the in-process client's
 round trip, as bench/board.py) of the JSON API, the CSV download and, when the route
 exists, the dashboard: cold (nothing kept), after a change (one progress report since the
-last view) and repeated (the same plan state). Not a test: it prints figures and asserts
-nothing about time.
+last view), repeated (the same plan state) and cold with the worker's Kurva S checkpoint (a
+new process; 1..repeat progress reports since the checkpoint). Not a test: it prints
+figures and asserts nothing about time.
 
     python bench/burndown.py                       # N = 5000 and 25000
     python bench/burndown.py --sizes 2000 --repeat 3
@@ -372,16 +373,30 @@ def run(n_tasks: int, repeat: int) -> None:
                 def change() -> None:
                     report_progress(engine, plan_id=plan.pk, team=info["team"])
 
-                for label, prepare in (
-                    ("dashboard, cold", forget),
-                    ("dashboard, after a change", change),
-                    ("dashboard, repeated", None),
-                ):
+                def checkpoint() -> None:
+                    # What `seratus worker` does every round once its checkpoint is old.
+                    with open_session(engine, write=True) as session:
+                        curve.write_checkpoints(session, plan=plan, now=datetime.now(UTC))
+                        session.commit()
+
+                def change_then_forget() -> None:
+                    change()
+                    forget()
+
+                def measure(label: str, prepare: Callable[[], None] | None) -> None:
                     timings, response = timed(
                         counter, timer, repeat, lambda: client.get("/dashboard"), prepare
                     )
                     assert response.status_code == 200, response.text[:300]
                     report(label, timings, f"   HTML {len(response.content) / 1024:.0f} KB")
+
+                measure("dashboard, cold", forget)
+                measure("dashboard, after a change", change)
+                measure("dashboard, repeated", None)
+                # A process started after the worker's last checkpoint: it replays the events
+                # since (here one more before each view) on top of the stored replay.
+                checkpoint()
+                measure("dashboard, cold, checkpoint", change_then_forget)
         engine.dispose()
 
 

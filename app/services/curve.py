@@ -22,10 +22,13 @@ the plan's relevant events joined to their task's current values; each task's ev
 replayed in order into per-date differences, so the work is one pass over those events.
 The plan-wide curve as of now (no scope filter, no `now` given: the dashboard's default view)
 keeps its replay and each task's state, and a later call replays only the events recorded
-since, so a view after a change costs those events, not the whole history.
+since, so a view after a change costs those events, not the whole history. The worker stores
+that replay now and then (`curve_checkpoint`, `write_checkpoints`); a process that keeps none
+yet (just started) begins from the stored one instead of from the plan's first event.
 """
 
 import csv
+import hashlib
 import io
 import json
 import threading
@@ -41,7 +44,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from app.models import EventKind, Plan, Task, TaskEvent, TaskStatus
+from app.models import CurveCheckpoint, EventKind, Plan, Task, TaskEvent, TaskStatus
 from app.services.burndown import (
     CREATION,
     FORECAST_WINDOW_DAYS,
@@ -138,7 +141,25 @@ def curve_series(
     today = calendar.local_date(now)
     at_column, key = event_time_key(session)
     frame = date_frame(calendar, today=today, key=key)
+    query = _history_query(plan, filters, at_column, Lateness(calendar=calendar, today=today))
+    by_weight = measure == "weight"
+    if live and scope_filter(filters) == TaskFilter():
+        with _live_lock:
+            replay = _kept_replay(session, plan, query, frame=frame, measure=measure)
+            # The running sums move on with the next call: hand out a copy.
+            sums = replay.sums.copy()
+        return _assemble(sums, frame=frame, measure=measure, calendar=calendar, today=today)
+    replay = _Replay.for_frame(frame)
+    replay.add(
+        plain_rows(session, query.where(_EVENTS.c.at <= now)), frame=frame, by_weight=by_weight
+    )
+    return _assemble(replay.sums, frame=frame, measure=measure, calendar=calendar, today=today)
 
+
+def _history_query(
+    plan: Plan, filters: TaskFilter, at_column: Any, lateness: Lateness
+) -> sa.Select[Any]:
+    """The plan's events that move the curve, each with its task's current values."""
     tracked_edit = sa.and_(
         # The kinds whose changes can carry a due date, progress or weight (a cheap test
         # first: notes, directives and evidence are never parsed).
@@ -146,7 +167,7 @@ def curve_series(
         sa.not_(CREATION),
         sa.or_(*(sa.cast(_EVENTS.c.changes, sa.String()).like(p) for p in _TRACKED)),
     )
-    query = (
+    return (
         sa.select(
             _EVENTS.c.task_id,
             at_column,
@@ -162,7 +183,7 @@ def curve_series(
         .where(
             _EVENTS.c.plan_id == plan.id,
             _TASKS.c.plan_id == plan.id,
-            *scope_filter(filters).conditions(lateness=Lateness(calendar=calendar, today=today)),
+            *scope_filter(filters).conditions(lateness=lateness),
             sa.or_(
                 CREATION,
                 _EVENTS.c.to_status.in_(_CLOSED),
@@ -171,43 +192,97 @@ def curve_series(
             ),
         )
     )
-    by_weight = measure == "weight"
-    if live and scope_filter(filters) == TaskFilter():
-        sums = _live_sums(session, plan, query, frame=frame, by_weight=by_weight)
-        return _assemble(sums, frame=frame, measure=measure, calendar=calendar, today=today)
-    replay = _Replay.for_frame(frame)
-    replay.add(
-        plain_rows(session, query.where(_EVENTS.c.at <= now)), frame=frame, by_weight=by_weight
-    )
-    return _assemble(replay.sums, frame=frame, measure=measure, calendar=calendar, today=today)
 
 
-def _live_sums(
-    session: Session, plan: Plan, query: sa.Select[Any], *, frame: DateFrame, by_weight: bool
-) -> "_Sums":
-    """The plan-wide curve as of now: the kept replay plus the events recorded since (every
+def _kept_replay(
+    session: Session, plan: Plan, query: sa.Select[Any], *, frame: DateFrame, measure: Measure
+) -> "_Replay":
+    """The plan-wide replay as of now (the caller holds _live_lock): the kept one, else the
+    worker's checkpoint, else the whole history; plus the events recorded since (every
     committed event is in the past, so no time bound is needed)."""
+    by_weight = measure == "weight"
     live_key = (plan.id, plan.created_at, by_weight, tuple(frame.bounds))
-    with _live_lock:
-        replay = _live.get(live_key)
-        if replay is not None and _latest_event_id(session, plan) < replay.last_id:
-            replay = None  # the history went back (a restored backup): replay it whole
-        try:
-            if replay is None:
-                replay = _Replay.for_frame(frame)
-                replay.add(plain_rows(session, query), frame=frame, by_weight=by_weight)
-                _live[live_key] = replay
-                while len(_live) > LIVE_ENTRIES:
-                    _live.popitem(last=False)
-            else:
-                newer = plain_rows(session, query.where(_EVENTS.c.id > replay.last_id))
-                replay.add(newer, frame=frame, by_weight=by_weight)
-                _live.move_to_end(live_key)
-        except BaseException:
-            _live.pop(live_key, None)  # half-replayed: start again next time
-            raise
-        # The running sums move on with the next call: hand out a copy.
-        return replay.sums.copy()
+    latest = _latest_event_id(session, plan)
+    replay = _live.get(live_key)
+    if replay is not None and latest < replay.last_id:
+        replay = None  # the history went back (a restored backup): replay it whole
+    try:
+        if replay is None:
+            replay = _from_checkpoint(session, plan, frame=frame, measure=measure, latest=latest)
+        if replay is None:
+            replay = _Replay.for_frame(frame)
+            replay.add(plain_rows(session, query), frame=frame, by_weight=by_weight)
+        elif latest > replay.last_id:
+            newer = plain_rows(session, query.where(_EVENTS.c.id > replay.last_id))
+            replay.add(newer, frame=frame, by_weight=by_weight)
+        _live[live_key] = replay
+        _live.move_to_end(live_key)
+        while len(_live) > LIVE_ENTRIES:
+            _live.popitem(last=False)
+    except BaseException:
+        _live.pop(live_key, None)  # half-replayed: start again next time
+        raise
+    return replay
+
+
+# --- checkpoints: the kept replay, stored for a new process to start from ----------------
+
+# The worker writes a plan's checkpoint again when it is this old and events came since; a
+# new process then replays at most this long a stretch of events on top of it.
+CHECKPOINT_EVERY_SECONDS = 600
+_PAYLOAD_VERSION = 1
+
+
+def _frame_key(plan: Plan, frame: DateFrame) -> str:
+    """The frame a replay's sums are laid out on (its dates and their bounds), as a digest."""
+    text = "|".join((str(plan.created_at), str(frame.points), *map(str, frame.bounds)))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _from_checkpoint(
+    session: Session, plan: Plan, *, frame: DateFrame, measure: Measure, latest: int
+) -> "_Replay | None":
+    """The worker's checkpoint of this plan, measure and frame, if it is one the history as it
+    stands could have produced (not past its latest event); None otherwise."""
+    row = session.get(CurveCheckpoint, (plan.id, measure))
+    if row is None or row.frame_key != _frame_key(plan, frame) or row.last_event_id > latest:
+        return None
+    return _Replay.from_payload(row.payload, last_id=row.last_event_id, frame=frame)
+
+
+def write_checkpoints(session: Session, *, plan: Plan, now: datetime) -> list[Measure]:
+    """Store the plan-wide replay of each measure where the stored one is missing, of another
+    frame, or CHECKPOINT_EVERY_SECONDS old with events since (`seratus worker` calls this every
+    round). Returns the measures written; the caller commits."""
+    calendar = plan_calendar(session, plan)
+    today = calendar.local_date(now)
+    at_column, key = event_time_key(session)
+    frame = date_frame(calendar, today=today, key=key)
+    frame_key = _frame_key(plan, frame)
+    query = _history_query(plan, TaskFilter(), at_column, Lateness(calendar=calendar, today=today))
+    written: list[Measure] = []
+    for measure in MEASURES:
+        row = session.get(CurveCheckpoint, (plan.id, measure))
+        if row is not None and row.frame_key == frame_key:
+            fresh = (now - row.written_at).total_seconds() < CHECKPOINT_EVERY_SECONDS
+            if fresh or _latest_event_id(session, plan) == row.last_event_id:
+                continue
+        with _live_lock:
+            replay = _kept_replay(session, plan, query, frame=frame, measure=measure)
+            payload, last_id = replay.to_payload(), replay.last_id
+        if row is None:
+            row = CurveCheckpoint(
+                plan_id=plan.pk,
+                measure=measure,
+                frame_key=frame_key,
+                last_event_id=last_id,
+                payload=payload,
+            )
+        row.frame_key, row.last_event_id, row.payload = frame_key, last_id, payload
+        row.written_at = now
+        session.add(row)
+        written.append(measure)
+    return written
 
 
 def forget_live_curves() -> None:
@@ -268,6 +343,43 @@ class _Replay:
             ),
             states={},
         )
+
+    def to_payload(self) -> str:
+        """The sums and each task's state as JSON (floats round-trip exactly)."""
+        sums = self.sums
+        tasks = [
+            [task_id, state, weight, due.isoformat() if due else None, progress]
+            for task_id, (state, weight, due, progress) in self.states.items()
+        ]
+        return json.dumps(
+            {
+                "v": _PAYLOAD_VERSION,
+                "sums": [sums.scope, sums.done, sums.physical, sums.planned],
+                "tasks": tasks,
+            },
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_payload(cls, payload: str, *, last_id: int, frame: DateFrame) -> "_Replay | None":
+        """A replay stored by `to_payload` for `frame`; None for anything else (another
+        version or size, or text that is not such JSON): the caller replays the history."""
+        try:
+            data = json.loads(payload)
+            if data.get("v") != _PAYLOAD_VERSION:
+                return None
+            scope, done, physical, planned = (list(map(float, s)) for s in data["sums"])
+            states: dict[int, _TaskState] = {
+                int(task_id): (int(state), weight, _as_date(due), progress)
+                for task_id, state, weight, due, progress in data["tasks"]
+            }
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return None
+        size = len(frame.dates) + 1
+        if any(len(column) != size for column in (scope, done, physical, planned)):
+            return None
+        sums = _Sums(scope=scope, done=done, physical=physical, planned=planned)
+        return cls(sums=sums, states=states, last_id=last_id)
 
     def add(self, rows: Sequence[Any], *, frame: DateFrame, by_weight: bool) -> None:
         """Replay `rows` (events after the ones replayed so far): each event takes the task's

@@ -1,4 +1,4 @@
-"""The worker's daily routines, each one step the worker calls every round."""
+"""The worker's routines, each one step the worker calls every round."""
 
 from datetime import datetime
 
@@ -7,11 +7,11 @@ from sqlalchemy import Engine
 from app.config import Settings
 from app.db import open_session
 from app.errors import NotFound
-from app.services import escalation
+from app.services import curve, escalation
 from app.services.digest import run_digest_if_due
 from app.services.plans import current_plan
 
-__all__ = ["run_digest_if_due", "run_escalations"]
+__all__ = ["run_digest_if_due", "run_escalations", "write_curve_checkpoints"]
 
 
 def run_escalations(engine: Engine, *, settings: Settings, now: datetime) -> str | None:
@@ -26,3 +26,19 @@ def run_escalations(engine: Engine, *, settings: Settings, now: datetime) -> str
     if not fired:
         return None
     return f"Eskalasi: {len(fired)} tangga baru ({', '.join(sorted({f.rung for f in fired}))})"
+
+
+def write_curve_checkpoints(engine: Engine, *, settings: Settings, now: datetime) -> str | None:
+    """Store the current plan's Kurva S replay when the stored one is out of date
+    (app.services.curve.write_checkpoints), so a newly started app process does not replay the
+    plan's whole history for its first dashboard."""
+    with open_session(engine, write=True) as session:
+        try:
+            plan = current_plan(session)
+        except NotFound:
+            return None
+        written = curve.write_checkpoints(session, plan=plan, now=now)
+        session.commit()
+    if not written:
+        return None
+    return f"Kurva S disimpan ({', '.join(written)})"
