@@ -3,6 +3,7 @@ a write transaction that lost a race with a concurrent one."""
 
 import logging
 import random
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
@@ -25,6 +26,7 @@ log = logging.getLogger("seratus.db")
 # Write requests take SQLite's write lock when their transaction starts, so a request that
 # read first never fails to upgrade its lock (SQLITE_BUSY) under concurrent writers.
 IMMEDIATE = "seratus_begin_immediate"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -95,7 +97,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
         # SQLite's lower() folds ASCII letters only, PostgreSQL's every letter: text search
@@ -104,8 +106,41 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        immediate = conn.get_execution_options().get(IMMEDIATE, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        if not conn.get_execution_options().get(IMMEDIATE, False):
+            conn.exec_driver_sql("BEGIN")
+        elif not _polled_write_lock(conn.connection.dbapi_connection):
+            # Still locked after the polling: SQLite's own busy timeout, whose "database is
+            # locked" reaches app.db.retry_write as SQLAlchemy's error (a 409).
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+# SQLite's busy handler sleeps longer the longer it has waited (1, 2, 5, 10, 15, 20, 25 …
+# 100 ms a try), so a writer queued behind transactions of a few milliseconds often slept on
+# long after the lock came free (moves' p99 370 ms under bench/load.py). BEGIN IMMEDIATE is
+# tried again here every half to two milliseconds instead, for up to this long.
+WRITE_LOCK_POLL_SECONDS = 5.0
+_POLL_PAUSES = (0.0005, 0.001, 0.002)
+
+
+def _polled_write_lock(dbapi_connection: Any) -> bool:
+    """BEGIN IMMEDIATE on a raw sqlite3 connection, tried until it is not locked or the time is
+    up; False when it did not begin (the caller's own BEGIN then waits, or raises)."""
+    dbapi_connection.execute("PRAGMA busy_timeout=0")
+    try:
+        deadline = time.monotonic() + WRITE_LOCK_POLL_SECONDS
+        pauses = iter(_POLL_PAUSES)
+        pause = next(pauses)
+        while True:
+            try:
+                dbapi_connection.execute("BEGIN IMMEDIATE")
+                return True
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() >= deadline:
+                    return False
+            time.sleep(pause)
+            pause = next(pauses, pause)
+    finally:
+        dbapi_connection.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
 
 
 def open_session(engine: Engine, *, write: bool = False) -> Session:

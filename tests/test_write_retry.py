@@ -5,7 +5,7 @@ import sqlite3
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 
@@ -133,3 +133,63 @@ def test_sqlite_holds_the_write_lock_only_for_the_write(engine: Engine, world: W
         session.rollback()
         write(session)
     assert seen == [True, True]
+
+
+def _sqlite_engine(engine: Engine) -> Engine:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's write lock")
+    return db.make_engine(str(engine.url))
+
+
+def _hold_write_lock(engine: Engine) -> sqlite3.Connection:
+    other = sqlite3.connect(engine.url.database or "", timeout=0, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    return other
+
+
+def test_a_writer_polls_for_the_lock_another_process_holds(engine: Engine, world: World) -> None:
+    """BEGIN IMMEDIATE is tried again every millisecond or two (not in SQLite's busy handler,
+    whose pauses grow to 100 ms), begins once the lock is free, and the connection keeps its
+    busy timeout for everything else."""
+    engine = _sqlite_engine(engine)
+    begins: list[str] = []
+    event.listen(engine, "connect", lambda dbapi, _record: dbapi.set_trace_callback(begins.append))
+    other = _hold_write_lock(engine)
+    tries = 0
+
+    def release_after_a_few_tries(_seconds: float) -> None:
+        nonlocal tries
+        tries += 1
+        if tries == 3:
+            other.execute("ROLLBACK")
+
+    with db.open_session(engine, write=True) as session:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr("app.db.time.sleep", release_after_a_few_tries)
+            assert session.exec(select(User.id)).first() is not None
+        assert begins.count("BEGIN IMMEDIATE") == 4  # three locked, then begun
+        timeout = session.connection().exec_driver_sql("PRAGMA busy_timeout").scalar()
+        assert timeout == db.SQLITE_BUSY_TIMEOUT_MS
+    other.close()
+    engine.dispose()
+
+
+def test_a_lock_held_past_the_polling_is_busy(
+    engine: Engine, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After the polling, SQLite's own busy timeout; then "database is locked" as SQLAlchemy's
+    error, which retry_write turns into Busy (409)."""
+    monkeypatch.setattr(db, "WRITE_LOCK_POLL_SECONDS", 0)
+    monkeypatch.setattr(db, "SQLITE_BUSY_TIMEOUT_MS", 1)
+    engine = _sqlite_engine(engine)
+    other = _hold_write_lock(engine)
+
+    @db.retry_write
+    def write(session: Session) -> None:
+        session.exec(select(User.id)).first()
+
+    with db.open_session(engine, write=True) as session, pytest.raises(Busy):
+        write(session)
+    other.execute("ROLLBACK")
+    other.close()
+    engine.dispose()
