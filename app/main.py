@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.auth import FORCED_CHANGE_URL
 from app.compression import Compression
-from app.config import BASE_DIR, Settings, get_settings
+from app.config import Settings, get_settings
 from app.db import BUSY_MESSAGE, is_busy, make_engine
 from app.errors import Conflict, DomainError, NotAuthenticated, PasswordChangeRequired
 from app.htmx import is_htmx
@@ -48,7 +48,7 @@ from app.routes import (
     transfer,
 )
 from app.schema import ensure_migrated
-from app.templating import render, templates
+from app.templating import STATIC_DIR, render, templates
 from app.text_input import ERROR_TYPE as TEXT_ERROR
 from app.text_input import text_boundary
 from app.upload_limit import UploadLimit, UploadTooLarge
@@ -121,7 +121,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.engine = engine
     app.state.settings = settings
 
-    app.mount("/static", StaticFiles(directory=str(BASE_DIR / "app" / "static")), name="static")
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     # `transfer` before `tasks`: /tasks/import is not a task id.
     for module in (
         health,

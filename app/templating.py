@@ -1,5 +1,7 @@
 """The Jinja environment: filters for dates in WIB and percentages, and the CDN asset pins."""
 
+import functools
+import hashlib
 from datetime import date, datetime
 from typing import Any
 
@@ -69,6 +71,18 @@ def _thousands(value: int) -> str:
     return f"{value:,}".replace(",", ".")
 
 
+STATIC_DIR = BASE_DIR / "app" / "static"
+
+
+@functools.cache
+def static_url(name: str) -> str:
+    """`/static/NAME?v=<digest of its content>`: a release that changes a file changes its URL,
+    so no browser runs an old board.js against new markup (StaticFiles sends no Cache-Control,
+    and browsers keep such files for a while by their Last-Modified)."""
+    digest = hashlib.sha256((STATIC_DIR / name).read_bytes()).hexdigest()[:12]
+    return f"/static/{name}?v={digest}"
+
+
 templates = Jinja2Templates(directory=str(BASE_DIR / "templates"))
 env = templates.env
 # Templates ship with the code (a deploy restarts the server, and the card cache keys on the
@@ -82,6 +96,7 @@ env.filters.update(
 )
 env.globals.update(
     cdn=CDN_ASSETS,
+    static_url=static_url,
     STATUS_LABELS=STATUS_LABELS,
     TaskStatus=TaskStatus,
     ROLE_LABELS=ROLE_LABELS,

@@ -77,9 +77,9 @@ ANSWERED = frozenset({200, 303, 304, 409})
 OPEN = ("todo", "in_progress", "blocked", "review")
 # A card, and the columns its viewer may move it into (none: not the viewer's to move).
 _CARD = re.compile(
-    r'data-task-id="(\d+)" data-version="(\d+)" data-status="(\w+)"[^>]*?'
-    r'data-targets="([\w ]*)"'
+    r'<article[^>]*\sid="task-(\d+)"[^>]*\sdata-version="(\d+)" data-status="(\w+)"([^>]*)>'
 )
+_TARGETS = re.compile(r'data-targets="([\w ]*)"')
 
 
 @dataclass
@@ -148,8 +148,9 @@ class BrowserClient:
         return response.status, payload
 
     def learn(self, html: bytes) -> None:
-        for task_id, version, status, targets in _CARD.findall(html.decode(errors="replace")):
-            if movable := targets.split():
+        for task_id, version, status, rest in _CARD.findall(html.decode(errors="replace")):
+            targets = _TARGETS.search(rest)
+            if targets and (movable := targets.group(1).split()):
                 self.cards[int(task_id)] = (int(version), status, movable)
             else:
                 self.cards.pop(int(task_id), None)

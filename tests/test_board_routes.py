@@ -98,7 +98,7 @@ def test_full_page_shows_columns_and_card_details(
     assert "Terkendala:</strong> Menunggu pembebasan lahan" in html
     assert "Perlu keputusan Bupati</p>" in html
     assert '<progress max="100" value="0" aria-label="Capaian"></progress> 0%' in html
-    assert 'src="/static/board.js"' in html
+    assert 'src="/static/board.js?v=' in html
     assert "sortablejs@1.15.7" in html
 
 
@@ -681,7 +681,9 @@ def test_unit_cannot_move_another_units_card(
     csrf = login(client, world.putr_head)
 
     page = client.get("/board", params={"all": "1"})
-    assert 'data-movable="false"' in page.text
+    card = re.search(rf'<article[^>]*\sid="task-{task.id}"[^>]*>', page.text)
+    assert card is not None
+    assert "data-targets" not in card.group(0)  # not the viewer's to move
     assert f'href="/board/tasks/{task.id}/move' not in page.text
 
     hx = client.post(
@@ -811,7 +813,7 @@ def test_executive_cannot_move(client: TestClient, session: Session, world: Worl
 
     page = client.get("/board")
     assert "T-001" in page.text
-    assert 'data-movable="true"' not in page.text
+    assert "data-targets" not in page.text
     assert "Ubah status" not in page.text
 
     response = client.post(

@@ -93,8 +93,8 @@ def test_another_permission_class_gets_its_own_cards(
     head_cards = _board(client)
     assert card_cache.renders == before + 3
     posyandu = f"task-{three[2].id}"
-    assert 'data-movable="false"' in head_cards[posyandu]
-    assert 'data-movable="true"' in team_cards[posyandu]
+    assert "data-targets" not in head_cards[posyandu]
+    assert 'data-targets="' in team_cards[posyandu]
     # Another user of the same unit is the same class: nothing new.
     second = make_user(session, username="operator.putr", role=Role.unit, unit=world.putr)
     login(client, second)

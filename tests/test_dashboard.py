@@ -188,7 +188,7 @@ def test_full_page_has_every_region(
     assert "HX-Request" in response.headers["vary"]
     html = response.text
     assert "<html" in html
-    assert 'href="/static/dashboard.css"' in html
+    assert 'href="/static/dashboard.css?v=' in html
     for region in (
         'class="answers"',
         'class="dash-filters',

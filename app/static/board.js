@@ -1,6 +1,6 @@
 // Board wiring: the one move dialog, drag and drop (SortableJS), and the auto refresh.
 // No business rules here: which cards may move where comes from the server's markup
-// (data-movable, data-targets), and every move is decided by the server's answer.
+// (data-targets, on the cards the viewer may move), and every move is decided by the server's answer.
 //
 // One request path for every move: the card's "Ubah status…" link opens the card's own move
 // page without JavaScript; with it, the link and a drop both fill the page's one move form
@@ -70,12 +70,17 @@
     box.hidden = !message;
   }
 
+  // A card's element id is "task-<id>".
+  function taskId(card) {
+    return card.id.slice("task-".length);
+  }
+
   // Point the move form at `card`: its URL, version, columns and the facts the rules need.
   function fill(card, status, afterId, dropped) {
     var form = moveForm();
     if (!form) return null;
     var query = (region() && region().dataset.query) || "";
-    var url = "/board/tasks/" + card.dataset.taskId + "/move" + (query ? "?" + query : "");
+    var url = "/board/tasks/" + taskId(card) + "/move" + (query ? "?" + query : "");
     form.setAttribute("action", url);
     form.setAttribute("hx-post", url);
     form.setAttribute("hx-target", "#" + card.id);
@@ -100,7 +105,7 @@
       f.removeAttribute("aria-invalid");
     });
     var link = form.querySelector("[data-evidence-link]");
-    if (link) link.setAttribute("href", "/tasks/" + card.dataset.taskId + "#form-evidence");
+    if (link) link.setAttribute("href", "/tasks/" + taskId(card) + "#form-evidence");
     var code = card.querySelector(".card-code");
     form.querySelectorAll("[data-fill=code]").forEach(function (el) { el.textContent = code ? code.textContent : ""; });
     showError(form, "");
@@ -139,7 +144,7 @@
     if (pending && pending.dropped && saving === 0) snapBack(pending.card);
     if (pending && saving === 0) {
       var card = document.getElementById(pending.card.id);
-      var title = card && card.querySelector(".card-title a");
+      var title = card && card.querySelector("h3 a");
       if (title) title.focus();
       pending = null;
     }
@@ -178,7 +183,7 @@
         onMove: function (evt) {
           var card = evt.dragged;
           var to = evt.to.dataset.status;
-          if (card.dataset.movable === "false") return true;
+          if (!card.dataset.targets) return true;
           return to === card.dataset.status || card.dataset.targets.split(" ").indexOf(to) !== -1;
         },
         onEnd: function (evt) {
@@ -200,7 +205,7 @@
   function drop(card, status) {
     var prev = card.previousElementSibling;
     while (prev && !prev.classList.contains("card")) prev = prev.previousElementSibling;
-    var afterId = prev ? prev.dataset.taskId : "";
+    var afterId = prev ? taskId(prev) : "";
     // A column that needs a reason or a note asks for it first; the card waits where it fell.
     if (status !== card.dataset.status && needsInput(card, status)) {
       if (!openDialog(card, status, afterId, true, "")) snapBack(card);
@@ -266,7 +271,7 @@
       card.remove();
       return;
     }
-    var title = card.querySelector(".card-title a");
+    var title = card.querySelector("h3 a");
     if (title) title.focus();
   }
 
@@ -304,7 +309,7 @@
       if (etag) current.dataset.etag = etag;
     }
     if (focusedCard) {
-      var link = document.querySelector("#" + focusedCard.id + " .card-title a");
+      var link = document.querySelector("#" + focusedCard.id + " h3 a");
       if (link) link.focus();
     }
     document.dispatchEvent(new CustomEvent("board:refreshed"));

@@ -74,11 +74,11 @@ def test_executive_only_reads_and_leaves_directives(page: Page) -> None:
     expect(page.locator("#board-columns .move-open")).to_have_count(0)
     expect(page.locator("#move-dialog")).to_have_count(0)
     expect(page.locator("#board-columns form")).to_have_count(0)
-    expect(page.locator('#board-columns .card[data-movable="true"]')).to_have_count(0)
+    expect(page.locator("#board-columns .card[data-targets]")).to_have_count(0)
     # The only POST form on the board is logging out (the filters are a GET form).
     expect(page.locator("form[method=post]:not([action='/logout'])")).to_have_count(0)
 
-    href = page.locator("#board-columns .card-title a").first.get_attribute("href")
+    href = page.locator("#board-columns .card > h3 a").first.get_attribute("href")
     assert href is not None
     assert re.fullmatch(r"/tasks/\d+", href)
     page.goto(href)

@@ -100,7 +100,7 @@ def test_putr_head_moves_task_with_keyboard_only(new_page: NewPage) -> None:
     assert answer.value.status == 200
     expect(dialog).not_to_have_attribute("open", "")
     expect(page.locator(f"#cards-in_progress #task-{task_id}")).to_be_visible()
-    expect(page.locator(f"#task-{task_id} .card-title a")).to_be_focused()
+    expect(page.locator(f"#task-{task_id} h3 a")).to_be_focused()
     expect(live_region(page)).to_contain_text("diubah ke Sedang Berjalan")
     page.reload()
     expect(page.locator(f"#cards-in_progress #task-{task_id}")).to_be_visible()
@@ -149,7 +149,7 @@ def test_drag_from_far_down_a_long_column(new_page: NewPage) -> None:
     page.goto("/board")
     card_id, status = page.evaluate(
         """() => {
-          const movable = '.card[data-movable="true"]';
+          const movable = '.card[data-targets]';
           const cards = [...document.querySelectorAll(
             `#cards-todo ${movable}, #cards-in_progress ${movable}`)];
           cards.sort((a, b) => b.getBoundingClientRect().top - a.getBoundingClientRect().top);
@@ -194,7 +194,7 @@ def test_putr_head_cannot_move_another_agencys_card(page: Page, problems: PagePr
     # Another agency's card (PUTR only supports it), the highest on the page.
     card_id, status = page.evaluate(
         """() => {
-          const cards = [...document.querySelectorAll('.card[data-movable="false"]')].filter(
+          const cards = [...document.querySelectorAll('.card:not([data-targets])')].filter(
             (c) => c.querySelector(".fact-lead dd").textContent.trim() !== "Dinas PUTR");
           cards.sort((a, b) => a.getBoundingClientRect().top - b.getBoundingClientRect().top);
           return [cards[0].id, cards[0].dataset.status];

@@ -21,7 +21,7 @@ HTMX = {"HX-Request": "true"}
 
 
 def _card(fragment: str, task_id: int) -> str:
-    start = fragment.index(f'data-task-id="{task_id}"')
+    start = fragment.index(f'id="task-{task_id}"')
     return fragment[start : fragment.index(">", start)]
 
 
