@@ -180,8 +180,8 @@ class AttentionRow:
         return self.fact.status_days if self.fact.is_blocked else 0
 
     @property
-    def reasons(self) -> list[str]:
-        parts = []
+    def reasons(self) -> tuple[str, ...]:
+        parts: list[str] = []
         if self.fact.needs_decision:
             parts.append("Perlu keputusan Bupati")
         if self.fact.is_blocked:
@@ -189,7 +189,7 @@ class AttentionRow:
             parts.append(f"Terkendala sejak {self.blocked_days} hari: {why}")
         if self.fact.is_late:
             parts.append(f"Terlambat {self.fact.days_late} hari")
-        return parts
+        return tuple(parts)  # hashable: part of a kept row's key (app.dashboard_html)
 
 
 @dataclass(frozen=True)
