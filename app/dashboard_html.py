@@ -31,10 +31,17 @@ MACROS_TEMPLATE = "dashboard/_macros.html"
 fragment_cache = HtmlCache(MAX_ENTRIES)
 
 
+_markups: dict[tuple[int, str], tuple[str, str]] = {}
+
+
 def fragment_key(environment: Environment, name: str, values: dict[str, Hashable]) -> Hashable:
     """Everything a fragment's HTML depends on: its template, that template's markup (and its
     macros'), and the values it is rendered with, in the call's order."""
-    markup = (markup_version(environment, name), markup_version(environment, MACROS_TEMPLATE))
+    memo = (id(environment), name)
+    markup = _markups.get(memo)
+    if markup is None:
+        markup = (markup_version(environment, name), markup_version(environment, MACROS_TEMPLATE))
+        _markups[memo] = markup
     return (name, markup, tuple(values.items()))
 
 
