@@ -11,8 +11,9 @@ process shows up as a different key and is rendered afresh, never served stale (
 A fragment must use nothing else: no viewer, no request, no surrounding context.
 """
 
-from collections.abc import Hashable
-from typing import Any
+from collections.abc import Hashable, Iterable
+from functools import partial
+from typing import Any, cast
 
 from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
@@ -55,5 +56,24 @@ def fragment(context: Context, name: str, **values: Hashable) -> Markup:
     key = fragment_key(environment, name, values)
     # The template's macro `render`, called on the template's module (made once, from the
     # environment's globals only): far cheaper than rendering a template with a new context.
+    return fragment_cache.get_or_render(
+        key, lambda: cast(Any, environment.get_template(name).module).render(**values)
+    )
+
+
+@pass_context
+def fragments(
+    context: Context, name: str, param: str, items: Iterable[Hashable], **shared: Hashable
+) -> Markup:
+    """Jinja global: `fragment(name, <param>=item, **shared)` of each item, one per line, in
+    one call and one look-up of the kept rows (a chart's data table has a hundred)."""
+    environment = context.environment
+    given = [{param: item, **shared} for item in items]
+    keys = [fragment_key(environment, name, values) for values in given]
     module: Any = environment.get_template(name).module
-    return fragment_cache.get_or_render(key, lambda: module.render(**values))
+    rows: list[Markup] = []
+    for key, values, html in zip(keys, given, fragment_cache.get_many(keys), strict=True):
+        if html is None:
+            html = fragment_cache.get_or_render(key, partial(module.render, **values))
+        rows.append(html)
+    return Markup("\n").join(rows)

@@ -235,7 +235,7 @@ def test_no_row_carries_anything_of_the_viewer(
         assert world.executive.username not in html
 
 
-_CALL = re.compile(r'fragment\("(?P<name>[^"]+)",(?P<args>[^)]*)\)')
+_CALL = re.compile(r'fragments?\("(?P<name>[^"]+)",(?: "(?P<param>\w+)",)?(?P<args>[^)]*)\)')
 _MACRO = re.compile(r"\{% macro render\((?P<params>[^)]*)\) %\}")
 
 
@@ -248,7 +248,7 @@ def test_each_fragment_uses_only_the_values_it_is_kept_under() -> None:
         for call in _CALL.finditer(path.read_text()):
             calls += 1
             name = call["name"]
-            passed = set(re.findall(r"(\w+)=", call["args"]))
+            passed = set(re.findall(r"(\w+)=", call["args"])) | {call["param"]} - {None}
             source = Path(BASE_DIR / "templates" / name).read_text()
             (macro,) = _MACRO.finditer(source)
             assert {p.strip() for p in macro["params"].split(",")} == passed, name
