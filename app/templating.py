@@ -11,6 +11,7 @@ from starlette.responses import HTMLResponse
 
 from app.card_html import card_html, cards_html
 from app.config import BASE_DIR
+from app.dashboard_html import fragment, fragments
 from app.htmx import vary_on_htmx
 from app.models import BOARD_STATUSES, Role, TaskStatus
 from app.services.labels import (
@@ -106,6 +107,8 @@ env.globals.update(
     Role=Role,
     card_html=card_html,
     cards_html=cards_html,
+    fragment=fragment,
+    fragments=fragments,
     BOARD_STATUSES=BOARD_STATUSES,
 )
 

@@ -33,6 +33,7 @@ from sqlalchemy import Engine, insert
 from sqlmodel import SQLModel, col, select
 
 from app.config import Settings
+from app.dashboard_html import fragment_cache
 from app.db import make_engine, open_session
 from app.main import create_app
 from app.models import (
@@ -363,9 +364,11 @@ def run(n_tasks: int, repeat: int) -> None:
                 # Cold: nothing kept (a new process, or the first view of a day); after a
                 # change: one progress report since the last view, so the page is built
                 # again and the kept Kurva S replays one event; repeated: the same plan
-                # state again (app.routes.dashboard.body_cache and app.services.curve keep them).
+                # state again (app.routes.dashboard.body_cache and app.services.curve keep
+                # them). Cold forgets the rows kept by content too (app.dashboard_html).
                 def forget() -> None:
                     body_cache.clear()
+                    fragment_cache.clear()
                     curve.forget_live_curves()
                     task_facts.forget_kept_facts()
                     dashboard_service.forget_kept_reference()

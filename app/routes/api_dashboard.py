@@ -177,7 +177,7 @@ def read_dashboard(user: ApiUser, session: SessionDep, query: BurndownQueryDep) 
                 needs_decision=x.fact.needs_decision,
                 blocked_days=x.blocked_days,
                 days_late=x.days_late,
-                reasons=x.reasons,
+                reasons=list(x.reasons),
             )
             for x in d.attention
         ],

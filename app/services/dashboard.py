@@ -16,7 +16,7 @@ series and the curve. Nothing here knows about HTTP.
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
@@ -158,6 +158,20 @@ def attention_rank(fact: TaskFact) -> tuple[int, int, int]:
     return (0 if fact.needs_decision else 1, -max(blocked_days, fact.days_late), fact.id)
 
 
+class AttentionLine(NamedTuple):
+    """What the exceptions table shows of an AttentionRow, as plain values: the key its row's
+    HTML is kept under (app.dashboard_html), made in Python rather than in the template."""
+
+    task_id: int
+    code: str
+    title: str
+    owner_name: str
+    owner_head: str
+    reasons: tuple[str, ...]
+    days: int  # blocked or late, whichever is longer
+    is_blocked: bool
+
+
 @dataclass(frozen=True)
 class AttentionRow:
     """An open task needing attention: the owner, why, and for how long."""
@@ -180,8 +194,8 @@ class AttentionRow:
         return self.fact.status_days if self.fact.is_blocked else 0
 
     @property
-    def reasons(self) -> list[str]:
-        parts = []
+    def reasons(self) -> tuple[str, ...]:
+        parts: list[str] = []
         if self.fact.needs_decision:
             parts.append("Perlu keputusan Bupati")
         if self.fact.is_blocked:
@@ -189,7 +203,20 @@ class AttentionRow:
             parts.append(f"Terkendala sejak {self.blocked_days} hari: {why}")
         if self.fact.is_late:
             parts.append(f"Terlambat {self.fact.days_late} hari")
-        return parts
+        return tuple(parts)
+
+    @property
+    def line(self) -> AttentionLine:
+        return AttentionLine(
+            task_id=self.task.pk,
+            code=self.task.code,
+            title=self.task.title,
+            owner_name=self.owner_name,
+            owner_head=self.owner_head,
+            reasons=self.reasons,
+            days=max(self.days_late, self.blocked_days),
+            is_blocked=self.is_blocked,
+        )
 
 
 @dataclass(frozen=True)
