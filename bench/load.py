@@ -18,10 +18,11 @@ with bulk-inserted tasks and history, to load a plan of realistic size.
 
 It prints requests/s, p50/p95/p99 latency per kind of request, errors, the peak resident
 memory (VmHWM) of each server process, the peak proportional set size (PSS, sampled) of the
-whole server, and the CPU time the server and the load generator used. The clients run in
-several processes (`--procs`) of threads on plain http.client to keep the generator cheap; on
-a small machine it shares the cores with the server (and `--pin` keeps it on the last core), so
-the figures are a floor, not the server's ceiling. It asserts nothing about time, but exits
+whole server, and the CPU time the server, the load generator and (a local PostgreSQL) the
+database used. The clients run in several processes (`--procs`) of threads on plain
+http.client to keep the generator cheap; on a small machine it shares the cores with the
+server (and `--pin` keeps it on the last core), so the figures are a floor, not the server's
+ceiling. It asserts nothing about time, but exits
 non-zero when any request failed (a 5xx, no answer).
 
     python bench/load.py                                  # C=16, T=20 s, 1 and 2 workers
@@ -393,6 +394,7 @@ def bench_one(
                 sessions = log_in(server, users=users, clients=args.clients)
                 sampler.phase = "load"
                 cpu_before = server_cpu_s(server)  # the load's, not the logins' hashes
+                db_cpu_before = database_cpu_s()
                 result = run_load(
                     server,
                     sessions=sessions,
@@ -402,6 +404,7 @@ def bench_one(
                     pin=args.pin,
                 )
             server_cpu = server_cpu_s(server) - cpu_before
+            db_cpu = database_cpu_s() - db_cpu_before
             peaks = server.peak_rss_mib()
         title = (
             f"{backend}, {workers} worker{'s' if workers > 1 else ''}, {args.clients} clients, "
@@ -418,6 +421,7 @@ def bench_one(
             f"{sampler.peaks['logins']:.0f} MiB); CPU used: server "
             f"{server_cpu:.1f} s, load generator {result.generator_cpu_s:.1f} s "
             f"({100 * result.generator_cpu_s / busy if busy else 0:.0f} % of the two)"
+            + (f", PostgreSQL {db_cpu:.1f} s" if backend == "postgresql" else "")
         )
         return errors
 
@@ -489,14 +493,38 @@ class PssSampler:
 
 def server_cpu_s(server: LiveServer) -> float:
     """CPU seconds (user + system) the server's processes have used so far."""
+    return _cpu_s(server.pids())
+
+
+def database_cpu_s() -> float:
+    """CPU seconds the machine's PostgreSQL processes have used so far, ended ones included
+    (the postmaster's reaped children): on these two cores the database competes with the app."""
+    pids = [
+        int(entry.name)
+        for entry in Path("/proc").iterdir()
+        if entry.name.isdigit() and _comm(entry) == "postgres"
+    ]
+    return _cpu_s(pids, children=True)
+
+
+def _comm(proc: Path) -> str:
+    try:
+        return (proc / "comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def _cpu_s(pids: list[int], *, children: bool = False) -> float:
     ticks = os.sysconf("SC_CLK_TCK")
     used = 0
-    for pid in server.pids():
+    for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
         used += int(fields[11]) + int(fields[12])  # utime, stime
+        if children:
+            used += int(fields[13]) + int(fields[14])  # cutime, cstime: reaped children
     return used / ticks
 
 
