@@ -56,6 +56,19 @@ def _move(session: Session, actor: User, task: Task, status: TaskStatus) -> Task
     )
 
 
+def _block_elsewhere(engine: Engine, world: World, task: Task) -> None:
+    """The team moves `task` into Terkendala through an engine of its own (another process's
+    connections on the same database)."""
+    other = make_engine(str(engine.url))
+    try:
+        with open_session(other) as session:
+            team = session.get(User, world.team.id)
+            assert team is not None
+            _move(session, team, task, TaskStatus.blocked)
+    finally:
+        other.dispose()
+
+
 def _edit(session: Session, actor: User, task: Task, **fields: object) -> Task:
     current = session.get(Task, task.id)
     assert current is not None
@@ -141,14 +154,7 @@ def test_a_write_by_another_process_is_seen(engine: Engine, world: World) -> Non
         assert _fact(facts, task).status == TaskStatus.todo  # type: ignore[union-attr]
 
     # Another process: its own engine (and connections) on the same database.
-    other = make_engine(str(engine.url))
-    try:
-        with open_session(other) as session:
-            team = session.get(User, world.team.id)
-            assert team is not None
-            _move(session, team, task, TaskStatus.blocked)
-    finally:
-        other.dispose()
+    _block_elsewhere(engine, world, task)
 
     with open_session(engine) as session:
         plan = session.get(Plan, world.plan.id)
@@ -284,14 +290,7 @@ def test_the_dashboard_shows_a_write_by_another_process(
     )
     login(client, world.executive)
     assert 'Perlu perhatian <span class="muted small">(0 tugas)' in client.get("/dashboard").text
-    other = make_engine(str(engine.url))
-    try:
-        with open_session(other) as elsewhere:
-            team = elsewhere.get(User, world.team.id)
-            assert team is not None
-            _move(elsewhere, team, task, TaskStatus.blocked)
-    finally:
-        other.dispose()
+    _block_elsewhere(engine, world, task)
     page = client.get("/dashboard").text
     assert 'Perlu perhatian <span class="muted small">(1 tugas)' in page
     assert "Terkendala sejak 0 hari: Menunggu lahan" in page

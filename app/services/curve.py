@@ -137,11 +137,7 @@ def curve_series(
         raise ValueError(f"unknown measure {measure!r}")
     live = now is None
     now = now or datetime.now(UTC)
-    calendar = plan_calendar(session, plan)
-    today = calendar.local_date(now)
-    at_column, key = event_time_key(session)
-    frame = date_frame(calendar, today=today, key=key)
-    query = _history_query(plan, filters, at_column, Lateness(calendar=calendar, today=today))
+    calendar, today, frame, query = _history_as_of(session, plan, filters, now)
     by_weight = measure == "weight"
     if live and scope_filter(filters) == TaskFilter():
         with _live_lock:
@@ -154,6 +150,19 @@ def curve_series(
         plain_rows(session, query.where(_EVENTS.c.at <= now)), frame=frame, by_weight=by_weight
     )
     return _assemble(replay.sums, frame=frame, measure=measure, calendar=calendar, today=today)
+
+
+def _history_as_of(
+    session: Session, plan: Plan, filters: TaskFilter, now: datetime
+) -> tuple[PlanCalendar, date, DateFrame, sa.Select[Any]]:
+    """The plan's calendar, the date `now` falls on, the dates the curve is laid out on, and
+    the query of its events under `filters`."""
+    calendar = plan_calendar(session, plan)
+    today = calendar.local_date(now)
+    at_column, key = event_time_key(session)
+    frame = date_frame(calendar, today=today, key=key)
+    query = _history_query(plan, filters, at_column, Lateness(calendar=calendar, today=today))
+    return calendar, today, frame, query
 
 
 def _history_query(
@@ -254,33 +263,30 @@ def write_checkpoints(session: Session, *, plan: Plan, now: datetime) -> list[Me
     """Store the plan-wide replay of each measure where the stored one is missing, of another
     frame, or CHECKPOINT_EVERY_SECONDS old with events since (`seratus worker` calls this every
     round). Returns the measures written; the caller commits."""
-    calendar = plan_calendar(session, plan)
-    today = calendar.local_date(now)
-    at_column, key = event_time_key(session)
-    frame = date_frame(calendar, today=today, key=key)
+    _, _, frame, query = _history_as_of(session, plan, TaskFilter(), now)
     frame_key = _frame_key(plan, frame)
-    query = _history_query(plan, TaskFilter(), at_column, Lateness(calendar=calendar, today=today))
+    latest = _latest_event_id(session, plan)
     written: list[Measure] = []
     for measure in MEASURES:
-        row = session.get(CurveCheckpoint, (plan.id, measure))
-        if row is not None and row.frame_key == frame_key:
-            fresh = (now - row.written_at).total_seconds() < CHECKPOINT_EVERY_SECONDS
-            if fresh or _latest_event_id(session, plan) == row.last_event_id:
+        stored = session.get(CurveCheckpoint, (plan.id, measure))
+        if stored is not None and stored.frame_key == frame_key:
+            fresh = (now - stored.written_at).total_seconds() < CHECKPOINT_EVERY_SECONDS
+            if fresh or stored.last_event_id == latest:
                 continue
         with _live_lock:
             replay = _kept_replay(session, plan, query, frame=frame, measure=measure)
             payload, last_id = replay.to_payload(), replay.last_id
-        if row is None:
-            row = CurveCheckpoint(
+        # The stored row, if any, is in the session already: merge updates it in place.
+        session.merge(
+            CurveCheckpoint(
                 plan_id=plan.pk,
                 measure=measure,
                 frame_key=frame_key,
                 last_event_id=last_id,
                 payload=payload,
+                written_at=now,
             )
-        row.frame_key, row.last_event_id, row.payload = frame_key, last_id, payload
-        row.written_at = now
-        session.add(row)
+        )
         written.append(measure)
     return written
 

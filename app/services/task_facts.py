@@ -81,28 +81,26 @@ _STATS_FIELDS = tuple(f.name for f in fields(GroupStats))
 _SUMMED = len(_STATS_FIELDS) - 2
 
 
-def _stats_of(rows: list[tuple[int, ...]]) -> GroupStats:
-    """One group's figures from its task rows (`Facts._row`), summed column by column: the
-    sums run in C, which matters when every task is counted in five or six groups."""
+def _stats_of(rows: list[tuple[int, ...]], times: list[int] | None = None) -> GroupStats:
+    """One group's figures from its task rows (`Facts._row`), summed column by column (each
+    row `times[i]` times when given): the sums run in C, which matters when every task is
+    counted in five or six groups."""
     if not rows:
         return GroupStats()
     columns = list(zip(*rows, strict=True))
-    values = [sum(column) for column in columns[:_SUMMED]]
+    if times is None:
+        values = [sum(column) for column in columns[:_SUMMED]]
+    else:
+        values = [sum(map(mul, column, times)) for column in columns[:_SUMMED]]
     values += [max(0, *columns[_SUMMED]), max(0, *columns[_SUMMED + 1])]
     return GroupStats(**dict(zip(_STATS_FIELDS, values, strict=True)))
 
 
 def _stats_of_counted(rows: list[tuple[int, ...]], shape_ids: list[int]) -> GroupStats:
-    """`_stats_of` of the rows `rows[i]` for each i of `shape_ids`: each distinct row's
-    figures times how often it occurs, summed in C."""
-    if not shape_ids:
-        return GroupStats()
+    """`_stats_of` of the rows `rows[i]` for each i of `shape_ids`: each distinct row once,
+    times how often it occurs."""
     counts = Counter(shape_ids)
-    times = list(counts.values())
-    columns = list(zip(*[rows[i] for i in counts], strict=True))
-    values = [sum(map(mul, column, times)) for column in columns[:_SUMMED]]
-    values += [max(0, *columns[_SUMMED]), max(0, *columns[_SUMMED + 1])]
-    return GroupStats(**dict(zip(_STATS_FIELDS, values, strict=True)))
+    return _stats_of([rows[i] for i in counts], list(counts.values()))
 
 
 _DONE, _REVIEW, _BLOCKED = TaskStatus.done, TaskStatus.review, TaskStatus.blocked
