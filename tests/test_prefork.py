@@ -2,6 +2,8 @@
 it for real."""
 
 import gc
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +12,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import QueuePool, text
+from uvicorn_worker import UvicornWorker
 
 from app import prefork
 from app.config import Settings
@@ -29,7 +32,7 @@ def test_the_app_is_preloaded_in_the_master_and_served_by_uvicorn_workers() -> N
     options = prefork.server_options(host=any_address, port=8000, workers=2, log_level="info")
 
     assert options["preload_app"] is True
-    assert options["worker_class"] == "uvicorn_worker.UvicornWorker"
+    assert options["worker_class"] == "app.prefork.SeratusWorker"
     assert options["workers"] == 2
     assert options["bind"] == [f"{any_address}:8000"]
     assert options["post_fork"] is prefork.own_database_connections
@@ -60,7 +63,37 @@ def test_gunicorn_accepts_every_option(monkeypatch: pytest.MonkeyPatch) -> None:
     assert server.cfg.workers == 3
     assert server.cfg.preload_app is True
     assert server.cfg.worker_class_str == prefork.WORKER_CLASS
+    assert server.cfg.worker_class is prefork.SeratusWorker
     assert loaded == []  # the app is loaded when the master starts, not before
+
+
+def test_workers_are_uvicorns_without_websockets() -> None:
+    assert issubclass(prefork.SeratusWorker, UvicornWorker)
+    assert prefork.SeratusWorker.CONFIG_KWARGS == {"loop": "auto", "http": "auto", "ws": "none"}
+
+
+def test_the_master_makes_what_every_worker_would_make_on_first_use() -> None:
+    """Compiled templates, the locale data of Indonesian dates and the server's modules are
+    made in the master, before it forks (run in a new interpreter: nothing made yet)."""
+    script = """
+import sys
+from babel import localedata
+from app import prefork
+from app.templating import templates
+
+assert not templates.env.cache and "id" not in localedata._cache
+assert "uvicorn.lifespan.on" not in sys.modules
+prefork.warm_up()
+compiled = {name for _loader, name in templates.env.cache.keys()}
+assert compiled == set(templates.env.list_templates()), compiled
+assert "id" in localedata._cache
+missing = [m for m in prefork.WORKER_MODULES if m not in sys.modules]
+assert not missing, missing
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
 
 
 def test_the_master_freezes_the_loaded_app(unfrozen: None) -> None:
