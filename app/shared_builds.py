@@ -8,9 +8,11 @@ the same page is under way, waits and takes the first build that *started after 
 asked*. Such a build reads the database afresh, after every write committed before the
 request, so what the request gets is as current as a page it would have built itself;
 meanwhile requests for the same page cost one build per build time instead of one each.
+A build that began earlier still serves a request whose stamp it was made under (`kept`,
+looked up each time a build ends): nothing was written between that stamp and the request.
 
-Per process, like the caches beside it: nothing here is ever served to a request that asked
-before the build began, so no process can serve another's writes late.
+Per process, like the caches beside it: nothing here is ever served to a request that saw a
+write the build may have missed, so no process can serve another's writes late.
 """
 
 import threading
@@ -44,20 +46,24 @@ class SharedBuilds(Generic[T]):
         self._tickets = count()
         self.builds = 0
 
-    def get(self, key: Hashable, build: Callable[[], T]) -> T:
+    def get(
+        self, key: Hashable, build: Callable[[], T], *, kept: Callable[[], T | None] | None = None
+    ) -> T:
         """`build()`'s result, or that of a build of `key` begun after this call (which then
-        waits for it). `build` must read the database itself, in a session it opens: a
-        session opened before the call could hold an older snapshot."""
+        waits for it), or what `kept()` finds once a build has ended (the caller's cache,
+        under the state the caller read: a build made of that state put it there). `build`
+        must read the database itself, in a session it opens: a session opened before the
+        call could hold an older snapshot."""
         with self._lock:
             ticket = next(self._tickets)
             page = self._pages.get(key)
             if page is None:
                 page = self._pages[key] = _Page(wake=threading.Condition(self._lock))
             while True:
-                if page.done_ticket > ticket:
-                    result = cast(T, page.done)
+                found = kept() if kept is not None else None
+                if found is not None or page.done_ticket > ticket:
                     self._leave(key, page)
-                    return result
+                    return found if found is not None else cast(T, page.done)
                 if not page.building:
                     page.building = True
                     begun = next(self._tickets)

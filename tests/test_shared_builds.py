@@ -1,5 +1,5 @@
 """Builds shared by waiting requests (app.shared_builds): one at a time per key, and never
-one that began before the request asked."""
+one that began before the request asked, unless it was made of the state the request saw."""
 
 import threading
 from collections.abc import Callable
@@ -83,6 +83,44 @@ def test_requests_during_a_build_share_the_next_one_not_the_running_one() -> Non
     assert second_builds == ["built"]  # one build for both
     assert builds.builds == 2
     assert len(builds) == 0
+
+
+def test_a_build_made_of_the_state_a_waiting_request_saw_serves_it() -> None:
+    """The caller's cache holds each build's page under the state its builder read: a request
+    that read the same state (nothing written since that build began) takes it once it ends;
+    one that read a later state waits for the next build."""
+    builds: SharedBuilds[str] = SharedBuilds()
+    pages: dict[int, str] = {}
+    first = Gate("page of state 7")
+
+    def build_first() -> str:
+        pages[7] = first()
+        return pages[7]
+
+    thread_a, out_a = _in_thread(lambda: builds.get("page", build_first, kept=lambda: None))
+    assert first.started.wait(WAIT)
+    second_builds: list[str] = []
+
+    def second() -> str:
+        second_builds.append("built")
+        pages[8] = "page of state 8"
+        return pages[8]
+
+    thread_b, out_b = _in_thread(lambda: builds.get("page", second, kept=lambda: pages.get(7)))
+    thread_c, out_c = _in_thread(lambda: builds.get("page", second, kept=lambda: pages.get(8)))
+    _waiting(builds, "page", 2)
+    first.release.set()
+    for thread in (thread_a, thread_b, thread_c):
+        thread.join(WAIT)
+
+    assert out_a == out_b == ["page of state 7"]
+    assert out_c == ["page of state 8"]
+    assert second_builds == ["built"]
+    assert builds.builds == 2
+    assert len(builds) == 0
+    # Found kept before waiting at all: no build.
+    assert builds.get("page", second, kept=lambda: pages.get(8)) == "page of state 8"
+    assert builds.builds == 2
 
 
 def test_other_keys_build_at_the_same_time() -> None:

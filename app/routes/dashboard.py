@@ -212,6 +212,8 @@ def _dashboard(request: Request, session: Session, query: DashboardQuery) -> Res
         region = body_cache.get_or_render((("region", query), state), render_region)
         return render(request, "_cached.html", {"html": region})
 
+    body_key = (("page", query), state)
+
     def build_afresh() -> Markup:
         # The tasks and events are read in a session of the build's own, begun after every
         # request it serves asked (app.shared_builds); kept under this request's stamp, which
@@ -220,15 +222,18 @@ def _dashboard(request: Request, session: Session, query: DashboardQuery) -> Res
             with open_session(engine_of(request)) as fresh:
                 return _render_body(fresh, plan=plan, query=query, reference=reference)
 
-        return body_cache.get_or_render((("page", query), state), render_body)
+        return body_cache.get_or_render(body_key, render_body)
 
-    body = body_cache.get((("page", query), state))
+    body = body_cache.get(body_key)
     if body is None:
         # Wait for a build, or make one, holding no connection (the read transaction ends; the
         # session reads again below): a build reads in a session of its own, and requests
-        # waiting while holding theirs could leave the pool none for it.
+        # waiting while holding theirs could leave the pool none for it. A build under way
+        # that was begun under this request's state stores its page under `body_key`.
         session.commit()
-        body = shared_bodies.get((plan.pk, day.today, query), build_afresh)
+        body = shared_bodies.get(
+            (plan.pk, day.today, query), build_afresh, kept=lambda: body_cache.get(body_key)
+        )
     context = {
         "day": day,
         "dq": query,
