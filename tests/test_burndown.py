@@ -8,7 +8,7 @@ boundary is midnight WIB (UTC+7): 00:30 WIB on day 3 is still the UTC date of da
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -41,8 +41,10 @@ from app.services.burndown import (
     Measure,
     burndown_csv,
     burndown_series,
+    date_frame,
     expected_done_fraction,
 )
+from app.services.calendar import PlanCalendar
 from app.services.filters import TaskFilter
 from app.timefmt import WIB
 from tests.factories import World, make_plan, make_program, make_task, make_unit
@@ -1082,3 +1084,23 @@ def test_the_demo_plan_has_a_believable_burndown(session: Session) -> None:
     assert 0 < series.current_remaining < series.current_scope
     assert series.forecast.burn_per_day > 0
     assert series.forecast.day is not None
+
+
+def test_the_date_frame_is_made_once_per_calendar_day_and_key() -> None:
+    """date_frame is kept (every dashboard build lays its series out on it): the same
+    calendar, day and key give the same frame; another day, holiday or key, another one."""
+    calendar = PlanCalendar(
+        start_date=date(2025, 2, 20),
+        length_days=10,
+        day_mode=DayMode.working,
+        timezone="Asia/Jakarta",
+    )
+    today = date(2025, 2, 25)
+    frame = date_frame(calendar, today=today, key=str)
+
+    assert date_frame(calendar, today=today, key=str) is frame
+    later = date_frame(calendar, today=date(2025, 3, 10), key=str)  # past the end: longer
+    assert len(later.dates) > len(frame.dates)
+    holiday = replace(calendar, holidays=frozenset({date(2025, 2, 24)}))
+    assert date_frame(holiday, today=today, key=str).day_numbers != frame.day_numbers
+    assert date_frame(calendar, today=today, key=repr).bounds != frame.bounds

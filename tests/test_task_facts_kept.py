@@ -1,6 +1,7 @@
 """The dashboard's task facts kept between calls (app.services.task_facts.kept_facts): after
-any write, from this process or another, on any day and calendar, they must equal the facts
-read whole (`load_facts`), and a call with nothing written since costs one statement."""
+any write, from this process or another, on any day and calendar, they and their groups'
+figures must equal the facts read whole (`load_facts`), and a call with nothing written
+since costs one statement."""
 
 from datetime import date, timedelta
 
@@ -33,6 +34,10 @@ def _assert_kept_equals_whole(session: Session, plan: Plan, lateness: Lateness) 
     whole = load_facts(session, plan=plan, lateness=lateness)
     assert _sorted(kept) == _sorted(whole)
     assert (kept.today, kept.cutoff, kept.end_date) == (whole.today, whole.cutoff, whole.end_date)
+    # The groups' figures kept up to date write by write equal those summed afresh.
+    assert whole.kept_grouped is None
+    assert kept.grouped() == whole.grouped()
+    assert kept.grouped().plan == whole.stats()  # summed task by task, without shapes
     return kept
 
 

@@ -170,7 +170,7 @@ def read_dashboard(user: ApiUser, session: SessionDep, query: BurndownQueryDep) 
         districts=[_row(r) for r in d.districts],
         attention=[
             AttentionPublic(
-                task_id=x.task.pk,
+                task_id=x.task.id,
                 code=x.task.code,
                 title=x.task.title,
                 owner=x.owner_name,

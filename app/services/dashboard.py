@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from app.db import core_reader
 from app.errors import NotFound
 from app.models import (
     BOARD_STATUSES,
@@ -172,11 +173,27 @@ class AttentionLine(NamedTuple):
     is_blocked: bool
 
 
+class AttentionTask(NamedTuple):
+    """What the attention list shows of a task besides its facts: four columns read on every
+    build for up to EXCEPTIONS_MAX tasks, where whole ORM objects cost far more."""
+
+    id: int
+    code: str
+    title: str
+    blocked_reason: str
+
+
+_TASKS = Task.__table__
+_ATTENTION_TASKS = sa.select(
+    _TASKS.c.id, _TASKS.c.code, _TASKS.c.title, _TASKS.c.blocked_reason
+).where(_TASKS.c.id.in_(sa.bindparam("ids", expanding=True)))
+
+
 @dataclass(frozen=True)
 class AttentionRow:
     """An open task needing attention: the owner, why, and for how long."""
 
-    task: Task
+    task: AttentionTask
     fact: TaskFact
     owner_name: str
     owner_head: str
@@ -208,7 +225,7 @@ class AttentionRow:
     @property
     def line(self) -> AttentionLine:
         return AttentionLine(
-            task_id=self.task.pk,
+            task_id=self.task.id,
             code=self.task.code,
             title=self.task.title,
             owner_name=self.owner_name,
@@ -472,18 +489,25 @@ def _task_details(
     return {task.pk: (task, name, title, head) for task, name, title, head in rows}
 
 
-def _attention(session: Session, facts: list[TaskFact], limit: int) -> list[AttentionRow]:
+def _attention(
+    session: Session, facts: list[TaskFact], limit: int, units: dict[int, Unit]
+) -> list[AttentionRow]:
+    """The first `limit` of `facts` by attention rank, each with its task's code, title and
+    blocked reason (one query) and its lead unit's name and head (from `units`)."""
     chosen = sorted(facts, key=attention_rank)[:limit]
-    details = _task_details(session, [f.id for f in chosen])
+    if not chosen:
+        return []
+    found = core_reader(session).execute(_ATTENTION_TASKS, {"ids": [f.id for f in chosen]})
+    tasks = {row[0]: AttentionTask(*row) for row in found}
     rows = []
     for fact in chosen:
-        task, name, head_title, head_name = details[fact.id]
+        owner = units[fact.lead_unit_id]
         rows.append(
             AttentionRow(
-                task=task,
+                task=tasks[fact.id],
                 fact=fact,
-                owner_name=name,
-                owner_head=" ".join(part for part in (head_title, head_name) if part),
+                owner_name=owner.short_name,
+                owner_head=" ".join(part for part in (owner.head_title, owner.head_name) if part),
             )
         )
     return rows
@@ -521,36 +545,53 @@ def _chart_view(
     )
 
 
-def _last_updates(
-    session: Session, *, plan: Plan, unit_id: int | None = None
-) -> dict[int, datetime]:
-    """When the people of each unit last recorded anything on a task of the plan."""
-    conditions: list[Any] = [col(User.unit_id).is_not(None)]
-    if unit_id is not None:
-        conditions.append(User.unit_id == unit_id)
-    # Per user, one index seek (actor_id, plan_id, at) instead of a scan of the plan's events.
+def _last_updates_query(*, of_one_unit: bool) -> sa.Select[int | None, datetime]:
+    """Per user of a unit, the last time they recorded anything on a task of the plan: one
+    index seek (actor_id, plan_id, at) each instead of a scan of the plan's events. Parameters
+    `plan_id` and (`of_one_unit`) `unit_id`."""
     latest = (
         select(sa.func.max(TaskEvent.at))
-        .where(TaskEvent.actor_id == User.id, TaskEvent.plan_id == plan.id)
+        .where(TaskEvent.actor_id == User.id, TaskEvent.plan_id == sa.bindparam("plan_id"))
         .correlate(User)
         .scalar_subquery()
     )
+    conditions: list[Any] = [col(User.unit_id).is_not(None)]
+    if of_one_unit:
+        conditions.append(User.unit_id == sa.bindparam("unit_id"))
+    return select(col(User.unit_id), latest).where(*conditions)
+
+
+# Built once (read on every dashboard build: building them cost as much as the reads).
+_LAST_UPDATES = _last_updates_query(of_one_unit=False)
+_LAST_UPDATE_OF_UNIT = _last_updates_query(of_one_unit=True)
+_ACTIVITY = (
+    select(TaskEvent, User.full_name, Task.code, Task.title)
+    .join(Task, col(Task.id) == TaskEvent.task_id)
+    .join(User, col(User.id) == TaskEvent.actor_id, isouter=True)
+    .where(TaskEvent.plan_id == sa.bindparam("plan_id"))
+    .order_by(col(TaskEvent.id).desc())
+    .limit(ACTIVITY_MAX)
+)
+
+
+def _last_updates(
+    session: Session, *, plan: Plan, unit_id: int | None = None
+) -> dict[int, datetime]:
+    """When the people of each unit (or of `unit_id`) last recorded anything on a task of
+    the plan."""
+    if unit_id is None:
+        found = session.execute(_LAST_UPDATES, {"plan_id": plan.pk})
+    else:
+        found = session.execute(_LAST_UPDATE_OF_UNIT, {"plan_id": plan.pk, "unit_id": unit_id})
     updates: dict[int, datetime] = {}
-    for uid, at in session.exec(select(col(User.unit_id), latest).where(*conditions)).all():
+    for uid, at in found.all():
         if uid is not None and at is not None:
             updates[uid] = max(at, updates.get(uid, at))
     return updates
 
 
 def _activity(session: Session, *, plan: Plan) -> list[ActivityEntry]:
-    rows = session.exec(
-        select(TaskEvent, User.full_name, Task.code, Task.title)
-        .join(Task, col(Task.id) == TaskEvent.task_id)
-        .join(User, col(User.id) == TaskEvent.actor_id, isouter=True)
-        .where(TaskEvent.plan_id == plan.id)
-        .order_by(col(TaskEvent.id).desc())
-        .limit(ACTIVITY_MAX)
-    ).all()
+    rows = session.execute(_ACTIVITY, {"plan_id": plan.pk}).all()
     views = [EventView(event=event, actor_name=name) for event, name, _, _ in rows]
     entries = describe_events(session, views)
     return [
@@ -727,7 +768,7 @@ def build_dashboard(
         programs=_program_rows(grouped, reference_data),
         units=units,
         districts=districts,
-        attention=_attention(session, attention_facts, EXCEPTIONS_MAX),
+        attention=_attention(session, attention_facts, EXCEPTIONS_MAX, reference_data.units),
         laggards=sorted(behind, key=_laggard_key)[:LAGGARDS_MAX],
         review=_review_queue(facts),
         activity=_activity(session, plan=plan),

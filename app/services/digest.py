@@ -13,6 +13,7 @@ the same transaction as the messages, and the deliveries' idempotency keys name 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from typing import Protocol
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
@@ -86,11 +87,22 @@ def _section(title: str, items: Sequence[Item]) -> Section:
     )
 
 
-def _ref(task: Task) -> str:
+class _TaskRef(Protocol):
+    """What a digest line names of a task: a Task, or the attention list's AttentionTask."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def code(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+
+
+def _ref(task: _TaskRef) -> str:
     return f"{task.code} {task.title}"
 
 
-def _path(task: Task) -> str:
+def _path(task: _TaskRef) -> str:
     return f"/tasks/{task.id}"
 
 
@@ -289,7 +301,7 @@ def _executive_sections(session: Session, *, user: User, picture: PlanPicture) -
     decisions = [
         Item(f"{_ref(row.task)} — {row.owner_name}", _path(row.task))
         for row in board.attention
-        if row.task.needs_decision
+        if row.fact.needs_decision
     ]
     red = [
         Item(
@@ -302,7 +314,7 @@ def _executive_sections(session: Session, *, user: User, picture: PlanPicture) -
             _path(row.task),
         )
         for row in board.attention
-        if not row.task.needs_decision and (row.is_blocked or row.days_late > 0)
+        if not row.fact.needs_decision and (row.is_blocked or row.days_late > 0)
     ]
     mine = [
         Item(

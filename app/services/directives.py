@@ -124,12 +124,14 @@ def _follow_ups(rows: Iterable[tuple[TaskEvent, str | None]]) -> dict[int, Follo
     return found
 
 
-def _views(
-    session: Session, conditions: Iterable[Any], *, calendar: PlanCalendar, today: date
-) -> list[DirectiveView]:
+_DirectiveRow = tuple[TaskEvent, str, str, str, str, TaskStatus]
+
+
+def _directive_rows(condition: Any) -> sa.Select[*_DirectiveRow]:
+    """Directives and follow-ups with their author and task, under `condition`: one query,
+    from the index on (plan_id, kind) for a plan's."""
     author = aliased(User)
-    # Directives and follow-ups in one query, from the index on (plan_id, kind) for a plan's.
-    found = session.execute(
+    return (
         sa.select(
             TaskEvent,
             col(author.full_name),
@@ -140,9 +142,25 @@ def _views(
         )
         .join(Task, col(Task.id) == TaskEvent.task_id)
         .join(author, col(author.id) == TaskEvent.actor_id, isouter=True)
-        .where(col(TaskEvent.kind).in_([EventKind.directive, EventKind.follow_up]), *conditions)
+        .where(col(TaskEvent.kind).in_([EventKind.directive, EventKind.follow_up]), condition)
         .order_by(col(TaskEvent.at), col(TaskEvent.id))
-    ).all()
+    )
+
+
+# Built once (every dashboard build reads the plan's: building it cost more than the read).
+_OF_PLAN = _directive_rows(col(TaskEvent.plan_id) == sa.bindparam("plan_id"))
+_OF_TASK = _directive_rows(col(TaskEvent.task_id) == sa.bindparam("task_id"))
+
+
+def _views(
+    session: Session,
+    query: sa.Select[*_DirectiveRow],
+    params: dict[str, int],
+    *,
+    calendar: PlanCalendar,
+    today: date,
+) -> list[DirectiveView]:
+    found = session.execute(query, params).all()
     rows = [row for row in found if row[0].kind == EventKind.directive]
     answers = _follow_ups((row[0], row[1]) for row in found if row[0].kind == EventKind.follow_up)
     views = []
@@ -172,7 +190,7 @@ def task_directives(
     session: Session, *, task_id: int, calendar: PlanCalendar, today: date
 ) -> list[DirectiveView]:
     """One task's directives, oldest first, each with its follow-up if answered."""
-    return _views(session, [TaskEvent.task_id == task_id], calendar=calendar, today=today)
+    return _views(session, _OF_TASK, {"task_id": task_id}, calendar=calendar, today=today)
 
 
 def directives_of_task(
@@ -191,7 +209,7 @@ def plan_directives(
     """The plan's directives on tasks in scope (a cancelled task's directives are moot)."""
     views = [
         v
-        for v in _views(session, [TaskEvent.plan_id == plan.id], calendar=calendar, today=today)
+        for v in _views(session, _OF_PLAN, {"plan_id": plan.pk}, calendar=calendar, today=today)
         if v.task_status != TaskStatus.cancelled
     ]
     return DirectiveSummary(
