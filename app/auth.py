@@ -18,7 +18,7 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 
 from app.config import Settings, SettingsDep
-from app.db import SessionDep, page_reader
+from app.db import SessionDep, page_reader, read_before_writing
 from app.errors import Forbidden, NotAuthenticated, PasswordChangeRequired
 from app.models import LoginSession, SessionKind, Unit, User
 from app.services import accounts, inbox
@@ -100,7 +100,10 @@ def authenticate(request: Request, session: Session, settings: Settings, sent_cs
     page's header needs set on `request.state`. Reads the database: call it in a worker
     thread (get_auth does, and in_one_hop inside the route's own hop)."""
     token = request.cookies.get(SESSION_COOKIE, "")
-    found = accounts.resolve_session(session, token=token, kind=SessionKind.web, settings=settings)
+    with read_before_writing(session):
+        found = accounts.resolve_session(
+            session, token=token, kind=SessionKind.web, settings=settings
+        )
     if found is None:
         raise NotAuthenticated("Silakan masuk terlebih dahulu.")
     user, login = found
@@ -168,7 +171,10 @@ def get_api_auth(
 ) -> Auth:
     if not token:
         raise NotAuthenticated("Token tidak ada. Minta token di POST /api/v1/auth/token.")
-    found = accounts.resolve_session(session, token=token, kind=SessionKind.api, settings=settings)
+    with read_before_writing(session):
+        found = accounts.resolve_session(
+            session, token=token, kind=SessionKind.api, settings=settings
+        )
     if found is None:
         raise NotAuthenticated("Token tidak sah atau sudah kedaluwarsa.")
     if found[0].must_change_password:

@@ -241,6 +241,35 @@ def _hold_sqlite_write_lock(session: Session, *, hold: bool) -> None:
         session.bind = bind.execution_options(**{IMMEDIATE: hold})
 
 
+@contextmanager
+def read_before_writing(session: Session) -> Iterator[None]:
+    """What a write request reads before its write (who is signed in) is read without the
+    write lock: a write request's session begins its transactions with SQLite's write lock
+    (BEGIN IMMEDIATE), so the login's reads would otherwise hold every other writer back,
+    under load for a thread-pool hop or more. Inside, the session reads in a transaction of
+    its own, ended on the way out; its next one takes the lock as before. A no-op on
+    PostgreSQL, for a read request's session, and inside a transaction already begun."""
+    bind = session.get_bind()
+    if (
+        bind.dialect.name != "sqlite"
+        or session.in_transaction()
+        or not isinstance(bind, Engine)
+        or not bind.get_execution_options().get(IMMEDIATE, False)
+    ):
+        yield
+        return
+    _hold_sqlite_write_lock(session, hold=False)
+    try:
+        yield
+    except BaseException:
+        session.rollback()
+        raise
+    else:
+        session.commit()  # reads only: ends the snapshot (loaded objects stay as read)
+    finally:
+        _hold_sqlite_write_lock(session, hold=True)
+
+
 def retry_write(
     fn: Callable[Concatenate[Session, P], R],
 ) -> Callable[Concatenate[Session, P], R]:

@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from app import db
 from app.errors import Busy
 from app.models import User
-from tests.factories import World
+from tests.factories import World, login
 
 
 class FakeDriverError(Exception):
@@ -193,3 +193,65 @@ def test_a_lock_held_past_the_polling_is_busy(
     other.execute("ROLLBACK")
     other.close()
     engine.dispose()
+
+
+def test_a_write_requests_login_is_read_without_the_write_lock(
+    engine: Engine, world: World
+) -> None:
+    """read_before_writing: the reads inside take no write lock (another process's writer
+    holds it meanwhile), end with their own transaction, and the session's next transaction
+    takes the lock again (BEGIN IMMEDIATE)."""
+    engine = _sqlite_engine(engine)
+    with db.open_session(engine, write=True) as session:
+        other = _hold_write_lock(engine)
+        with db.read_before_writing(session):
+            assert session.exec(select(User.id)).first() is not None
+        assert not session.in_transaction()
+        other.execute("ROLLBACK")
+        other.close()
+        assert session.exec(select(User.id)).first() is not None  # begins IMMEDIATE
+        blocked = sqlite3.connect(engine.url.database or "", timeout=0)
+        try:
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                blocked.execute("BEGIN IMMEDIATE")
+        finally:
+            blocked.close()
+        session.rollback()
+    engine.dispose()
+
+
+def test_reading_before_writing_changes_nothing_else(engine: Engine, world: World) -> None:
+    """For a read request's session, or a transaction already begun (and on PostgreSQL,
+    whose writers lock rows, not the database), the reads stay where they were."""
+    with db.open_session(engine) as reader:
+        with db.read_before_writing(reader):
+            reader.exec(select(User.id)).first()
+        assert reader.in_transaction()  # not ended: a read request reads in one transaction
+        assert not reader.get_bind().get_execution_options().get(db.IMMEDIATE, False)
+    with db.open_session(engine, write=True) as writer:
+        writer.exec(select(User.id)).first()
+        with db.read_before_writing(writer):
+            writer.exec(select(User.id)).first()
+        assert writer.in_transaction()  # not ended: it was begun before
+        assert writer.get_bind().get_execution_options().get(db.IMMEDIATE, False)
+        writer.rollback()
+
+
+def test_a_form_post_signs_in_while_another_process_writes(
+    engine: Engine, world: World, client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write request reads its login while another writer holds SQLite's lock: only its
+    write waits for the lock (here a CSRF refusal, which writes nothing, answers at once;
+    were the login read under the lock, the lock's wait would end in 409 Busy)."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's write lock")
+    monkeypatch.setattr(db, "WRITE_LOCK_POLL_SECONDS", 0)
+    monkeypatch.setattr(db, "SQLITE_BUSY_TIMEOUT_MS", 1)
+    login(client, world.team)
+    other = _hold_write_lock(engine)
+    try:
+        response = client.post("/profile/password", data={"csrf_token": "wrong"})
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert response.status_code == 403
