@@ -207,42 +207,61 @@ class _Tally:
         self._judge = judge  # its today, cutoff and end date make each shape's row
         self._shape_ids: dict[_Shape, int] = {}
         self._rows: list[tuple[int, ...]] = []
-        self._of_task: dict[int, tuple[int, tuple[_Group, ...]]] = {}
+        self._of_task: dict[int, tuple[int, TaskFact]] = {}  # its shape, and as counted
         self._counts: dict[_Group, Counter[int]] = {}
         self._stats: dict[_Group, GroupStats] = {}
 
     def put(self, facts: Iterable[tuple[int, TaskFact | None]]) -> None:
         """Each (task id, fact): the task is now that fact (None: gone). The groups the tasks
         left or joined are summed again, once each."""
+        if not self._of_task:
+            self._fill(facts)
+            return
         touched: set[_Group] = set()
         for task_id, fact in facts:
-            touched |= self._place(task_id, fact)
+            old = self._of_task.pop(task_id, None)
+            if old is not None:
+                shape_id, counted = old
+                for group in _groups_of(counted):
+                    counts = self._counts[group]
+                    counts[shape_id] -= 1
+                    if not counts[shape_id]:
+                        del counts[shape_id]
+                    touched.add(group)
+            if fact is not None:
+                shape_id = self._shape_id(fact)
+                self._of_task[task_id] = (shape_id, fact)
+                for group in _groups_of(fact):
+                    self._counts.setdefault(group, Counter())[shape_id] += 1
+                    touched.add(group)
         self._sum(touched)
 
-    def _place(self, task_id: int, fact: TaskFact | None) -> set[_Group]:
-        """Counts `task_id` as `fact` only; the groups whose counts changed."""
-        touched: set[_Group] = set()
-        old = self._of_task.pop(task_id, None)
-        if old is not None:
-            shape_id, groups = old
-            for group in groups:
-                counts = self._counts[group]
-                counts[shape_id] -= 1
-                if not counts[shape_id]:
-                    del counts[shape_id]
-            touched.update(groups)
-        if fact is not None:
-            shape = _shape_of(fact)
-            shape_id = self._shape_ids.get(shape, -1)
-            if shape_id < 0:
-                shape_id = self._shape_ids[shape] = len(self._rows)
-                self._rows.append(self._judge._row_of_shape(shape))
-            groups = _groups_of(fact)
-            self._of_task[task_id] = (shape_id, groups)
-            for group in groups:
-                self._counts.setdefault(group, Counter())[shape_id] += 1
-            touched.update(groups)
-        return touched
+    def _fill(self, facts: Iterable[tuple[int, TaskFact | None]]) -> None:
+        """`put` into an empty tally: each group's members listed, then counted in one go."""
+        members: dict[_Group, list[int]] = defaultdict(list)
+        of_plan = members[_PLAN]
+        for task_id, fact in facts:
+            if fact is None:
+                continue
+            shape_id = self._shape_id(fact)
+            self._of_task[task_id] = (shape_id, fact)
+            of_plan.append(shape_id)
+            for pid in fact.programs:
+                members[(1, pid)].append(shape_id)
+            for uid in fact.units:
+                members[(2, uid)].append(shape_id)
+            if fact.district_id is not None:
+                members[(3, fact.district_id)].append(shape_id)
+        self._counts = {group: Counter(ids) for group, ids in members.items() if ids}
+        self._sum(list(self._counts))
+
+    def _shape_id(self, fact: TaskFact) -> int:
+        shape = _shape_of(fact)
+        shape_id = self._shape_ids.get(shape, -1)
+        if shape_id < 0:
+            shape_id = self._shape_ids[shape] = len(self._rows)
+            self._rows.append(self._judge._row_of_shape(shape))
+        return shape_id
 
     def _sum(self, groups: Iterable[_Group]) -> None:
         for group in groups:
