@@ -384,6 +384,7 @@ def bench_one(
         seratus(url, "migrate")
         seratus(url, "demo", "--password", PASSWORD)
         total = top_up(url, args.tasks) if args.tasks else None
+        analyse(url)
         server = LiveServer(url, log_path=folder / f"{tag}.log", workers=workers)
         with server:
             sampler = PssSampler(server)
@@ -528,6 +529,20 @@ def _cpu_s(pids: list[int], *, children: bool = False) -> float:
     return used / ticks
 
 
+def analyse(database_url: str) -> None:
+    """PostgreSQL's statistics of the freshly loaded tables, as a database in service has
+    them (autovacuum analyses a table within a minute or so of a bulk load). Without them it
+    plans the dashboard's reads for near-empty tables: its activity list took 5 ms instead of
+    0.1 ms a build, its board counts 0.7 ms instead of 0.3."""
+    engine = make_engine(database_url)
+    try:
+        if engine.dialect.name == "postgresql":
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as db:
+                db.exec_driver_sql("ANALYZE")
+    finally:
+        engine.dispose()
+
+
 def top_up(database_url: str, n_tasks: int) -> int:
     """Bulk-insert tasks (each with a "created" event) into the current plan until it holds
     `n_tasks`, spread over the columns like a plan in flight. Returns the plan's task count."""
@@ -587,7 +602,7 @@ def top_up(database_url: str, n_tasks: int) -> int:
                 plan.next_task_number = number + len(rows)
                 session.add(plan)
                 session.commit()
-            return int(have) + len(rows)
+        return int(have) + len(rows)
     finally:
         engine.dispose()
 
