@@ -229,15 +229,22 @@ def is_busy(exc: BaseException) -> bool:
     return isinstance(exc, OperationalError) and "database is locked" in str(exc.orig)
 
 
+def _switchable_sqlite_bind(session: Session) -> Engine | None:
+    """The session's SQLite engine while no transaction is open (when whether the next one
+    begins with the write lock can still be chosen); None otherwise."""
+    bind = session.get_bind()
+    if bind.dialect.name != "sqlite" or session.in_transaction() or not isinstance(bind, Engine):
+        return None
+    return bind
+
+
 def _hold_sqlite_write_lock(session: Session, *, hold: bool) -> None:
     """On SQLite, the write's transaction takes the write lock when it begins (BEGIN
     IMMEDIATE); once the write has committed, what the request still reads to answer (a card,
     column counts) begins without it, so other processes' writers need not wait for that
     rendering. Switched only between transactions."""
-    bind = session.get_bind()
-    if bind.dialect.name != "sqlite" or session.in_transaction() or not isinstance(bind, Engine):
-        return
-    if bool(bind.get_execution_options().get(IMMEDIATE, False)) != hold:
+    bind = _switchable_sqlite_bind(session)
+    if bind is not None and bool(bind.get_execution_options().get(IMMEDIATE, False)) != hold:
         session.bind = bind.execution_options(**{IMMEDIATE: hold})
 
 
@@ -249,13 +256,8 @@ def read_before_writing(session: Session) -> Iterator[None]:
     under load for a thread-pool hop or more. Inside, the session reads in a transaction of
     its own, ended on the way out; its next one takes the lock as before. A no-op on
     PostgreSQL, for a read request's session, and inside a transaction already begun."""
-    bind = session.get_bind()
-    if (
-        bind.dialect.name != "sqlite"
-        or session.in_transaction()
-        or not isinstance(bind, Engine)
-        or not bind.get_execution_options().get(IMMEDIATE, False)
-    ):
+    bind = _switchable_sqlite_bind(session)
+    if bind is None or not bind.get_execution_options().get(IMMEDIATE, False):
         yield
         return
     _hold_sqlite_write_lock(session, hold=False)

@@ -14,7 +14,7 @@ number, read on every call, says which tasks to read again.
 import threading
 from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Callable, Hashable, Iterable
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 from operator import itemgetter, mul
 from typing import Any, NamedTuple, cast
@@ -239,19 +239,13 @@ class _Tally:
     def _fill(self, facts: Iterable[tuple[int, TaskFact | None]]) -> None:
         """`put` into an empty tally: each group's members listed, then counted in one go."""
         members: dict[_Group, list[int]] = defaultdict(list)
-        of_plan = members[_PLAN]
         for task_id, fact in facts:
             if fact is None:
                 continue
             shape_id = self._shape_id(fact)
             self._of_task[task_id] = (shape_id, fact)
-            of_plan.append(shape_id)
-            for pid in fact.programs:
-                members[(1, pid)].append(shape_id)
-            for uid in fact.units:
-                members[(2, uid)].append(shape_id)
-            if fact.district_id is not None:
-                members[(3, fact.district_id)].append(shape_id)
+            for group in _groups_of(fact):
+                members[group].append(shape_id)
         self._counts = {group: Counter(ids) for group, ids in members.items() if ids}
         self._sum(list(self._counts))
 
@@ -446,12 +440,15 @@ def _fact(base: _Base, lateness: Lateness) -> TaskFact:
     )
 
 
-def _facts_of(tasks: list[TaskFact], lateness: Lateness) -> Facts:
+def _facts_of(
+    tasks: list[TaskFact], lateness: Lateness, *, grouped: "GroupedStats | None" = None
+) -> Facts:
     return Facts(
         today=lateness.today,
         cutoff=lateness.cutoff,
         end_date=lateness.calendar.end_date,
         tasks=tasks,
+        kept_grouped=grouped,
     )
 
 
@@ -555,12 +552,10 @@ def kept_facts(session: Session, *, plan: Plan, lateness: Lateness) -> Facts:
                 now = {i: _fact(b, lateness) if b is not None else None for i, b in read.items()}
                 kept.facts.update((i, fact) for i, fact in now.items() if fact is not None)
                 kept.tally.put(now.items())
-            facts = _facts_of(list(kept.facts.values()), lateness)
-            grouped = kept.tally.grouped()
+            return _facts_of(list(kept.facts.values()), lateness, grouped=kept.tally.grouped())
         except BaseException:
             _kept.pop(key, None)  # half-read: start again next time
             raise
-    return replace(facts, kept_grouped=grouped)
 
 
 def forget_kept_facts() -> None:
