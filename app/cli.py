@@ -305,9 +305,9 @@ def _serve(settings: Settings, args: argparse.Namespace, *, prefork: bool = Fals
     workers = args.workers or settings.workers
     # (Not for `up`: its background worker thread lives in this process, and forking a
     # process that runs threads can copy a lock in a held state.)
-    if workers > 1 and prefork:
-        # A pre-fork server (app.prefork): its master loads the app once and forks the
-        # workers, which share that memory.
+    if workers > 1 and prefork and sys.platform == "linux":
+        # A pre-fork server (app.prefork): a zygote loads the app once and forks the
+        # workers, which share that memory; elsewhere uvicorn starts each worker afresh.
         exec_prefork_server([host, str(port), str(workers), settings.log_level])
         return
     import uvicorn  # imported here: the other commands do not need a server

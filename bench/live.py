@@ -91,8 +91,7 @@ def seratus(
 
 class LiveServer:
     """`seratus serve --workers N` on 127.0.0.1 in a process group of its own, so stopping or
-    killing it reaches the server (with several workers, the pre-fork master) and every
-    worker."""
+    killing it reaches the server (with several workers, the supervisor) and every worker."""
 
     def __init__(self, database_url: str, *, log_path: Path, workers: int = 1, **env: str) -> None:
         self.database_url = database_url

@@ -452,7 +452,7 @@ def test_serve_with_workers_hands_over_to_the_prefork_server(
     migrated: str, monkeypatch: pytest.MonkeyPatch, server_calls: list[dict[str, Any]]
 ) -> None:
     """Several workers: this process (which imported the command line's modules too) becomes
-    a fresh `python -m app.prefork`, which loads the app once and forks the workers."""
+    a fresh `python -m app.prefork`, the supervisor of workers forked from one loaded app."""
     monkeypatch.setenv("SERATUS_WORKERS", "3")
     get_settings.cache_clear()
     handed: list[list[str]] = []
@@ -462,6 +462,22 @@ def test_serve_with_workers_hands_over_to_the_prefork_server(
 
     assert server_calls == []
     assert handed == [["127.0.0.1", "9002", "3", "info"]]
+
+
+def test_serve_with_workers_off_linux_leaves_them_to_uvicorn(
+    migrated: str, monkeypatch: pytest.MonkeyPatch, server_calls: list[dict[str, Any]]
+) -> None:
+    """The supervisor adopts its workers through a Linux-only call (a child subreaper)."""
+    monkeypatch.setenv("SERATUS_WORKERS", "3")
+    monkeypatch.setattr(sys, "platform", "darwin")
+    get_settings.cache_clear()
+    handed: list[list[str]] = []
+    monkeypatch.setattr(cli, "exec_prefork_server", handed.append)
+
+    assert cli.main(["serve", "--port", "9003"]) == 0
+
+    assert handed == []
+    assert [(call["port"], call["workers"]) for call in server_calls] == [(9003, 3)]
 
 
 def test_the_server_runs_with_its_malloc_settings_unless_the_operator_says_otherwise() -> None:
