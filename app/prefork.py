@@ -132,6 +132,7 @@ class Supervisor:
         self.workers: dict[int, Worker] = {}
         self.zygotes: dict[int, int] = {}  # pid: how many workers it forks
         self.gone: set[int] = set()  # reaped before their STARTED was read
+        self.partial_report = b""  # the start of a message the pipe has not delivered whole
         self.status = 0
         self.stop_requested = False
         self.stop_deadline: float | None = None
@@ -160,15 +161,14 @@ class Supervisor:
             self.count,
         )
         self._start_workers(self.count)
-        buffer = b""
         while True:
             select.select([wake, self.reports], [], [], 1.0)
             _drain(wake)
+            # Before reaping, a worker's last report (it served, then died); after, those a
+            # zygote wrote before it exited.
+            self._read_reports()
             has_children = self._reap()
-            # After reaping: a zygote wrote its STARTED messages before it exited.
-            messages, buffer = parse_reports(buffer + _drain(self.reports))
-            for kind, pid in messages:
-                self._on_report(kind, pid)
+            self._read_reports()
             if self.stop_requested:
                 if not has_children:
                     break
@@ -226,6 +226,11 @@ class Supervisor:
                 self._fail()
             else:
                 log.warning("Worker %d ended (status %d): starting another", pid, status)
+
+    def _read_reports(self) -> None:
+        messages, self.partial_report = parse_reports(self.partial_report + _drain(self.reports))
+        for kind, pid in messages:
+            self._on_report(kind, pid)
 
     def _on_report(self, kind: bytes, pid: int) -> None:
         if pid in self.gone:

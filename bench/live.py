@@ -22,6 +22,8 @@ from pathlib import Path
 import httpx
 import sqlalchemy as sa
 
+from app import prefork
+
 ROOT = Path(__file__).resolve().parent.parent
 BACKENDS = ("sqlite", "postgresql")
 
@@ -152,19 +154,7 @@ class LiveServer:
         if self.process is None or self.process.poll() is not None:
             return []
         pid = self.process.pid
-        children = []
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            # The fields after the command name (which may hold spaces) start with state, ppid.
-            fields = stat.rsplit(")", 1)[1].split()
-            if int(fields[1]) == pid:
-                children.append(int(entry.name))
-        return [pid, *sorted(children)]
+        return [pid, *sorted(prefork.children(pid))]
 
     def peak_rss_mib(self) -> dict[str, float]:
         """Peak resident memory (VmHWM) of each of the server's processes, in MiB, by role:

@@ -474,19 +474,17 @@ def _is_behind(row: RagRow) -> bool:
     return s.lag > 0 or s.late > 0 or s.blocked > 0
 
 
-def _task_details(
-    session: Session, ids: list[int]
-) -> dict[int, tuple[Task, str, str | None, str | None]]:
-    """The listed tasks with their lead unit's name and head: one query for a bounded list."""
+def _task_details(session: Session, ids: list[int]) -> dict[int, tuple[Task, str]]:
+    """The listed tasks with their lead unit's name: one query for a bounded list."""
     if not ids:
         return {}
     owner = aliased(Unit)
     rows = session.exec(
-        select(Task, owner.short_name, owner.head_title, owner.head_name)
+        select(Task, owner.short_name)
         .join(owner, col(owner.id) == Task.lead_unit_id)
         .where(col(Task.id).in_(ids))
     ).all()
-    return {task.pk: (task, name, title, head) for task, name, title, head in rows}
+    return {task.pk: (task, name) for task, name in rows}
 
 
 def _attention(
@@ -792,7 +790,7 @@ def _lines(
     details = _task_details(session, [f.id for f in chosen])
     lines = []
     for fact in chosen:
-        task, lead_name, _, _ = details[fact.id]
+        task, lead_name = details[fact.id]
         lines.append(
             TaskLine(
                 task=task,

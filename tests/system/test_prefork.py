@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy.engine import make_url
 
+from app import prefork
 from bench.live import ROOT, LiveServer, app_env, free_port
 
 WORKERS = 2
@@ -28,15 +29,12 @@ MAX_REQUESTS = 200
 # Pages a worker shares, written before the fork, with the other (a worker that loaded the app
 # itself would share next to none): about 68 MiB each, idle, at the time of writing.
 MIN_SHARED_DIRTY_KIB = 16 * 1024
+# The worker timeout of the test of a stuck worker (30 s in service).
+STUCK_TIMEOUT_SECONDS = 10
 
 
 def _command_line(pid: int) -> bytes:
     return Path(f"/proc/{pid}/cmdline").read_bytes()
-
-
-def _parent(pid: int) -> int:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return int(fields[1])
 
 
 def _socket_inodes_to(pid: int, port: int) -> set[str]:
@@ -79,18 +77,7 @@ def _gone(pid: int) -> bool:
 
 
 def _children(pid: int) -> list[int]:
-    return [
-        int(entry.name)
-        for entry in Path("/proc").iterdir()
-        if entry.name.isdigit() and not _gone(int(entry.name)) and _parent_or_none(entry) == pid
-    ]
-
-
-def _parent_or_none(proc: Path) -> int | None:
-    try:
-        return _parent(int(proc.name))
-    except OSError:
-        return None
+    return [child for child in prefork.children(pid) if not _gone(child)]
 
 
 def _adopted_workers(
@@ -200,6 +187,8 @@ def test_a_worker_that_dies_is_replaced(database_url: str, tmp_path: Path) -> No
         assert server.process is not None
         supervisor = server.process.pid
         dead, alive = _adopted_workers(supervisor)
+        # Both have served: one that ends before it served stops the server instead.
+        _every_worker_answers(server.url, [dead, alive], database_url)
         os.kill(dead, signal.SIGKILL)
 
         workers = _adopted_workers(supervisor, other_than=frozenset({dead}))
@@ -257,15 +246,21 @@ def test_a_worker_that_stops_reporting_is_killed_and_replaced(
     database_url: str, tmp_path: Path
 ) -> None:
     log_path = tmp_path / "supervisor.log"
-    with _supervisor(database_url, log_path, "3") as (process, url):
+    # Long enough for a new worker to boot and for a busy one's heartbeat (every ~2 s).
+    with _supervisor(database_url, log_path, str(STUCK_TIMEOUT_SECONDS)) as (process, url):
         stuck, alive = _adopted_workers(process.pid)
+        # Both have served: one that ends before it served stops the server instead.
+        _every_worker_answers(url, [stuck, alive], database_url)
         os.kill(stuck, signal.SIGSTOP)  # as a worker whose event loop never comes back
 
         workers = _adopted_workers(process.pid, other_than=frozenset({stuck}))
         assert alive in workers
         assert _gone(stuck)
         _every_worker_answers(url, workers, database_url)
-        assert f"Worker {stuck} has not reported for 3 s: killing it" in log_path.read_text()
+        assert (
+            f"Worker {stuck} has not reported for {STUCK_TIMEOUT_SECONDS} s: killing it"
+            in log_path.read_text()
+        )
 
 
 def test_an_app_that_cannot_start_stops_the_server(tmp_path: Path) -> None:
