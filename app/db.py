@@ -20,6 +20,7 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session
 
 from app.errors import Busy
+from app.pg_prepared import keep_prepared_statements
 
 log = logging.getLogger("seratus.db")
 
@@ -77,12 +78,14 @@ def make_engine(
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(
+    engine = create_engine(
         url,
         pool_pre_ping=True,
         pool_timeout=pool_timeout,
         **({"pool_size": 10, "max_overflow": 10} | sized),
     )
+    keep_prepared_statements(engine)
+    return engine
 
 
 def _unicode_lower(value: Any) -> Any:
