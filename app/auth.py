@@ -13,6 +13,7 @@ from typing import Annotated
 from urllib.parse import urlsplit
 
 import anyio.to_thread
+import sqlalchemy as sa
 from fastapi import Depends, Request, Response
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
@@ -20,7 +21,7 @@ from sqlmodel import Session
 from app.config import Settings, SettingsDep
 from app.db import SessionDep, page_reader, read_before_writing
 from app.errors import Forbidden, NotAuthenticated, PasswordChangeRequired
-from app.models import LoginSession, SessionKind, Unit, User
+from app.models import LoginSession, SessionKind, User
 from app.services import accounts, inbox
 
 SESSION_COOKIE = "seratus_session"
@@ -65,17 +66,21 @@ async def submitted_csrf_token(request: Request) -> str:
     return ""
 
 
-def _unit_loader(request: Request, unit_id: int | None) -> Callable[[], Unit | None]:
-    """The user's unit, read once when a page first asks (db.page_reader: never on a closed
-    session, since an error page is drawn after the request's session has ended)."""
-    loaded: list[Unit | None] = []
+UnitNames = sa.Row[str, str | None]
 
-    def load() -> Unit | None:
+
+def _unit_loader(request: Request, unit_id: int | None) -> Callable[[], UnitNames | None]:
+    """The user's unit's names (`name`, `short_name`), read once when a page first asks
+    (db.page_reader: never on a closed session, since an error page is drawn after the
+    request's session has ended)."""
+    loaded: list[UnitNames | None] = []
+
+    def load() -> UnitNames | None:
         if not loaded:
             unit = None
             if unit_id is not None:
                 with page_reader(request) as reader:
-                    unit = reader.get(Unit, unit_id)
+                    unit = accounts.unit_names(reader, unit_id)
             loaded.append(unit)
         return loaded[0]
 

@@ -7,8 +7,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event
 from sqlmodel import Session, col, select
 
-from app.models import Notification, TaskStatus
-from app.services import tasks
+from app.models import NoticeKind, Notification, TaskStatus
+from app.services import inbox, tasks
 from tests.factories import World, login, make_task
 
 HX = {"HX-Request": "true"}
@@ -101,6 +101,32 @@ def test_the_bell_poll_answers_304_until_something_changes(
     read = client.get("/inbox/bell", headers={**HX, "If-None-Match": etag})
     assert read.status_code == 200
     assert _bell_count(read.text) == 0
+
+
+def test_the_bell_counts_up_to_99_plus_and_still_changes_when_one_arrives(
+    client: TestClient, session: Session, world: World
+) -> None:
+    """Past 99 the bell shows "99+" and counts no further (inbox.BELL_CAP), on the page and
+    in its poll; the poll still answers 200 when a new entry arrives."""
+    task_id = _rejected_task(session, world)
+    session.add_all(
+        Notification(
+            user_id=world.putr_head.pk, task_id=task_id, kind=NoticeKind.comment, text=f"{i}"
+        )
+        for i in range(inbox.BELL_CAP + 20)
+    )
+    session.commit()
+    login(client, world.putr_head)
+    page = client.get("/board").text
+    assert _bell_count(page) == inbox.BELL_CAP
+    assert '<span class="bell-count" data-count="100">99+</span>' in page
+    assert 'aria-label="Pemberitahuan: lebih dari 99 belum dibaca"' in page
+    first = client.get("/inbox/bell", headers=HX)
+    assert _bell_count(first.text) == inbox.BELL_CAP
+    tasks.add_comment(session, actor=world.team, task_id=task_id, note="Ditunggu fotonya")
+    changed = client.get("/inbox/bell", headers={**HX, "If-None-Match": first.headers["etag"]})
+    assert changed.status_code == 200
+    assert "99+" in changed.text
 
 
 def test_the_list_links_each_entry_to_its_task_and_marks_it_read(

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from app import permissions, text_input
 from app.config import Settings
-from app.db import retry_write, utcnow
+from app.db import core_reader, retry_write, utcnow
 from app.errors import NotAuthenticated, NotFound, RuleViolation
 from app.forms.users import POSITION_NOT_EXECUTIVE, UserInput
 from app.models import ExecutivePosition, LoginSession, Role, SessionKind, Unit, User
@@ -367,6 +367,18 @@ def resolve_session(
             # Best effort: a busy database must not fail the request over a timestamp.
             session.rollback()
     return user, login
+
+
+# Built once and run on the connection (app.db.core_reader): every full page's header names
+# the signed-in user's unit, and loading a whole Unit through the ORM cost more than the read.
+_UNIT_NAMES = sa.select(col(Unit.name), col(Unit.short_name)).where(
+    col(Unit.id) == sa.bindparam("unit_id")
+)
+
+
+def unit_names(session: Session, unit_id: int) -> sa.Row[str, str | None] | None:
+    """A user's unit's `name` and `short_name` (a row with those attributes), or None."""
+    return core_reader(session).execute(_UNIT_NAMES, {"unit_id": unit_id}).first()
 
 
 def revoke_session(session: Session, *, login_session_id: int) -> None:

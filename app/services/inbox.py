@@ -1,20 +1,38 @@
 """The in-app inbox: what the outbox wrote for a user, read and marked as read by them only."""
 
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from app.db import utcnow
+from app.db import core_reader, utcnow
 from app.errors import NotFound
 from app.models import Notification, Task, User
 
 PAGE_SIZE = 50
 
 
+# The bell shows "99+" past 99, so it counts no further: a user who never opens the inbox
+# piles up unread entries, and every page they open would count them all.
+BELL_CAP = 100
+
+
+def _unread_of(user_id: Any) -> Any:
+    """How many of the user's entries are unread, up to BELL_CAP (a scalar subquery)."""
+    unread = (
+        sa.select(sa.literal(1))
+        .select_from(Notification)
+        .where(col(Notification.user_id) == user_id, col(Notification.read_at).is_(None))
+        .limit(BELL_CAP)
+        .subquery()
+    )
+    return sa.select(sa.func.count()).select_from(unread).scalar_subquery()
+
+
 @dataclass(frozen=True)
 class BellState:
-    unread: int
+    unread: int  # up to BELL_CAP
     latest_id: int
 
     @property
@@ -23,25 +41,27 @@ class BellState:
         return f'"bell-{self.unread}-{self.latest_id}"'
 
 
+# Built once and run on the connection (app.db.core_reader): the header's bell reads the
+# count on every full page, and its poll both every 30 s from every open page; building the
+# selects and going through the ORM cost more than the counts.
+_UNREAD = sa.select(_unread_of(sa.bindparam("user_id")))
+_BELL = sa.select(
+    _unread_of(sa.bindparam("user_id")),
+    sa.select(sa.func.coalesce(sa.func.max(Notification.id), 0))
+    .where(col(Notification.user_id) == sa.bindparam("user_id"))
+    .scalar_subquery(),
+)
+
+
 def bell_state(session: Session, *, user_id: int) -> BellState:
-    """Unread count and the newest entry's id, in one query."""
-    unread, latest = session.exec(
-        select(
-            sa.func.count(sa.case((col(Notification.read_at).is_(None), 1))),
-            sa.func.coalesce(sa.func.max(Notification.id), 0),
-        ).where(Notification.user_id == user_id)
-    ).one()
-    return BellState(unread=int(unread or 0), latest_id=int(latest or 0))
+    """Unread count (up to BELL_CAP) and the newest entry's id, in one query."""
+    unread, latest = core_reader(session).execute(_BELL, {"user_id": user_id}).one()
+    return BellState(unread=int(unread), latest_id=int(latest))
 
 
 def unread_count(session: Session, *, user_id: int) -> int:
-    return int(
-        session.exec(
-            select(sa.func.count()).where(
-                Notification.user_id == user_id, col(Notification.read_at).is_(None)
-            )
-        ).one()
-    )
+    """The bell's count: the user's unread entries, up to BELL_CAP."""
+    return int(core_reader(session).execute(_UNREAD, {"user_id": user_id}).scalar_one())
 
 
 @dataclass(frozen=True)
