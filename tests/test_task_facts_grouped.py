@@ -5,7 +5,7 @@ import random
 from datetime import date, timedelta
 
 from app.models import TaskStatus
-from app.services.task_facts import Facts, TaskFact
+from app.services.task_facts import Facts, Tally, TaskFact
 
 TODAY = date(2026, 3, 20)
 
@@ -87,3 +87,35 @@ def test_a_group_of_one_task_keeps_its_longest_waits() -> None:
         9,
         4,
     )
+
+
+def test_a_tally_written_task_by_task_equals_the_figures_summed_afresh() -> None:
+    """Tasks moved, re-judged, regrouped, added and removed one write at a time (kept_facts'
+    way): the running figures stay those of summing each group again, longest waits too
+    (which a leaving task may lower)."""
+    rng = random.Random(7)
+    judge = _random_facts(8, 0)
+    pool = _random_facts(9, 300).tasks
+    current = {t.id: t for t in pool[:150]}
+    tally = Tally(judge)
+    tally.put(current.items())
+    for step in range(400):
+        task_id = rng.choice(list(current)) if current and rng.random() < 0.8 else None
+        if task_id is not None and rng.random() < 0.15:
+            del current[task_id]
+            written: list[tuple[int, TaskFact | None]] = [(task_id, None)]
+        else:
+            shape = rng.choice(pool)
+            task_id = task_id or rng.randint(1000, 2000)
+            current[task_id] = shape._replace(id=task_id)
+            written = [(task_id, current[task_id])]
+        tally.put(written)
+        if step % 20 == 0 or step == 399:
+            fresh = Facts(
+                today=judge.today,
+                cutoff=judge.cutoff,
+                end_date=judge.end_date,
+                tasks=list(current.values()),
+            )
+            got = tally.grouped()
+            assert (got.plan, got.programs, got.units, got.districts) == _naive(fresh), step

@@ -224,11 +224,11 @@ def date_frame(calendar: PlanCalendar, *, today: date, key: Any) -> DateFrame:
 def event_time_key(session: Session) -> tuple[Any, Any]:
     """(SQL expression reading `task_event.at` raw, Python key for an instant) that compare
     alike. SQLite stores UTCDateTime as 'YYYY-MM-DD HH:MM:SS.ffffff' text, which orders as the
-    instants do, so its rows are compared as text without parsing 250,000 timestamps."""
-    at = TaskEvent.__table__.c.at
+    instants do, so its rows are compared as text without parsing 250,000 timestamps. The same
+    objects each time for a database (a select built on them can be kept)."""
     if session.get_bind().dialect.name == "sqlite":
-        return sa.type_coerce(at, sa.String()), _text_key
-    return sa.type_coerce(at, sa.DateTime()), _naive_key
+        return _SQLITE_EVENT_TIME
+    return _EVENT_TIME
 
 
 def _text_key(instant: datetime) -> str:
@@ -237,6 +237,11 @@ def _text_key(instant: datetime) -> str:
 
 def _naive_key(instant: datetime) -> datetime:
     return instant.astimezone(UTC).replace(tzinfo=None)
+
+
+_EVENT_AT = TaskEvent.__table__.c.at
+_SQLITE_EVENT_TIME = (sa.type_coerce(_EVENT_AT, sa.String()), _text_key)
+_EVENT_TIME = (sa.type_coerce(_EVENT_AT, sa.DateTime()), _naive_key)
 
 
 # --- reading the history ---------------------------------------------------------------

@@ -37,6 +37,7 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from itertools import accumulate
 from operator import itemgetter
 from typing import Any
@@ -44,6 +45,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from app.db import core_reader
 from app.models import CurveCheckpoint, EventKind, Plan, Task, TaskEvent, TaskStatus
 from app.services.burndown import (
     CREATION,
@@ -146,9 +148,8 @@ def curve_series(
             sums = replay.sums.copy()
         return _assemble(sums, frame=frame, measure=measure, calendar=calendar, today=today)
     replay = _Replay.for_frame(frame)
-    replay.add(
-        plain_rows(session, query.where(_EVENTS.c.at <= now)), frame=frame, by_weight=by_weight
-    )
+    rows = plain_rows(session, query.where(_EVENTS.c.at <= now), {"plan_id": plan.id})
+    replay.add(rows, frame=frame, by_weight=by_weight)
     return _assemble(replay.sums, frame=frame, measure=measure, calendar=calendar, today=today)
 
 
@@ -161,14 +162,31 @@ def _history_as_of(
     today = calendar.local_date(now)
     at_column, key = event_time_key(session)
     frame = date_frame(calendar, today=today, key=key)
-    query = _history_query(plan, filters, at_column, Lateness(calendar=calendar, today=today))
+    scope = scope_filter(filters)
+    if scope == TaskFilter():
+        query = _whole_history(at_column)
+    else:
+        lateness = Lateness(calendar=calendar, today=today)
+        query = _history_query(at_column, scope.conditions(lateness=lateness))
     return calendar, today, frame, query
 
 
-def _history_query(
-    plan: Plan, filters: TaskFilter, at_column: Any, lateness: Lateness
-) -> sa.Select[Any]:
-    """The plan's events that move the curve, each with its task's current values."""
+@lru_cache(maxsize=4)
+def _whole_history(at_column: Any) -> sa.Select[Any]:
+    """`_history_query` of the whole plan, built once per database (its `at_column`): the
+    dashboard reads it after every change, and building it cost more than the new events."""
+    return _history_query(at_column, ())
+
+
+@lru_cache(maxsize=4)
+def _newer_events(history: sa.Select[Any]) -> sa.Select[Any]:
+    """`history` (a kept `_whole_history`) after the event `after_id` only."""
+    return history.where(_EVENTS.c.id > sa.bindparam("after_id"))
+
+
+def _history_query(at_column: Any, conditions: Sequence[Any]) -> sa.Select[Any]:
+    """The events of the plan `plan_id` (a parameter) that move the curve, each with its
+    task's current values, of the tasks `conditions` (a scope filter's) choose."""
     tracked_edit = sa.and_(
         # The kinds whose changes can carry a due date, progress or weight (a cheap test
         # first: notes, directives and evidence are never parsed).
@@ -190,9 +208,9 @@ def _history_query(
         )
         .select_from(_EVENTS.join(_TASKS, _TASKS.c.id == _EVENTS.c.task_id))
         .where(
-            _EVENTS.c.plan_id == plan.id,
-            _TASKS.c.plan_id == plan.id,
-            *scope_filter(filters).conditions(lateness=lateness),
+            _EVENTS.c.plan_id == sa.bindparam("plan_id"),
+            _TASKS.c.plan_id == sa.bindparam("plan_id"),
+            *conditions,
             sa.or_(
                 CREATION,
                 _EVENTS.c.to_status.in_(_CLOSED),
@@ -220,9 +238,12 @@ def _kept_replay(
             replay = _from_checkpoint(session, plan, frame=frame, measure=measure, latest=latest)
         if replay is None:
             replay = _Replay.for_frame(frame)
-            replay.add(plain_rows(session, query), frame=frame, by_weight=by_weight)
+            replay.add(
+                plain_rows(session, query, {"plan_id": plan.id}), frame=frame, by_weight=by_weight
+            )
         elif latest > replay.last_id:
-            newer = plain_rows(session, query.where(_EVENTS.c.id > replay.last_id))
+            params = {"plan_id": plan.id, "after_id": replay.last_id}
+            newer = plain_rows(session, _newer_events(query), params)
             replay.add(newer, frame=frame, by_weight=by_weight)
         _live[live_key] = replay
         _live.move_to_end(live_key)
@@ -302,10 +323,13 @@ def live_curves_kept() -> int:
     return len(_live)
 
 
+_LATEST_EVENT = sa.select(sa.func.max(_EVENTS.c.id)).where(
+    _EVENTS.c.plan_id == sa.bindparam("plan_id")
+)
+
+
 def _latest_event_id(session: Session, plan: Plan) -> int:
-    latest = session.execute(
-        sa.select(sa.func.max(_EVENTS.c.id)).where(_EVENTS.c.plan_id == plan.id)
-    ).scalar()
+    latest = core_reader(session).execute(_LATEST_EVENT, {"plan_id": plan.id}).scalar()
     return int(latest or 0)
 
 

@@ -14,7 +14,7 @@ tasks, and the plan's follow-ups with theirs).
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
@@ -112,19 +112,31 @@ def answered_ids(changes: Any) -> int | None:
     return None
 
 
-def _follow_ups(rows: Iterable[tuple[TaskEvent, str | None]]) -> dict[int, FollowUp]:
+class _EventRow(NamedTuple):
+    """What a directive or follow-up shows of its event (not the whole ORM object: the
+    dashboard reads the plan's on every build)."""
+
+    id: int
+    task_id: int
+    kind: EventKind
+    at: datetime
+    note: str
+    changes: Any
+
+
+def _follow_ups(rows: Iterable[tuple[_EventRow, str | None]]) -> dict[int, FollowUp]:
     """Each directive's answer: the first follow-up (by id) naming it."""
     found: dict[int, FollowUp] = {}
-    for event, name in sorted(rows, key=lambda row: row[0].pk):
+    for event, name in sorted(rows, key=lambda row: row[0].id):
         directive_id = answered_ids(event.changes)
         if directive_id is not None and directive_id not in found:
             found[directive_id] = FollowUp(
-                event_id=event.pk, actor_name=name or "", at=event.at, note=event.note
+                event_id=event.id, actor_name=name or "", at=event.at, note=event.note
             )
     return found
 
 
-_DirectiveRow = tuple[TaskEvent, str, str, str, str, TaskStatus]
+_DirectiveRow = tuple[int, int, EventKind, datetime, str, Any, str, str, str, str, TaskStatus]
 
 
 def _directive_rows(condition: Any) -> sa.Select[*_DirectiveRow]:
@@ -133,7 +145,12 @@ def _directive_rows(condition: Any) -> sa.Select[*_DirectiveRow]:
     author = aliased(User)
     return (
         sa.select(
-            TaskEvent,
+            col(TaskEvent.id),
+            col(TaskEvent.task_id),
+            col(TaskEvent.kind),
+            col(TaskEvent.at),
+            col(TaskEvent.note),
+            col(TaskEvent.changes),
             col(author.full_name),
             col(author.position),
             col(Task.code),
@@ -160,17 +177,17 @@ def _views(
     calendar: PlanCalendar,
     today: date,
 ) -> list[DirectiveView]:
-    found = session.execute(query, params).all()
+    found = [(_EventRow(*row[:6]), *row[6:]) for row in core_reader(session).execute(query, params)]
     rows = [row for row in found if row[0].kind == EventKind.directive]
     answers = _follow_ups((row[0], row[1]) for row in found if row[0].kind == EventKind.follow_up)
     views = []
     for event, name, position, code, title, status in rows:
-        follow_up = answers.get(event.pk)
+        follow_up = answers.get(event.id)
         given = calendar.local_date(event.at)
         until = calendar.local_date(follow_up.at) if follow_up is not None else today
         views.append(
             DirectiveView(
-                event_id=event.pk,
+                event_id=event.id,
                 task_id=event.task_id,
                 task_code=code,
                 task_title=title,
