@@ -78,16 +78,23 @@ def test_up_then_a_rejection_emails_the_lead_unit(tmp_path: Path) -> None:
                 timeout=30,
             )
             assert rejected.status_code == 200, rejected.text
+            # The worker's routines may write to the same person meanwhile (an escalation
+            # when the demo plan's day calls for one): look for the rejection among them.
+            subject = f"{task['code']}: Hasil ditolak"
             started = time.monotonic()
             while time.monotonic() - started < WITHIN_SECONDS:
                 mails = [
-                    m for m in sink.messages[before:] if "kadis.putr@banyuasin.example" in m["To"]
+                    m
+                    for m in sink.messages[before:]
+                    if "kadis.putr@banyuasin.example" in m["To"] and subject in m["Subject"]
                 ]
                 if mails:
                     break
                 time.sleep(0.2)
-            assert mails, f"no email within {WITHIN_SECONDS} s: {log.read_text()[-2000:]}"
-            assert f"{task['code']}: Hasil ditolak" in mails[0]["Subject"]
+            got = [m["Subject"] for m in sink.messages[before:]]
+            assert mails, (
+                f"no {subject!r} within {WITHIN_SECONDS} s (got {got}): {log.read_text()[-2000:]}"
+            )
 
             with httpx.Client(base_url=base, timeout=30) as browser:
                 web_login(browser, "kadis.putr", PASSWORD)
