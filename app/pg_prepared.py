@@ -12,8 +12,6 @@ transaction that only read, COMMIT and ROLLBACK end it the same way.
 from contextlib import suppress
 from typing import Any
 
-import psycopg
-from psycopg import pq
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import Connection
 
@@ -23,6 +21,10 @@ _WROTE = "seratus_wrote"
 
 def keep_prepared_statements(engine: Engine) -> None:
     """End `engine`'s read-only transactions with COMMIT, and the others as before."""
+    # Imported here, for a PostgreSQL engine only: psycopg and libpq would add several MiB
+    # to every process of a server on SQLite.
+    import psycopg
+    from psycopg import pq
 
     @event.listens_for(engine, "before_cursor_execute")
     def _note_write(

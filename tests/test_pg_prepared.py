@@ -1,5 +1,10 @@
 """PostgreSQL keeps its prepared statements across read transactions (app.pg_prepared), and a
-transaction that wrote, or failed, still ends in a real ROLLBACK."""
+transaction that wrote, or failed, still ends in a real ROLLBACK; on SQLite, psycopg is not
+even imported."""
+
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -11,7 +16,7 @@ from app.models import Unit, UnitKind
 from tests import factories
 from tests.databases import on_postgres
 
-pytestmark = pytest.mark.skipif(not on_postgres(), reason="PostgreSQL only")
+needs_postgres = pytest.mark.skipif(not on_postgres(), reason="PostgreSQL only")
 
 QUERY = "SELECT count(*) FROM unit WHERE code = :code"
 
@@ -29,6 +34,7 @@ def _unit(code: str) -> Unit:
     return Unit(code=code, name=f"Dinas {code}", short_name=code, kind=UnitKind.agency)
 
 
+@needs_postgres
 def test_a_query_read_in_many_requests_is_prepared_once(engine: Engine) -> None:
     engine.pool.dispose()
     for _ in range(6):  # psycopg prepares on a connection's fifth run of a query
@@ -41,6 +47,7 @@ def test_a_query_read_in_many_requests_is_prepared_once(engine: Engine) -> None:
     assert any("FROM unit WHERE code" in statement for statement in prepared), prepared
 
 
+@needs_postgres
 def test_a_write_that_is_not_committed_is_rolled_back(engine: Engine) -> None:
     with open_session(engine, write=True) as session:
         factories.make_unit(session, code="KEEP")
@@ -52,6 +59,7 @@ def test_a_write_that_is_not_committed_is_rolled_back(engine: Engine) -> None:
     assert codes == {"KEEP"}
 
 
+@needs_postgres
 def test_a_savepoint_in_a_read_is_rolled_back_whole(engine: Engine) -> None:
     with open_session(engine) as session:
         session.exec(select(Unit)).all()
@@ -62,11 +70,26 @@ def test_a_savepoint_in_a_read_is_rolled_back_whole(engine: Engine) -> None:
         assert session.exec(select(Unit.code)).all() == []
 
 
+@needs_postgres
 def test_a_failed_read_is_rolled_back_and_the_connection_serves_again(engine: Engine) -> None:
     engine.pool.dispose()
-    with open_session(engine) as session:
-        with pytest.raises(sa.exc.DataError):
-            session.execute(sa.text("SELECT 1 / 0")).one()
+    with open_session(engine) as session, pytest.raises(sa.exc.DataError):
+        session.execute(sa.text("SELECT 1 / 0")).one()
     with open_session(engine) as session:
         assert session.execute(sa.text("SELECT 2")).scalar_one() == 2
     assert engine.pool.checkedin() == 1
+
+
+def test_an_app_on_sqlite_does_not_load_psycopg(tmp_path: Path) -> None:
+    """psycopg and libpq would cost every process of a SQLite server several MiB."""
+    script = (
+        "import sys\n"
+        "from app.config import Settings\n"
+        "from app.main import create_app\n"
+        f"create_app(Settings(database_url='sqlite:///{tmp_path / 'x.db'}'))\n"
+        "print(sorted(name for name in sys.modules if name.startswith('psycopg')))\n"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert found.stdout.strip() == "[]", found.stdout
