@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
+from sqlalchemy.pool import QueuePool
 from sqlmodel import Session, select
 
 from app.db import open_session
@@ -40,6 +41,7 @@ def test_a_query_read_in_many_requests_is_prepared_once(engine: Engine) -> None:
     for _ in range(6):  # psycopg prepares on a connection's fifth run of a query
         with open_session(engine) as session:
             session.execute(sa.text(QUERY), {"code": "X"}).one()
+    assert isinstance(engine.pool, QueuePool)
     assert engine.pool.checkedin() == 1  # one connection served every request
     with open_session(engine) as session:
         session.execute(sa.text(QUERY), {"code": "X"}).one()
@@ -77,6 +79,7 @@ def test_a_failed_read_is_rolled_back_and_the_connection_serves_again(engine: En
         session.execute(sa.text("SELECT 1 / 0")).one()
     with open_session(engine) as session:
         assert session.execute(sa.text("SELECT 2")).scalar_one() == 2
+    assert isinstance(engine.pool, QueuePool)
     assert engine.pool.checkedin() == 1
 
 
