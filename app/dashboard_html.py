@@ -8,7 +8,8 @@ template's macro `render`) and the markup version of its template and of the mac
 imports. The key is therefore the whole input of the row: every part of it comes from the
 database or the clock, never from state of this process, so a row changed through another
 process shows up as a different key and is rendered afresh, never served stale (DESIGN §5).
-A fragment must use nothing else: no viewer, no request, no surrounding context.
+A fragment must use nothing else: no viewer, no request, no surrounding context. The board's
+filter form is kept the same way (every board page shows it, with every unit and program).
 """
 
 from collections.abc import Hashable, Iterable

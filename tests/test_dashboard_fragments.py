@@ -226,6 +226,10 @@ def test_no_row_carries_anything_of_the_viewer(
     client: TestClient, session: Session, world: World, kept: RecordingCache
 ) -> None:
     make_task(session, actor=world.team, plan=world.plan, lead=world.putr, title="Jalan poros")
+    # A name no label contains ("Bupati" is in "Perlu keputusan Bupati", a filter's label).
+    world.executive.full_name = "Ir. Penonton Unik"
+    session.add(world.executive)
+    session.commit()
     csrf = login(client, world.executive)
     _body(client, "/dashboard")
     assert kept.html

@@ -4,10 +4,14 @@ board and the dashboard."""
 import re
 from typing import Any
 
+from fastapi.testclient import TestClient
+
+from app.dashboard_html import fragment_cache
 from app.models import ProgramKind
 from app.services.filters import TaskFilter
 from app.services.reference_lists import Choice, FilterOptions
 from app.templating import env
+from tests.factories import World, login
 
 PUTR = Choice(id=3, short_name="PUTR")
 RB = Choice(id=7, short_name="Rantau <Bayur>")
@@ -47,3 +51,24 @@ def test_without_a_filter_the_blank_choice_stands() -> None:
     assert selected(html) == []
     assert '<option value="">Semua unit</option>' in html
     assert 'for="filter-unit"' in html
+
+
+def test_the_board_filter_form_is_kept_under_what_it_shows(
+    client: TestClient, world: World
+) -> None:
+    """The board's filter form is a fragment: one render per (options, filters, viewer's
+    unit), reused by the next page that shows the same, a new one for other filters."""
+    login(client, world.team)
+    client.get("/board")
+    renders = fragment_cache.renders
+    page = client.get("/board").text
+    assert fragment_cache.renders == renders  # the same form again: nothing rendered
+    assert 'id="board-filters"' in page
+    assert selected(page) == []
+    putr = client.get(f"/board?unit={world.putr.pk}&q=jalan%20%3Cbaru%3E").text
+    assert fragment_cache.renders > renders
+    start = putr.index('id="board-filters"')
+    form = putr[start : putr.index("</form>", start)]
+    assert selected(form) == [str(world.putr.pk)]
+    assert 'value="jalan &lt;baru&gt;"' in form
+    assert selected(client.get("/board").text) == []
