@@ -13,7 +13,6 @@ from typing import Annotated
 from urllib.parse import urlsplit
 
 import anyio.to_thread
-import sqlalchemy as sa
 from fastapi import Depends, Request, Response
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
@@ -66,16 +65,13 @@ async def submitted_csrf_token(request: Request) -> str:
     return ""
 
 
-UnitNames = sa.Row[str, str | None]
-
-
-def _unit_loader(request: Request, unit_id: int | None) -> Callable[[], UnitNames | None]:
+def _unit_loader(request: Request, unit_id: int | None) -> Callable[[], accounts.UnitNames | None]:
     """The user's unit's names (`name`, `short_name`), read once when a page first asks
     (db.page_reader: never on a closed session, since an error page is drawn after the
     request's session has ended)."""
-    loaded: list[UnitNames | None] = []
+    loaded: list[accounts.UnitNames | None] = []
 
-    def load() -> UnitNames | None:
+    def load() -> accounts.UnitNames | None:
         if not loaded:
             unit = None
             if unit_id is not None:

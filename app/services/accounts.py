@@ -376,7 +376,10 @@ _UNIT_NAMES = sa.select(col(Unit.name), col(Unit.short_name)).where(
 )
 
 
-def unit_names(session: Session, unit_id: int) -> sa.Row[str, str | None] | None:
+UnitNames = sa.Row[str, str | None]
+
+
+def unit_names(session: Session, unit_id: int) -> UnitNames | None:
     """A user's unit's `name` and `short_name` (a row with those attributes), or None."""
     return core_reader(session).execute(_UNIT_NAMES, {"unit_id": unit_id}).first()
 
