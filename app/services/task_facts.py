@@ -245,7 +245,7 @@ class Tally:
     its shapes times their counts: the same figures as summing every task's row, for a
     fraction of the work. Then a write takes the task's old row off the sums of the groups it
     was in and adds its new row to those it is in: a few additions, where summing the plan's
-    group again cost ~0.3 ms per write (a tenth of a dashboard build under bench/load.py).
+    group again on every write was a tenth of a dashboard build's CPU under bench/load.py.
     Made for one day and calendar (its rows are judged on them)."""
 
     def __init__(self, judge: Facts) -> None:
