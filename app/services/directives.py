@@ -14,7 +14,7 @@ tasks, and the plan's follow-ups with theirs).
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
@@ -112,26 +112,15 @@ def answered_ids(changes: Any) -> int | None:
     return None
 
 
-class _EventRow(NamedTuple):
-    """What a directive or follow-up shows of its event (not the whole ORM object: the
-    dashboard reads the plan's on every build)."""
-
-    id: int
-    task_id: int
-    kind: EventKind
-    at: datetime
-    note: str
-    changes: Any
-
-
-def _follow_ups(rows: Iterable[tuple[_EventRow, str | None]]) -> dict[int, FollowUp]:
-    """Each directive's answer: the first follow-up (by id) naming it."""
+def _follow_ups(rows: Iterable[Any]) -> dict[int, FollowUp]:
+    """Each directive's answer: the first follow-up (by id) naming it (rows of
+    `_directive_rows`)."""
     found: dict[int, FollowUp] = {}
-    for event, name in sorted(rows, key=lambda row: row[0].id):
-        directive_id = answered_ids(event.changes)
+    for row in sorted(rows, key=lambda row: row.id):
+        directive_id = answered_ids(row.changes)
         if directive_id is not None and directive_id not in found:
             found[directive_id] = FollowUp(
-                event_id=event.id, actor_name=name or "", at=event.at, note=event.note
+                event_id=row.id, actor_name=row.full_name or "", at=row.at, note=row.note
             )
     return found
 
@@ -141,7 +130,8 @@ _DirectiveRow = tuple[int, int, EventKind, datetime, str, Any, str, str, str, st
 
 def _directive_rows(condition: Any) -> sa.Select[*_DirectiveRow]:
     """Directives and follow-ups with their author and task, under `condition`: one query,
-    from the index on (plan_id, kind) for a plan's."""
+    from the index on (plan_id, kind) for a plan's. Columns, not the ORM's events (the
+    dashboard reads the plan's on every build); their names tell them apart."""
     author = aliased(User)
     return (
         sa.select(
@@ -177,25 +167,26 @@ def _views(
     calendar: PlanCalendar,
     today: date,
 ) -> list[DirectiveView]:
-    found = [(_EventRow(*row[:6]), *row[6:]) for row in core_reader(session).execute(query, params)]
-    rows = [row for row in found if row[0].kind == EventKind.directive]
-    answers = _follow_ups((row[0], row[1]) for row in found if row[0].kind == EventKind.follow_up)
+    found = core_reader(session).execute(query, params).all()
+    answers = _follow_ups(row for row in found if row.kind == EventKind.follow_up)
     views = []
-    for event, name, position, code, title, status in rows:
-        follow_up = answers.get(event.id)
-        given = calendar.local_date(event.at)
+    for row in found:
+        if row.kind != EventKind.directive:
+            continue
+        follow_up = answers.get(row.id)
+        given = calendar.local_date(row.at)
         until = calendar.local_date(follow_up.at) if follow_up is not None else today
         views.append(
             DirectiveView(
-                event_id=event.id,
-                task_id=event.task_id,
-                task_code=code,
-                task_title=title,
-                task_status=TaskStatus(status),
-                author_name=name or "",
-                label=directive_label(position),
-                at=event.at,
-                note=event.note,
+                event_id=row.id,
+                task_id=row.task_id,
+                task_code=row.code,
+                task_title=row.title,
+                task_status=TaskStatus(row.status),
+                author_name=row.full_name or "",
+                label=directive_label(row.position),
+                at=row.at,
+                note=row.note,
                 age_days=max((until - given).days, 0),
                 follow_up=follow_up,
             )
