@@ -54,7 +54,7 @@ from app.models import (
     User,
 )
 from app.routes.dashboard import body_cache
-from app.services import accounts, curve, task_facts, tasks
+from app.services import accounts, chart, curve, task_facts, tasks
 from app.services import dashboard as dashboard_service
 from app.services.burndown import burndown_series
 from app.services.filters import TaskFilter
@@ -370,6 +370,7 @@ def run(n_tasks: int, repeat: int) -> None:
                     body_cache.clear()
                     fragment_cache.clear()
                     curve.forget_live_curves()
+                    chart.forget_kept_curve_charts()
                     task_facts.forget_kept_facts()
                     dashboard_service.forget_kept_reference()
 

@@ -19,11 +19,11 @@ with bulk-inserted tasks and history, to load a plan of realistic size.
 It prints requests/s, p50/p95/p99 latency per kind of request, errors, the peak resident
 memory (VmHWM) of each server process, the peak proportional set size (PSS, sampled) of the
 whole server, and the CPU time the server, the load generator and (a local PostgreSQL) the
-database used. The clients run in several processes (`--procs`) of threads on plain
-http.client to keep the generator cheap; on a small machine it shares the cores with the
-server (and `--pin` keeps it on the last core), so the figures are a floor, not the server's
-ceiling. It asserts nothing about time, but exits
-non-zero when any request failed (a 5xx, no answer).
+database used, per run and per request, with the rate the cores would carry at that cost.
+The clients run in several processes (`--procs`) of threads on plain http.client to keep the
+generator cheap; on a small machine it shares the cores with the server (and `--pin` keeps
+it on the last core), so the figures are a floor, not the server's ceiling. It asserts
+nothing about time, but exits non-zero when any request failed (a 5xx, no answer).
 
     python bench/load.py                                  # C=16, T=20 s, 1 and 2 workers
     python bench/load.py --clients 4 --duration 3         # smoke run
@@ -100,6 +100,11 @@ class Result:
                 self.statuses[kind][status] += count
         self.errors.extend(other["errors"])
         self.generator_cpu_s += float(other.get("cpu_s", 0.0))
+
+    @property
+    def requests(self) -> int:
+        """Requests answered (any status); those with no answer are counted apart."""
+        return sum(len(values) for values in self.latencies.values())
 
 
 def login(base_url: str, username: str) -> tuple[str, str]:
@@ -424,7 +429,25 @@ def bench_one(
             f"({100 * result.generator_cpu_s / busy if busy else 0:.0f} % of the two)"
             + (f", PostgreSQL {db_cpu:.1f} s" if backend == "postgresql" else "")
         )
+        print(cpu_budget(result.requests, server_cpu, db_cpu, result.generator_cpu_s))
         return errors
+
+
+def cpu_budget(requests: int, server_s: float, database_s: float, generator_s: float) -> str:
+    """CPU a request cost each part (over the whole run, so a short run overstates it), and
+    the rate the machine's cores would carry at those costs with nothing else running: when
+    the cores are what limits the figure, the two rates are close."""
+    if not requests:
+        return "CPU per request: no requests answered"
+    parts = {"server": server_s, "PostgreSQL": database_s, "load generator": generator_s}
+    costs = {name: 1000 * seconds / requests for name, seconds in parts.items() if seconds > 0}
+    total = sum(costs.values())
+    cores = os.cpu_count() or 1
+    shown = ", ".join(f"{name} {ms:.2f} ms" for name, ms in costs.items())
+    return (
+        f"CPU per request: {shown} (all {total:.2f} ms); {cores} cores at that cost would "
+        f"carry about {1000 * cores / total:.0f} req/s"
+    )
 
 
 def client_users(url: str, viewers: str, clients: int) -> list[str]:

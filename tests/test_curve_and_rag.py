@@ -1,6 +1,7 @@
 """The planned curve (Kurva S) by hand, the RAG rule table, the verification-wait rule, the
 lists behind the headline figures, the dashboard and curve JSON, and the demo's two cases."""
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -10,6 +11,7 @@ from sqlmodel import Session, select
 from app.models import DayMode, EventKind, Holiday, Plan, Program, Rag, TaskStatus
 from app.services import demo
 from app.services.calendar import PlanCalendar
+from app.services.chart import curve_chart, forget_kept_curve_charts, kept_curve_chart
 from app.services.curve import CurveSeries, curve_csv, curve_series
 from app.services.dashboard import (
     Show,
@@ -175,6 +177,30 @@ def test_curve_csv_has_a_row_per_day(session: Session, curve_plan: Plan) -> None
     assert lines[0] == "hari,tanggal,hari_kerja,rencana,realisasi,realisasi_fisik"
     assert lines[4] == "3,2025-02-22,ya,50.00,25.00,37.50"
     assert lines[-1] == "10,2025-03-01,ya,100.00,,"
+
+
+def test_a_kept_curve_drawing_is_reused_only_for_an_equal_series(
+    session: Session, curve_plan: Plan
+) -> None:
+    forget_kept_curve_charts()
+    series = curve_series(session, plan=curve_plan, filters=NO_FILTER, now=NOW)
+    drawn = kept_curve_chart(series, day_label="Hari ke-3")
+    assert drawn == curve_chart(series, day_label="Hari ke-3")
+
+    # An equal series read again (another object) gets the same drawing back.
+    again = curve_series(session, plan=curve_plan, filters=NO_FILTER, now=NOW)
+    assert again is not series
+    assert kept_curve_chart(again, day_label="Hari ke-3") is drawn
+    # Another label, or one share moved, is drawn afresh.
+    assert kept_curve_chart(series, day_label="Hari ke-4") is not drawn
+    points = list(series.points)
+    last, actual = next((i, p.actual) for i, p in enumerate(points) if p.actual)
+    points[last] = replace(points[last], actual=actual / 2)
+    moved = replace(series, points=points)
+    redrawn = kept_curve_chart(moved, day_label="Hari ke-3")
+    assert redrawn is not drawn
+    assert redrawn == curve_chart(moved, day_label="Hari ke-3")
+    assert redrawn.actual_points != drawn.actual_points
 
 
 def test_curve_in_working_day_mode(session: Session, world: World) -> None:

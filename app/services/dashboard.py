@@ -40,7 +40,7 @@ from app.models import (
 )
 from app.services.burndown import BurndownSeries, Measure, burndown_series
 from app.services.calendar import PlanCalendar
-from app.services.chart import BurndownChart, CurveChart, burndown_chart, curve_chart
+from app.services.chart import BurndownChart, CurveChart, burndown_chart, kept_curve_chart
 from app.services.curve import CurveSeries, curve_series
 from app.services.directives import DirectiveSummary, plan_directives
 from app.services.filters import TaskFilter
@@ -539,7 +539,7 @@ def _chart_view(
         filters=filters,
         measure=measure,
         curve=curve,
-        curve_chart=curve_chart(curve, day_label=day.day_label),
+        curve_chart=kept_curve_chart(curve, day_label=day.day_label),
     )
 
 
