@@ -57,6 +57,35 @@ def test_desktop_first_screen_answers_the_three_questions(new_page: NewPage) -> 
     _first_screen(page, DESKTOP, "dashboard-desktop-first-screen.png")
 
 
+# The labels of a chart that show less than they should: cut off by the drawing's edge (an SVG
+# clips what lies outside its box unless its overflow is visible), or reaching past its figure
+# (into what is around it).
+_CUT_LABELS = """svg => {
+  const visible = getComputedStyle(svg).overflow === "visible";
+  const clip = (visible ? svg.closest("figure") : svg).getBoundingClientRect();
+  return [...svg.querySelectorAll("text")].filter(text => {
+    const r = text.getBoundingClientRect();
+    return r.width > 0 && (r.left < clip.left - 0.5 || r.right > clip.right + 0.5
+      || r.top < clip.top - 0.5 || r.bottom > clip.bottom + 0.5);
+  }).map(text => text.textContent);
+}"""
+
+
+@pytest.mark.parametrize("chart", ["curve", "burndown"])
+@pytest.mark.parametrize("on_phone", [True, False], ids=["phone", "desktop"])
+def test_chart_labels_are_whole(new_page: NewPage, chart: str, on_phone: bool) -> None:
+    # A phone draws the labels larger than the drawing's own scale, so the first and last
+    # ones reach past its edges: "100 %" lost its "1", the last date its last letters.
+    viewport = PHONE if on_phone else DESKTOP
+    page = new_page(viewport=viewport, has_touch=on_phone, is_mobile=on_phone)
+    login(page, "bupati")
+    page.goto(f"/dashboard?chart={chart}")
+    svg = page.locator(".dash-burndown svg.chart-svg")
+    expect(svg).to_have_count(1)
+    assert svg.locator("text").count() > 10
+    assert svg.evaluate(_CUT_LABELS) == []
+
+
 @pytest.mark.parametrize("figure", ["late", "blocked", "decision", "review"])
 def test_each_figure_leads_to_its_list(new_page: NewPage, figure: str) -> None:
     page = new_page(viewport=PHONE, has_touch=True, is_mobile=True)
