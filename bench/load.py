@@ -429,7 +429,8 @@ def bench_one(
             f"({100 * result.generator_cpu_s / busy if busy else 0:.0f} % of the two)"
             + (f", PostgreSQL {db_cpu:.1f} s" if backend == "postgresql" else "")
         )
-        print(cpu_budget(result.requests, server_cpu, db_cpu, result.generator_cpu_s))
+        own_db_cpu = db_cpu if backend == "postgresql" else 0.0  # not the SQLite run's
+        print(cpu_budget(result.requests, server_cpu, own_db_cpu, result.generator_cpu_s))
         return errors
 
 

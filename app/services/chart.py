@@ -363,8 +363,8 @@ def format_pct(share: float | None) -> str:
 # The last few Kurva S drawings with the series and label each was drawn from. A write that
 # changes no share (a move between open columns, a note) leaves the series equal: under
 # bench/load.py 4 dashboard builds in 10 drew an equal one again, and drawing is half the
-# chart's cost (1.2 of 2.6 ms at 1,000 tasks). Compared by value, so a drawing is only ever
-# reused for an equal series, whichever process or request made it.
+# chart's cost (1.2 of 2.6 ms at 1,000 tasks). Compared by value with the series each build
+# reads from the database, so a drawing is only ever reused for an equal series.
 KEPT_CURVE_CHARTS = 4
 _kept_curve_charts: deque[tuple[CurveSeries, str, CurveChart]] = deque(maxlen=KEPT_CURVE_CHARTS)
 _kept_curve_charts_lock = threading.Lock()
