@@ -14,6 +14,7 @@ from app.config import BASE_DIR
 from app.dashboard_html import fragment, fragments
 from app.htmx import vary_on_htmx
 from app.models import BOARD_STATUSES, Role, TaskStatus
+from app.services.inbox import BELL_CAP
 from app.services.labels import (
     POSITION_LABELS,
     PROGRAM_KIND_LABELS,
@@ -110,6 +111,7 @@ env.globals.update(
     fragment=fragment,
     fragments=fragments,
     BOARD_STATUSES=BOARD_STATUSES,
+    BELL_CAP=BELL_CAP,
 )
 
 
